@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/config"
+	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/pki"
+)
+
+// ofpdp runs the command line in-process with env as the environment.
+func ofpdp(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, &out, &errOut, func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	return code, out.String(), errOut.String()
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		out, err   string // substrings of stdout / stderr ("" = must be empty)
+		notInUsage bool
+	}{
+		{name: "no arguments", code: 2, err: "Commands:"},
+		{name: "--help", args: []string{"--help"}, code: 0, out: "Commands:"},
+		{name: "-h", args: []string{"-h"}, code: 0, out: "Commands:"},
+		{name: "help", args: []string{"help"}, code: 0, out: "Commands:"},
+		{name: "unknown command", args: []string{"frobnicate"}, code: 2, err: `ofpdp: unknown command "frobnicate"`},
+		{name: "version", args: []string{"version"}, code: 0, out: "ofpdp "},
+		{name: "version --help", args: []string{"version", "--help"}, code: 0, out: "Usage: ofpdp version"},
+		{name: "version extra", args: []string{"version", "x"}, code: 2, err: `unexpected argument "x"`},
+		{name: "version bad flag", args: []string{"version", "--json"}, code: 2, err: "flag provided but not defined: -json"},
+		{name: "pki", args: []string{"pki"}, code: 2, err: "ofpdp pki init"},
+		{name: "pki --help", args: []string{"pki", "--help"}, code: 0, out: "ofpdp pki inspect FILE"},
+		{name: "pki unknown", args: []string{"pki", "renew"}, code: 2, err: `ofpdp pki: unknown command "renew"`},
+		{name: "pki init --help", args: []string{"pki", "init", "--help"}, code: 0, out: "-sig-alg"},
+		{name: "pki init bad flag", args: []string{"pki", "init", "--bits", "4096"}, code: 2, err: "flag provided but not defined: -bits"},
+		{name: "pki init bad sig-alg", args: []string{"pki", "init", "--dir", "unused", "--sig-alg", "RS256"}, code: 2, err: `signature algorithm "RS256"`},
+		{name: "pki inspect --help", args: []string{"pki", "inspect", "--help"}, code: 0, out: "Usage: ofpdp pki inspect FILE"},
+		{name: "pki inspect without file", args: []string{"pki", "inspect"}, code: 2, err: "want exactly one FILE"},
+		{name: "serve --help", args: []string{"serve", "--help"}, code: 0, out: "-check-config"},
+		{name: "serve bad flag", args: []string{"serve", "--port", "1"}, code: 2, err: "flag provided but not defined: -port"},
+		{name: "serve extra", args: []string{"serve", "now"}, code: 2, err: `unexpected argument "now"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			code, out, errOut := ofpdp(t, nil, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errOut)
+			}
+			if tt.out == "" && out != "" || !strings.Contains(out, tt.out) {
+				t.Errorf("stdout %q, want it to contain %q", out, tt.out)
+			}
+			if tt.err == "" && errOut != "" || !strings.Contains(errOut, tt.err) {
+				t.Errorf("stderr %q, want it to contain %q", errOut, tt.err)
+			}
+		})
+	}
+}
+
+// TestHelpListsOnlyWorkingCommands: --help shows what this build can do.
+func TestHelpListsOnlyWorkingCommands(t *testing.T) {
+	_, out, _ := ofpdp(t, nil, "--help")
+	for _, want := range []string{"serve --check-config", "run the server", "pki init", "pki inspect FILE",
+		"migrate up", "migrate status", "sign", "version"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--help lacks %q:\n%s", want, out)
+		}
+	}
+	for _, absent := range []string{"loadgen"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("--help lists %q, which this build cannot do:\n%s", absent, out)
+		}
+	}
+	// Every listed command answers its own --help.
+	for _, c := range commands() {
+		if code, out, errOut := ofpdp(t, nil, c.name, "--help"); code != 0 || !strings.Contains(out, "ofpdp "+c.name) {
+			t.Errorf("ofpdp %s --help: exit %d\n%s%s", c.name, code, out, errOut)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := ofpdp(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "ofpdp ") || !strings.Contains(out, "\ncommit: ") || !strings.Contains(out, "\ngo: go1.") {
+		t.Errorf("version printed %q (exit %d)", out, code)
+	}
+}
+
+// TestVersionLdflags builds the binary the way the Makefile does and checks
+// that the -X values reach `ofpdp version`.
+func TestVersionLdflags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go tool not in PATH: cannot build the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "ofpdp")
+	const pkg = "github.com/ofpdp/ofpdp/internal/buildinfo"
+	build := exec.Command(gobin, "build", "-o", bin, "-ldflags", "-X "+pkg+".Version=v9.8.7 -X "+pkg+".Commit=0123abcd", ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "ofpdp v9.8.7\n") || !strings.Contains(string(out), "commit: 0123abcd") {
+		t.Errorf("version printed %q", out)
+	}
+}
+
+func snapshot(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = b
+	}
+	return out
+}
+
+func TestPKIInitAndInspect(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pki")
+	code, out, errOut := ofpdp(t, nil, "pki", "init", "--dir", dir, "--hosts", "dp.bank.example, 10.0.0.5", "--sig-alg", "ES512")
+	if code != 0 {
+		t.Fatalf("pki init: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{"ca.crt/.key", "dp-sig.crt/.key", "dc.jwks.json", "sig/ES512", "enc/RSA-OAEP-256", "x5t#S256"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	certs, err := jose.LoadCertificatesFile(filepath.Join(dir, "dp-server.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := certs[0].VerifyHostname("dp.bank.example"); err != nil {
+		t.Error(err)
+	}
+	if err := certs[0].VerifyHostname("10.0.0.5"); err != nil {
+		t.Error(err)
+	}
+	if sig, _ := jose.LoadCertificatesFile(filepath.Join(dir, "dp-sig.crt")); sig[0].PublicKeyAlgorithm != x509.ECDSA {
+		t.Errorf("dp-sig is %v, want ECDSA for ES512", sig[0].PublicKeyAlgorithm)
+	}
+
+	before := snapshot(t, dir)
+	code, _, errOut = ofpdp(t, nil, "pki", "init", "--dir", dir)
+	if code != 1 || !strings.Contains(errOut, "already exist") || !strings.Contains(errOut, "--force") {
+		t.Errorf("second pki init: exit %d, stderr %q; want 1 and a refusal naming --force", code, errOut)
+	}
+	if after := snapshot(t, dir); !maps.EqualFunc(before, after, bytes.Equal) {
+		t.Error("refused pki init changed files")
+	}
+	if code, _, errOut := ofpdp(t, nil, "pki", "init", "--dir", dir, "--force"); code != 0 {
+		t.Errorf("pki init --force: exit %d\n%s", code, errOut)
+	}
+	if after := snapshot(t, dir); bytes.Equal(before["ca.crt"], after["ca.crt"]) {
+		t.Error("--force kept the old CA")
+	}
+
+	for _, file := range []string{"dp-sig.crt", "dc.jwks.json", "ca.crt"} {
+		code, out, errOut := ofpdp(t, nil, "pki", "inspect", filepath.Join(dir, file))
+		if code != 0 || errOut != "" {
+			t.Errorf("inspect %s: exit %d, stderr %q", file, code, errOut)
+		}
+		for _, want := range []string{"subject:", "issuer:", "not after:", "SHA-256:", "x5t#S256:", `JWK:         {"kty":`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("inspect %s lacks %q:\n%s", file, want, out)
+			}
+		}
+	}
+	if code, _, errOut := ofpdp(t, nil, "pki", "inspect", filepath.Join(dir, "dp-sig.key")); code != 1 || !strings.Contains(errOut, "private key") {
+		t.Errorf("inspect of a key: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := ofpdp(t, nil, "pki", "inspect", filepath.Join(dir, "nope.crt")); code != 1 || !strings.Contains(errOut, "no such file") {
+		t.Errorf("inspect of a missing file: exit %d, %q", code, errOut)
+	}
+}
+
+func TestPKIInspectExpiry(t *testing.T) {
+	tests := []struct {
+		name     string
+		issued   time.Time
+		code     int
+		stderr   string
+		noStderr bool
+	}{
+		{name: "fresh", issued: time.Now(), code: 0, noStderr: true},
+		{name: "expires within 30 days", issued: time.Now().AddDate(0, -13, 10), code: 0, stderr: "warning: certificate 1 of 1: CN=dp-sig"},
+		{name: "expired", issued: time.Now().AddDate(-2, 0, 0), code: 1, stderr: "error: certificate 1 of 1: CN=dp-sig"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := pki.Generate(dir, pki.Options{SigAlg: "ES384", Now: func() time.Time { return tt.issued }}); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := ofpdp(t, nil, "pki", "inspect", filepath.Join(dir, "dp-sig.crt"))
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, errOut)
+			}
+			if !strings.Contains(out, "subject:") {
+				t.Errorf("the report is printed whatever the dates:\n%s", out)
+			}
+			if tt.noStderr && errOut != "" || !strings.Contains(errOut, tt.stderr) {
+				t.Errorf("stderr %q, want %q", errOut, tt.stderr)
+			}
+		})
+	}
+}
+
+// serveFixture writes a PKI, a server secret and a valid YAML configuration.
+func serveFixture(t *testing.T) (configPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	res, err := pki.Generate(filepath.Join(dir, "pki"), pki.Options{SigAlg: "ES384"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "server.secret"), bytes.Repeat([]byte{0xa5}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mtls, _ := res.Cert("paynet-mtls")
+	p := func(name string) string { return filepath.Join(dir, "pki", name) }
+	yaml := `dp_id: DP9876543210
+database:
+  url: ` + filepath.Join(dir, "ofpdp.db") + `
+tls: {cert_file: ` + p("dp-server.crt") + `, key_file: ` + p("dp-server.key") + `}
+paynet:
+  ca_file: ` + p("ca.crt") + `
+  jwks_file: ` + p("paynet.jwks.json") + `
+  client_cert_fingerprints: [` + mtls.Fingerprint + `]
+keys:
+  signing_key_file: ` + p("dp-sig.key") + `
+  signing_cert_file: ` + p("dp-sig.crt") + `
+  mtls_cert_file: ` + p("dp-mtls.crt") + `
+  mtls_key_file: ` + p("dp-mtls.key") + `
+secrets:
+  server_secret_file: ` + filepath.Join(dir, "server.secret") + `
+authorize:
+  redirect_uri_allowlist: [https://localhost:8445/v1/callback]
+`
+	configPath = filepath.Join(dir, "ofpdp.yaml")
+	if err := os.WriteFile(configPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return configPath
+}
+
+func TestServeCheckConfig(t *testing.T) {
+	path := serveFixture(t)
+	tests := []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		code   int
+		stdout string
+		stderr []string
+	}{
+		{name: "valid file", args: []string{"--config", path, "--check-config"}, code: 0, stdout: "configuration OK\n"},
+		{name: "file from OFPDP_CONFIG", env: map[string]string{"OFPDP_CONFIG": path}, args: []string{"--check-config"}, code: 0, stdout: "configuration OK\n"},
+		{name: "env breaks it", env: map[string]string{"OFPDP_API_ADDR": "abc", "OFPDP_BANK_TIMEOUT": "5s"}, args: []string{"--config", path, "--check-config"}, code: 1,
+			stderr: []string{`OFPDP_API_ADDR (api.addr): "abc" is not a host:port address; example: ":8443"`, `OFPDP_BANK_TIMEOUT (bank.timeout): "5s" must be below`}},
+		{name: "unparsable env", env: map[string]string{"OFPDP_API_READ_TIMEOUT": "ten"}, args: []string{"--config", path, "--check-config"}, code: 1,
+			stderr: []string{`OFPDP_API_READ_TIMEOUT (api.read_timeout): "ten" is not a duration`}},
+		{name: "missing file", args: []string{"--config", path + ".missing", "--check-config"}, code: 1, stderr: []string{"no such file"}},
+		{name: "defaults without pki/ in the working directory", args: []string{"--check-config"}, code: 1,
+			stderr: []string{`OFPDP_TLS_CERT_FILE (tls.cert_file): "pki/dp-server.crt" does not exist`, "OFPDP_SECRETS_SERVER_SECRET_FILE (secrets.server_secret_file): must be set"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			code, out, errOut := ofpdp(t, tt.env, append([]string{"serve"}, tt.args...)...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstderr: %s", code, tt.code, errOut)
+			}
+			if out != tt.stdout {
+				t.Errorf("stdout %q, want %q", out, tt.stdout)
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errOut)
+				}
+			}
+		})
+	}
+}
+
+func TestServeRunsTheServer(t *testing.T) {
+	saved := runServe
+	t.Cleanup(func() { runServe = saved })
+	path := serveFixture(t)
+
+	var got *config.Config
+	runServe = func(_ context.Context, cfg *config.Config) error { got = cfg; return nil }
+	if code, _, errOut := ofpdp(t, map[string]string{"OFPDP_DP_ID": "DP5555555555"}, "serve", "--config", path); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got == nil || got.DPID != "DP5555555555" {
+		t.Errorf("runServe got %+v, want the validated configuration with the env override", got)
+	}
+
+	runServe = func(context.Context, *config.Config) error {
+		return errors.New("listen tcp :8443: address already in use")
+	}
+	if code, _, errOut := ofpdp(t, nil, "serve", "--config", path); code != 1 || !strings.Contains(errOut, "address already in use") {
+		t.Errorf("exit %d, stderr %q; want 1 and the error", code, errOut)
+	}
+
+	called := false
+	runServe = func(context.Context, *config.Config) error { called = true; return nil }
+	if code, _, _ := ofpdp(t, map[string]string{"OFPDP_API_ADDR": "abc"}, "serve", "--config", path); code != 1 || called {
+		t.Errorf("an invalid configuration reached the server (exit %d, called %v)", code, called)
+	}
+}

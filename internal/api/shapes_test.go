@@ -1,0 +1,218 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/bank"
+)
+
+// update rewrites golden files: go test ./internal/api -run Golden -update
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func ptr[T any](v T) *T { return &v }
+
+func myr(minor int64) bank.Money { return bank.Money{Minor: minor, Currency: "MYR"} }
+
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, myt) }
+
+// Fixture bank data: one of every account type the demo bank has (spec §5.4–5.6).
+var (
+	fixtureSavings = bank.Account{
+		Ref: "ref-sav-1", CustomerRef: "cust-1", Number: "1122334455667", Name: "My Savings Account",
+		HolderName: "Nur Aisyah binti Ahmad", HolderType: bank.HolderIndividual, Category: "retail",
+		Type: bank.TypeDeposit, Subtype: bank.SubtypeSavings, Currency: "MYR", Status: bank.StatusActive,
+	}
+	fixtureCard = bank.Account{
+		Ref: "ref-cc-1", CustomerRef: "cust-1", Number: "5123456789017890", Name: "Platinum Card",
+		HolderName: "Nur Aisyah binti Ahmad", HolderType: bank.HolderIndividual, Category: "retail",
+		Type: bank.TypeCredit, Subtype: bank.SubtypeCreditCard, Currency: "MYR", Status: bank.StatusActive,
+		Limit: ptr(myr(1500000)), InterestRate: ptr(15.0), MinimumPaymentAmount: ptr(myr(5000)),
+		PaymentDueDate: ptr(date(2026, 7, 15)),
+	}
+	fixtureMortgage = bank.Account{
+		Ref: "ref-mg-1", CustomerRef: "cust-1", Number: "8800112233", Name: "Home Loan",
+		HolderName: "Nur Aisyah binti Ahmad", HolderType: bank.HolderIndividual, Category: "retail",
+		Type: bank.TypeLoan, Subtype: bank.SubtypeMortgage, Currency: "MYR", Status: bank.StatusActive,
+		InterestRate: ptr(4.25), MinimumPaymentAmount: ptr(myr(215050)),
+		Loan: &bank.LoanDetails{LoanAmount: myr(45000000), OriginationDate: date(2019, 3, 1), MaturityDate: date(2049, 2, 28)},
+	}
+	fixtureDepositBalance = bank.Balance{
+		Current: myr(2500075), CurrentIndicator: "credit",
+		Available: ptr(myr(2450000)), AvailableIndicator: "credit",
+	}
+	fixtureCardBalance = bank.Balance{
+		Current: myr(123456), CurrentIndicator: "debit",
+		Available: ptr(myr(1376544)), AvailableIndicator: "credit",
+		Statement: ptr(myr(98000)), StatementIndicator: "debit", StatementDate: ptr(date(2026, 6, 22)),
+		CreditLinesIncluded: true,
+	}
+	fixtureTransfer = bank.Transaction{
+		ID: "txn-0001", Date: time.Date(2026, 6, 11, 3, 30, 12, 0, time.UTC), CreditDebit: "debit",
+		Amount: myr(2378), TransferMethod: "funds_transfer", TransferSubmethod: "duitnow_transfer",
+		Description: "DuitNow transfer", RecipientRef: "rent june", OtherDescription: "ref 99812",
+		Settled: true,
+	}
+	fixtureCardPurchase = bank.Transaction{
+		ID: "txn-0002", Date: time.Date(2026, 6, 12, 21, 5, 0, 0, myt), CreditDebit: "debit",
+		Amount: myr(45210), ForeignAmount: &bank.Money{Minor: 9650, Currency: "USD"},
+		Description: "Online purchase", MerchantName: "Example Store", MCC: "5732", Settled: false,
+	}
+)
+
+func TestShapesGolden(t *testing.T) {
+	const id = "acc-GOLDENaccountid0000000000000"
+	mustShape := func(v any, err error) any {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct {
+		name string
+		v    any
+	}{
+		{"account_savings", mustShape(accountShape(id, &fixtureSavings, "PayBank Berhad"))},
+		{"account_credit_card", mustShape(accountShape(id, &fixtureCard, "PayBank Berhad"))},
+		{"account_mortgage", mustShape(accountShape(id, &fixtureMortgage, "PayBank Berhad"))},
+		{"balance_deposit", mustShape(balanceShape(id, &fixtureDepositBalance))},
+		{"balance_credit_card", mustShape(balanceShape(id, &fixtureCardBalance))},
+		{"transaction_transfer", mustShape(transactionShape(id, &fixtureTransfer))},
+		{"transaction_card_fx", mustShape(transactionShape(id, &fixtureCardPurchase))},
+		{"userinfo", userinfoJSON{Sub: SubjectID([]byte("0123456789abcdef0123456789abcdef"), "cust-1"),
+			Name: "Nur Aisyah binti Ahmad", Email: "aisyah@example.my", IDType: "nric",
+			HashedIDNumber: "eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eA=="}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := json.MarshalIndent(c.v, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			path := filepath.Join("testdata", "shapes", c.name+".json")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from golden:\n got: %s\nwant: %s", c.name, got, want)
+			}
+		})
+	}
+}
+
+func TestFormatMinor(t *testing.T) {
+	for _, c := range []struct {
+		in   int64
+		want string
+		err  bool
+	}{
+		{0, "0.00", false}, {1, "0.01", false}, {10, "0.10", false}, {99, "0.99", false}, {100, "1.00", false},
+		{2378, "23.78", false}, {123456, "1234.56", false}, {2500075, "25000.75", false},
+		{999999999999999, "9999999999999.99", false}, // 13 integer digits
+		{1000000000000000, "", true},                 // 14 integer digits
+		{-1, "", true}, {-123456, "", true},
+	} {
+		got, err := formatMinor(c.in)
+		if (err != nil) != c.err || got != c.want {
+			t.Errorf("formatMinor(%d) = %q, %v; want %q, err=%v", c.in, got, err, c.want, c.err)
+		}
+		if err != nil && !errors.Is(err, errShape) {
+			t.Errorf("formatMinor(%d) error %v does not wrap errShape", c.in, err)
+		}
+	}
+}
+
+func TestMaskCardNumber(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"1234567890127890", "123456******7890"},
+		{"123456789012345", "123456*****2345"},
+		{"12345678901", "123456*8901"},
+		{"1234567890", "******7890"},
+		{"12345", "*2345"},
+		{"1234", "****"},
+		{"", ""},
+	} {
+		if got := maskCardNumber(c.in); got != c.want {
+			t.Errorf("maskCardNumber(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestShapeRefusesBadBankData(t *testing.T) {
+	const id = "acc-x"
+	badCurrency := fixtureSavings
+	badCurrency.Limit = &bank.Money{Minor: 1, Currency: "myr"}
+	nanRate := fixtureCard
+	nanRate.InterestRate = ptr(mathNaN())
+	negLoan := fixtureMortgage
+	negLoan.Loan = &bank.LoanDetails{LoanAmount: myr(-5)}
+	noIndicator := fixtureDepositBalance
+	noIndicator.AvailableIndicator = ""
+	badTxn := fixtureTransfer
+	badTxn.CreditDebit = "Credit"
+	noID := fixtureTransfer
+	noID.ID = ""
+	for name, err := range map[string]error{
+		"currency":      second(accountShape(id, &badCurrency, "B")),
+		"nan rate":      second(accountShape(id, &nanRate, "B")),
+		"negative":      second(accountShape(id, &negLoan, "B")),
+		"indicator":     second(balanceShape(id, &noIndicator)),
+		"txn indicator": second(transactionShape(id, &badTxn)),
+		"txn id":        second(transactionShape(id, &noID)),
+	} {
+		if !errors.Is(err, errShape) {
+			t.Errorf("%s: error %v, want errShape", name, err)
+		}
+	}
+}
+
+const subjectVector = "mDNDs8xrXLRP2trtQUpNv-xvF4l"
+
+func second[T any](_ T, err error) error { return err }
+
+func mathNaN() float64 { return math.NaN() }
+
+func TestTransactionDateIsMYT(t *testing.T) {
+	got, err := transactionShape("a", &fixtureTransfer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TransactionDate != "2026-06-11T11:30:12+08:00" {
+		t.Errorf("transaction_date = %s", got.TransactionDate)
+	}
+}
+
+func TestSubjectID(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	a := SubjectID(key, "cust-1")
+	if len(a) != 27 || strings.ContainsAny(a, "+/=") {
+		t.Fatalf("SubjectID = %q: want 27 base64url characters", a)
+	}
+	// Fixed vector: base64url(HMAC-SHA256(key, "sub"||"cust-1"))[:27], computed independently with
+	// `printf 'subcust-1' | openssl dgst -sha256 -hmac 0123456789abcdef0123456789abcdef -binary | basenc --base64url`.
+	if a != subjectVector {
+		t.Errorf("SubjectID = %q, want %q", a, subjectVector)
+	}
+	if SubjectID(key, "cust-2") == a || SubjectID([]byte("another key of thirty-two bytes!"), "cust-1") == a {
+		t.Error("SubjectID does not depend on both the key and the customer")
+	}
+}

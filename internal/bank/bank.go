@@ -1,0 +1,159 @@
+package bank
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors a connector returns. ofpdp maps them to design.md §4.
+var (
+	// ErrInvalidCredentials: the username/password pair is wrong (never say which).
+	ErrInvalidCredentials = errors.New("bank: invalid credentials")
+	// ErrNotFound: no such customer or account.
+	ErrNotFound = errors.New("bank: not found")
+	// ErrAccountBlocked: the account is dormant or blocked (Consent.AccountTemporarilyBlocked).
+	ErrAccountBlocked = errors.New("bank: account temporarily blocked")
+	// ErrAccountClosed: the account is closed (Consent.PermanentAccountAccessFailure).
+	ErrAccountClosed = errors.New("bank: account closed")
+	// ErrUnavailable: the core bank is down or slow (Consent.TransientAccountAccessFailure).
+	ErrUnavailable = errors.New("bank: core system unavailable")
+)
+
+// Customer is a bank customer as the connector knows them.
+type Customer struct {
+	// Ref is the bank's stable, opaque customer reference. It is never the ID number.
+	Ref          string
+	Name         string
+	IDType       string // "nric" or "passport"
+	IDNumber     string // the raw ID number: used only to hash and mask, never logged or stored in clear
+	MobileNumber string // E.164, optional
+	Email        string // optional
+}
+
+// Account types and subtypes (spec paynet-dp.md §5.4).
+const (
+	TypeDeposit = "deposit"
+	TypeCredit  = "credit"
+	TypeLoan    = "loan"
+
+	SubtypeSavings      = "savings"
+	SubtypeCurrent      = "current"
+	SubtypeCreditCard   = "credit_card"
+	SubtypeHirePurchase = "hire_purchase"
+	SubtypeMortgage     = "mortgage"
+)
+
+// Account statuses and holder types.
+const (
+	StatusActive  = "active"
+	StatusDormant = "dormant"
+	StatusBlocked = "blocked"
+	StatusClosed  = "closed"
+
+	HolderIndividual = "individual"
+	HolderJoint      = "joint"
+)
+
+// Money is an amount in minor units (sen) and an ISO 4217 currency. Minor units avoid float rounding.
+type Money struct {
+	Minor    int64
+	Currency string
+}
+
+// LoanDetails of a loan account (spec §5.4).
+type LoanDetails struct {
+	LoanAmount      Money
+	OriginationDate time.Time // date only
+	MaturityDate    time.Time // date only
+}
+
+// Account is a bank account. Ref is the bank's reference; Number is what the customer sees.
+type Account struct {
+	Ref                  string
+	CustomerRef          string
+	Number               string // full number; ofpdp masks credit-card numbers before sharing
+	Name                 string
+	HolderName           string
+	HolderType           string // HolderIndividual or HolderJoint
+	Category             string // "retail" or "corporate"
+	Type                 string
+	Subtype              string
+	Currency             string
+	Status               string
+	Limit                *Money
+	InterestRate         *float64
+	MinimumPaymentAmount *Money
+	PaymentDueDate       *time.Time
+	Loan                 *LoanDetails
+}
+
+// Eligible reports whether the account may be offered and served (spec §5.4): active,
+// individual retail, MYR.
+func (a *Account) Eligible() bool {
+	return a.Status == StatusActive && a.HolderType == HolderIndividual && a.Category == "retail" && a.Currency == "MYR"
+}
+
+// Balance of an account (spec §5.5). Amounts are signed by CreditDebit, not by sign.
+type Balance struct {
+	Current             Money
+	CurrentIndicator    string // "credit" or "debit"
+	Available           *Money
+	AvailableIndicator  string
+	Statement           *Money
+	StatementIndicator  string
+	StatementDate       *time.Time
+	CreditLinesIncluded bool
+}
+
+// Transaction of an account (spec §5.6).
+type Transaction struct {
+	ID                string
+	Date              time.Time // with MYT zone
+	CreditDebit       string    // "credit" or "debit"
+	Amount            Money
+	ForeignAmount     *Money
+	TransferMethod    string
+	TransferSubmethod string
+	Description       string
+	RecipientRef      string
+	OtherDescription  string
+	MerchantName      string
+	MCC               string
+	Settled           bool
+}
+
+// TransactionQuery asks for one page of an account's transactions, newest first, with a
+// stable tie-break on ID. ofpdp clamps From/To to the consent's window before calling.
+type TransactionQuery struct {
+	AccountRef string
+	From, To   time.Time // inclusive bounds
+	Limit      int
+	// After, when set, continues after this position (exclusive): the Date and ID of the last
+	// transaction of the previous page.
+	AfterDate time.Time
+	AfterID   string
+}
+
+// TransactionPage is one page of transactions. More reports whether another page follows.
+type TransactionPage struct {
+	Transactions []Transaction
+	More         bool
+}
+
+// Connector is what ofpdp needs from the core bank (design.md §6). Implementations must honour
+// ctx deadlines; ofpdp checks consent, permission, account scope and date windows before calling.
+type Connector interface {
+	// Authenticate checks a username and password and returns the customer, or ErrInvalidCredentials.
+	Authenticate(ctx context.Context, username, password string) (Customer, error)
+	// Customer returns the customer with this reference.
+	Customer(ctx context.Context, customerRef string) (Customer, error)
+	// Accounts lists all of a customer's accounts, eligible or not.
+	Accounts(ctx context.Context, customerRef string) ([]Account, error)
+	// Account returns one account by reference.
+	Account(ctx context.Context, accountRef string) (Account, error)
+	// Balance returns an account's balance now.
+	Balance(ctx context.Context, accountRef string) (Balance, error)
+	// Transactions returns one page of an account's transactions.
+	Transactions(ctx context.Context, q TransactionQuery) (TransactionPage, error)
+}

@@ -1,0 +1,6 @@
+// Package bank defines the core-bank connector: what ofpdp needs from the bank's own systems
+// (design.md §6): authenticate a customer, list accounts, read an account, its balance and a page
+// of its transactions. ofpdp enforces consent, permission, account scope and date windows before
+// any call, so a connector only ever sees references the consent allows. Implementations live in
+// sub-packages (bank/demo).
+package bank

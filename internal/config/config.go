@@ -1,0 +1,151 @@
+package config
+
+import "time"
+
+// Config is the whole ofpdp configuration (design §1–§3, §6, §8). Every leaf
+// field names its file key (`yaml`, nested by section), its environment
+// variable (`env`), its default (`default`) and its meaning (`doc`);
+// docs/configuration.md is generated from these tags.
+//
+// Relative file paths are resolved against the process working directory.
+type Config struct {
+	DPID    string `yaml:"dp_id" env:"OFPDP_DP_ID" default:"DP0000000001" doc:"This Data Provider's PayNet id (dp_id, ≤ 36 characters; spec §2.1). Consent events for another dp_id are refused."`
+	Profile string `yaml:"profile" env:"OFPDP_PROFILE" default:"v1.2.1" doc:"Protocol profile: v1.2.1 (id_token inside the PATCH) or oidc (design §3.13)."`
+
+	// Sandbox is set only by `ofpdp sandbox`, never from a file or the
+	// environment. It relaxes the https-only checks, allows web.insecure_http
+	// and makes secrets.server_secret_file and authorize.redirect_uri_allowlist optional.
+	Sandbox bool `yaml:"-"`
+
+	Log       Log       `yaml:"log" doc:"Logging (log/slog)."`
+	Database  Database  `yaml:"database" doc:"Storage (design §5)."`
+	API       API       `yaml:"api" doc:"The api listener: mTLS, called by PayNet (design §2)."`
+	Web       Web       `yaml:"web" doc:"The web listener: the customer's browser pages (design §2)."`
+	Ops       Ops       `yaml:"ops" doc:"The ops listener: metrics, health, admin API (design §2)."`
+	TLS       TLS       `yaml:"tls" doc:"The DP's TLS server certificate, used by the api and web listeners (design §8)."`
+	PayNet    PayNet    `yaml:"paynet" doc:"PayNet OFP: its certificates, keys and endpoints (spec §3.2, §4)."`
+	Keys      Keys      `yaml:"keys" doc:"The DP's own signing and mTLS client keys (spec §4.1, §4.2)."`
+	Secrets   Secrets   `yaml:"secrets" doc:"Server-side secrets."`
+	Authorize Authorize `yaml:"authorize" doc:"The customer authorization journey (spec §3.1.2, design §3.9–3.11)."`
+	IDToken   IDToken   `yaml:"id_token" doc:"The id_token the DP signs (spec §4.5)."`
+	Bank      Bank      `yaml:"bank" doc:"The core-bank connector (design §6)."`
+	Data      Data      `yaml:"data" doc:"The data endpoints: accounts, balances, transactions (spec §3.1.5–3.1.8)."`
+	Branding  Branding  `yaml:"branding" doc:"What the customer sees on the DP pages (spec §7.5)."`
+
+	DCs []DC `yaml:"dcs" doc:"Display names of data consumers, by dc_id, for the consent pages (file only). Each entry has id, name and an optional logo_url."`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level" env:"OFPDP_LOG_LEVEL" default:"info" doc:"Minimum level: debug, info, warn or error."`
+	Format string `yaml:"format" env:"OFPDP_LOG_FORMAT" default:"json" doc:"Log line format: json or text."`
+}
+
+// Database configures the store (design §5).
+type Database struct {
+	URL          string `yaml:"url" env:"OFPDP_DATABASE_URL" default:"ofpdp.db" redact:"url" doc:"A file path or file: URI selects SQLite; a postgres:// (or postgresql://) URL selects PostgreSQL. A password in the URL is never printed."`
+	MaxOpenConns int    `yaml:"max_open_conns" env:"OFPDP_DATABASE_MAX_OPEN_CONNS" default:"10" doc:"Maximum open connections in the pool."`
+}
+
+// API configures the api listener (design §2).
+type API struct {
+	Addr              string        `yaml:"addr" env:"OFPDP_API_ADDR" default:":8443" doc:"host:port the api listener binds."`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes" env:"OFPDP_API_MAX_BODY_BYTES" default:"1048576" doc:"Largest request body accepted, in bytes."`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" env:"OFPDP_API_READ_HEADER_TIMEOUT" default:"5s" doc:"http.Server ReadHeaderTimeout."`
+	ReadTimeout       time.Duration `yaml:"read_timeout" env:"OFPDP_API_READ_TIMEOUT" default:"10s" doc:"http.Server ReadTimeout."`
+	WriteTimeout      time.Duration `yaml:"write_timeout" env:"OFPDP_API_WRITE_TIMEOUT" default:"10s" doc:"http.Server WriteTimeout."`
+	IdleTimeout       time.Duration `yaml:"idle_timeout" env:"OFPDP_API_IDLE_TIMEOUT" default:"60s" doc:"http.Server IdleTimeout."`
+	ClientCertHeader  string        `yaml:"client_cert_header" env:"OFPDP_API_CLIENT_CERT_HEADER" example:"X-Client-Cert" doc:"Behind a TLS-terminating proxy: the header in which the proxy forwards the verified client certificate. Empty = take it from the TLS handshake only. Requires api.trusted_proxies."`
+	TrustedProxies    []string      `yaml:"trusted_proxies" env:"OFPDP_API_TRUSTED_PROXIES" example:"10.0.0.0/8,192.0.2.7" doc:"CIDRs (or single IPs) of the proxies whose api.client_cert_header is believed; the header from anyone else is ignored."`
+}
+
+// Web configures the web listener (design §2).
+type Web struct {
+	Addr         string `yaml:"addr" env:"OFPDP_WEB_ADDR" default:":8444" doc:"host:port the web listener binds."`
+	PublicURL    string `yaml:"public_url" env:"OFPDP_WEB_PUBLIC_URL" default:"https://localhost:8444" doc:"The external https URL of the web listener, as the customer's browser sees it."`
+	InsecureHTTP bool   `yaml:"insecure_http" env:"OFPDP_WEB_INSECURE_HTTP" default:"false" doc:"Serve the web listener over plain HTTP. Allowed only in the sandbox."`
+}
+
+// Ops configures the ops listener (design §2).
+type Ops struct {
+	Addr           string `yaml:"addr" env:"OFPDP_OPS_ADDR" default:"127.0.0.1:9090" doc:"host:port of the plain-HTTP ops listener (/metrics, /healthz, /readyz, admin API). Keep it on loopback or a private network."`
+	AdminTokenFile string `yaml:"admin_token_file" env:"OFPDP_OPS_ADMIN_TOKEN_FILE" example:"/etc/ofpdp/admin.token" doc:"File holding the admin API bearer token (at least 32 characters). Empty = admin API disabled."`
+}
+
+// TLS holds the DP's server certificate (design §8 dp-server).
+type TLS struct {
+	CertFile string `yaml:"cert_file" env:"OFPDP_TLS_CERT_FILE" default:"pki/dp-server.crt" doc:"PEM certificate chain (leaf first) of the api and web listeners."`
+	KeyFile  string `yaml:"key_file" env:"OFPDP_TLS_KEY_FILE" default:"pki/dp-server.key" doc:"PEM private key of tls.cert_file."`
+}
+
+// PayNet describes PayNet OFP as seen by the DP (spec §3.2, §4).
+type PayNet struct {
+	CAFile                 string        `yaml:"ca_file" env:"OFPDP_PAYNET_CA_FILE" default:"pki/ca.crt" doc:"PEM CA bundle that PayNet's client certificates and its server certificate chain to."`
+	ClientCertFingerprints []string      `yaml:"client_cert_fingerprints" env:"OFPDP_PAYNET_CLIENT_CERT_FINGERPRINTS" example:"3f1c…(64 hex digits)" doc:"SHA-256 fingerprints (hex, colons allowed) of the PayNet client certificates allowed on the api listener. This or paynet.client_cert_subjects is required outside the sandbox."`
+	ClientCertSubjects     []string      `yaml:"client_cert_subjects" env:"OFPDP_PAYNET_CLIENT_CERT_SUBJECTS" example:"CN=ofp.paynet.my,O=PayNet" doc:"Allowed PayNet client certificate subjects, as Go prints them (RFC 2253 order, e.g. CN=…,O=…). In the environment the list is comma-separated, so prefer fingerprints there."`
+	Issuer                 string        `yaml:"issuer" env:"OFPDP_PAYNET_ISSUER" doc:"Expected iss of PayNet's JWS headers. When set, iss must be present and equal it. Empty = iss not required."`
+	JWKSURL                string        `yaml:"jwks_url" env:"OFPDP_PAYNET_JWKS_URL" example:"https://ofp.paynet.my/.well-known/jwks.json" doc:"URL of PayNet's signing JWKS. When set it is used and paynet.jwks_file is ignored."`
+	JWKSFile               string        `yaml:"jwks_file" env:"OFPDP_PAYNET_JWKS_FILE" default:"pki/paynet.jwks.json" doc:"File with PayNet's signing JWKS, used when paynet.jwks_url is empty."`
+	JWKSCacheTTL           time.Duration `yaml:"jwks_cache_ttl" env:"OFPDP_PAYNET_JWKS_CACHE_TTL" default:"15m" doc:"How long PayNet's JWKS is cached (at most 15m, spec §4.2)."`
+	ConsentBaseURL         string        `yaml:"consent_base_url" env:"OFPDP_PAYNET_CONSENT_BASE_URL" default:"https://localhost:8445" doc:"Base URL of PayNet's consent API; the DP calls PATCH {base}/v1/consents/{consent_id} (spec §3.2.1)."`
+	DCJWKSURLTemplate      string        `yaml:"dc_jwks_url_template" env:"OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE" default:"https://localhost:8445/v1/jwks/{dc_id}" doc:"URL of a data consumer's JWKS at PayNet; must contain {dc_id} (spec §3.2.2)."`
+	PatchMaxAttempts       int           `yaml:"patch_max_attempts" env:"OFPDP_PAYNET_PATCH_MAX_ATTEMPTS" default:"3" doc:"Attempts for one update-consent PATCH (1–10)."`
+	PatchBudget            time.Duration `yaml:"patch_budget" env:"OFPDP_PAYNET_PATCH_BUDGET" default:"4s" doc:"Total time allowed for all attempts of one PATCH."`
+	SendStatusReason       bool          `yaml:"send_status_reason" env:"OFPDP_PAYNET_SEND_STATUS_REASON" default:"false" doc:"Include a status_reason in the PATCH body for rejected and failed consents."`
+}
+
+// Keys are the DP's own keys (design §8 dp-sig, dp-mtls).
+type Keys struct {
+	SigningKeyFile  string `yaml:"signing_key_file" env:"OFPDP_KEYS_SIGNING_KEY_FILE" default:"pki/dp-sig.key" doc:"PEM private key the DP signs with (PATCH, data responses, id_token). RSA ≥ 2048 → PS256, P-384 → ES384, P-521 → ES512."`
+	SigningCertFile string `yaml:"signing_cert_file" env:"OFPDP_KEYS_SIGNING_CERT_FILE" default:"pki/dp-sig.crt" doc:"PEM certificate (chain) of keys.signing_key_file, as uploaded to PayNet."`
+	SigningKid      string `yaml:"signing_kid" env:"OFPDP_KEYS_SIGNING_KID" example:"dp-key-id-001" doc:"kid of the signing key. Empty = the certificate's x5t#S256 thumbprint."`
+	MTLSCertFile    string `yaml:"mtls_cert_file" env:"OFPDP_KEYS_MTLS_CERT_FILE" default:"pki/dp-mtls.crt" doc:"PEM client certificate the DP presents when calling PayNet."`
+	MTLSKeyFile     string `yaml:"mtls_key_file" env:"OFPDP_KEYS_MTLS_KEY_FILE" default:"pki/dp-mtls.key" doc:"PEM private key of keys.mtls_cert_file."`
+}
+
+// Secrets holds server-side secrets.
+type Secrets struct {
+	ServerSecretFile string `yaml:"server_secret_file" env:"OFPDP_SECRETS_SERVER_SECRET_FILE" example:"/etc/ofpdp/server.secret" doc:"File with at least 32 random bytes (e.g. head -c 32 /dev/urandom), keying account ids and cursors (design §3.8). Required outside the sandbox; never change it once consents exist."`
+}
+
+// Authorize configures the customer journey.
+type Authorize struct {
+	RedirectURIAllowlist []string      `yaml:"redirect_uri_allowlist" env:"OFPDP_AUTHORIZE_REDIRECT_URI_ALLOWLIST" example:"https://ofp.paynet.my/callback" doc:"Exact redirect_uri values the DP will redirect to (design §3.10). Required outside the sandbox."`
+	SessionIdleTimeout   time.Duration `yaml:"session_idle_timeout" env:"OFPDP_AUTHORIZE_SESSION_IDLE_TIMEOUT" default:"5m" doc:"A customer session ends after this long without a request."`
+	LoginMaxFailures     int           `yaml:"login_max_failures" env:"OFPDP_AUTHORIZE_LOGIN_MAX_FAILURES" default:"5" doc:"Failed logins before the customer is locked out (the consent becomes failed)."`
+	LoginLockout         time.Duration `yaml:"login_lockout" env:"OFPDP_AUTHORIZE_LOGIN_LOCKOUT" default:"15m" doc:"How long a locked-out customer stays locked out."`
+}
+
+// IDToken configures the id_token (spec §4.5).
+type IDToken struct {
+	Issuer string        `yaml:"issuer" env:"OFPDP_ID_TOKEN_ISSUER" default:"https://localhost:8444" doc:"iss of the id_token: the DP's issuer URL."`
+	TTL    time.Duration `yaml:"ttl" env:"OFPDP_ID_TOKEN_TTL" default:"10m" doc:"id_token lifetime (exp − iat)."`
+}
+
+// Bank configures the core-bank connector (design §6).
+type Bank struct {
+	Connector string        `yaml:"connector" env:"OFPDP_BANK_CONNECTOR" default:"demo" doc:"Connector implementation: demo."`
+	DataFile  string        `yaml:"data_file" env:"OFPDP_BANK_DATA_FILE" example:"bank-data.json" doc:"Demo connector data file. Empty = the embedded demo data."`
+	Timeout   time.Duration `yaml:"timeout" env:"OFPDP_BANK_TIMEOUT" default:"4s" doc:"Deadline for one connector call; must stay below PayNet's 5 s (spec §7.1)."`
+}
+
+// Data configures the data endpoints.
+type Data struct {
+	HistoryMonths      int           `yaml:"history_months" env:"OFPDP_DATA_HISTORY_MONTHS" default:"12" doc:"How many months of transactions can be read back."`
+	RateLimitPerMinute int           `yaml:"rate_limit_per_minute" env:"OFPDP_DATA_RATE_LIMIT_PER_MINUTE" default:"200" doc:"Requests per minute allowed per data consumer (spec §7.1); above it 429 with Retry-After."`
+	DCJWKSCacheTTL     time.Duration `yaml:"dc_jwks_cache_ttl" env:"OFPDP_DATA_DC_JWKS_CACHE_TTL" default:"15m" doc:"How long a data consumer's JWKS is cached (at most 15m)."`
+}
+
+// Branding is what the customer sees.
+type Branding struct {
+	BankName     string `yaml:"bank_name" env:"OFPDP_BRANDING_BANK_NAME" default:"Demo Bank Berhad" doc:"Bank name shown on the customer pages."`
+	LogoFile     string `yaml:"logo_file" env:"OFPDP_BRANDING_LOGO_FILE" example:"logo.svg" doc:"Logo image (SVG, PNG or JPEG) shown on the customer pages. Empty = no logo."`
+	PrimaryColor string `yaml:"primary_color" env:"OFPDP_BRANDING_PRIMARY_COLOR" default:"#0b5394" doc:"Primary colour of the customer pages, #rrggbb."`
+}
+
+// DC is the display information of one data consumer.
+type DC struct {
+	ID      string `yaml:"id" doc:"The dc_id (≤ 36 characters)."`
+	Name    string `yaml:"name" doc:"Name shown to the customer (\"Back to {name}\")."`
+	LogoURL string `yaml:"logo_url" doc:"Optional https URL of the consumer's logo."`
+}

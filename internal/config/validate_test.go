@@ -1,0 +1,334 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/pki"
+)
+
+var testPKI struct {
+	once sync.Once
+	dir  string
+	res  *pki.Result
+	err  error
+}
+
+// pkiDir generates one development PKI (plus a server secret and an admin
+// token) shared by the tests of this file.
+func pkiDir(t *testing.T) (string, *pki.Result) {
+	t.Helper()
+	testPKI.once.Do(func() {
+		var dir string
+		if dir, testPKI.err = os.MkdirTemp("", "ofpdp-config-test-"); testPKI.err != nil {
+			return
+		}
+		testPKI.dir = dir
+		if testPKI.res, testPKI.err = pki.Generate(filepath.Join(dir, "pki"), pki.Options{}); testPKI.err != nil {
+			return
+		}
+		if testPKI.err = os.WriteFile(filepath.Join(dir, "server.secret"), []byte("0123456789abcdef0123456789abcdef\n"), 0o600); testPKI.err != nil {
+			return
+		}
+		testPKI.err = os.WriteFile(filepath.Join(dir, "admin.token"), []byte("  tok-0123456789abcdef0123456789abcdef \n"), 0o600)
+	})
+	if testPKI.err != nil {
+		t.Fatal(testPKI.err)
+	}
+	return testPKI.dir, testPKI.res
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testPKI.dir != "" {
+		os.RemoveAll(testPKI.dir)
+	}
+	os.Exit(code)
+}
+
+// validConfig returns a production (non-sandbox) configuration that passes Validate.
+func validConfig(t *testing.T) *Config {
+	t.Helper()
+	dir, res := pkiDir(t)
+	p := func(name string) string { return filepath.Join(dir, "pki", name) }
+	mtls, _ := res.Cert("paynet-mtls")
+	cfg, err := Load("", envMap(map[string]string{
+		"OFPDP_DATABASE_URL":                     filepath.Join(dir, "ofpdp.db"),
+		"OFPDP_TLS_CERT_FILE":                    p("dp-server.crt"),
+		"OFPDP_TLS_KEY_FILE":                     p("dp-server.key"),
+		"OFPDP_PAYNET_CA_FILE":                   p("ca.crt"),
+		"OFPDP_PAYNET_JWKS_FILE":                 p("paynet.jwks.json"),
+		"OFPDP_PAYNET_CLIENT_CERT_FINGERPRINTS":  mtls.Fingerprint,
+		"OFPDP_KEYS_SIGNING_KEY_FILE":            p("dp-sig.key"),
+		"OFPDP_KEYS_SIGNING_CERT_FILE":           p("dp-sig.crt"),
+		"OFPDP_KEYS_MTLS_CERT_FILE":              p("dp-mtls.crt"),
+		"OFPDP_KEYS_MTLS_KEY_FILE":               p("dp-mtls.key"),
+		"OFPDP_SECRETS_SERVER_SECRET_FILE":       filepath.Join(dir, "server.secret"),
+		"OFPDP_OPS_ADMIN_TOKEN_FILE":             filepath.Join(dir, "admin.token"),
+		"OFPDP_AUTHORIZE_REDIRECT_URI_ALLOWLIST": "https://localhost:8445/v1/callback",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestValidateOK(t *testing.T) {
+	cfg := validConfig(t)
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("valid configuration refused:\n%v", err)
+	}
+	sandbox, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sandbox.Sandbox = true
+	dir, _ := pkiDir(t)
+	// The defaults point into pki/ of the working directory, as `ofpdp sandbox` lays it out.
+	t.Chdir(dir)
+	sandbox.Database.URL = "file:ofpdp.db?_pragma=journal_mode(WAL)"
+	sandbox.Web.InsecureHTTP = true
+	sandbox.Web.PublicURL = "http://localhost:8444"
+	if err := sandbox.Validate(); err != nil {
+		t.Fatalf("sandbox defaults refused:\n%v", err)
+	}
+}
+
+func TestValidateRules(t *testing.T) {
+	dir, _ := pkiDir(t)
+	missing := filepath.Join(dir, "nope.pem")
+	p := func(name string) string { return filepath.Join(dir, "pki", name) }
+	tests := []struct {
+		name     string
+		mutate   func(c *Config)
+		want     string // one line of the error, exactly
+		sentinel error
+	}{
+		{"dp_id empty", func(c *Config) { c.DPID = "" }, `OFPDP_DP_ID (dp_id): must be set; example: "DP0000000001"`, ErrRequired},
+		{"dp_id too long", func(c *Config) { c.DPID = strings.Repeat("D", 37) }, `OFPDP_DP_ID (dp_id): "` + strings.Repeat("D", 37) + `" is longer than 36 characters; example: "DP0000000001"`, ErrInvalidValue},
+		{"dp_id characters", func(c *Config) { c.DPID = "DP 1" }, `OFPDP_DP_ID (dp_id): "DP 1" may hold only letters, digits, '.', '_' and '-'; example: "DP0000000001"`, ErrInvalidValue},
+		{"profile", func(c *Config) { c.Profile = "v2" }, `OFPDP_PROFILE (profile): "v2" is not one of v1.2.1, oidc; example: "v1.2.1"`, ErrInvalidValue},
+		{"log level", func(c *Config) { c.Log.Level = "loud" }, `OFPDP_LOG_LEVEL (log.level): "loud" is not one of debug, info, warn, error; example: "info"`, ErrInvalidValue},
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, `OFPDP_LOG_FORMAT (log.format): "xml" is not one of json, text; example: "json"`, ErrInvalidValue},
+		{"database dir", func(c *Config) { c.Database.URL = filepath.Join(dir, "no-dir", "x.db") }, `OFPDP_DATABASE_URL (database.url): "` + filepath.Join(dir, "no-dir", "x.db") + `" names a file in "` + filepath.Join(dir, "no-dir") + `", which is not an existing directory; example: "ofpdp.db"`, ErrFile},
+		{"postgres URL", func(c *Config) { c.Database.URL = "postgres://u:pw@/db" }, `OFPDP_DATABASE_URL (database.url): "postgres://u:xxxxx@/db" is not a valid PostgreSQL URL; example: "ofpdp.db"`, ErrInvalidValue},
+		{"pool", func(c *Config) { c.Database.MaxOpenConns = 0 }, `OFPDP_DATABASE_MAX_OPEN_CONNS (database.max_open_conns): "0" must be at least 1; example: "10"`, ErrInvalidValue},
+		{"api addr", func(c *Config) { c.API.Addr = "abc" }, `OFPDP_API_ADDR (api.addr): "abc" is not a host:port address; example: ":8443"`, ErrInvalidValue},
+		{"api port", func(c *Config) { c.API.Addr = ":70000" }, `OFPDP_API_ADDR (api.addr): ":70000" is not a host:port address; example: ":8443"`, ErrInvalidValue},
+		{"body size", func(c *Config) { c.API.MaxBodyBytes = 10 }, `OFPDP_API_MAX_BODY_BYTES (api.max_body_bytes): "10" must be at least 1024; example: "1048576"`, ErrInvalidValue},
+		{"timeout zero", func(c *Config) { c.API.ReadTimeout = 0 }, `OFPDP_API_READ_TIMEOUT (api.read_timeout): "0s" must be a positive duration; example: "10s"`, ErrInvalidValue},
+		{"timeout negative", func(c *Config) { c.API.IdleTimeout = -time.Second }, `OFPDP_API_IDLE_TIMEOUT (api.idle_timeout): "-1s" must be a positive duration; example: "60s"`, ErrInvalidValue},
+		{"cert header name", func(c *Config) { c.API.ClientCertHeader = "X Cert"; c.API.TrustedProxies = []string{"10.0.0.1"} }, `OFPDP_API_CLIENT_CERT_HEADER (api.client_cert_header): "X Cert" is not a valid HTTP header name; example: "X-Client-Cert"`, ErrInvalidValue},
+		{"cert header without proxies", func(c *Config) { c.API.ClientCertHeader = "X-Client-Cert" }, `OFPDP_API_TRUSTED_PROXIES (api.trusted_proxies): must list the proxies allowed to send api.client_cert_header; example: "10.0.0.0/8,192.0.2.7"`, ErrRequired},
+		{"bad proxy", func(c *Config) { c.API.TrustedProxies = []string{"10.0.0.0/8", "proxy.internal"} }, `OFPDP_API_TRUSTED_PROXIES (api.trusted_proxies[1]): "proxy.internal" is neither a CIDR nor an IP address; example: "10.0.0.0/8,192.0.2.7"`, ErrInvalidValue},
+		{"web public url http", func(c *Config) { c.Web.PublicURL = "http://bank.example" }, `OFPDP_WEB_PUBLIC_URL (web.public_url): "http://bank.example" must use https (http only in the sandbox); example: "https://localhost:8444"`, ErrInvalidValue},
+		{"web public url relative", func(c *Config) { c.Web.PublicURL = "/login" }, `OFPDP_WEB_PUBLIC_URL (web.public_url): "/login" is not an absolute URL; example: "https://localhost:8444"`, ErrInvalidValue},
+		{"insecure http outside sandbox", func(c *Config) { c.Web.InsecureHTTP = true }, `OFPDP_WEB_INSECURE_HTTP (web.insecure_http): "true" is allowed only in the sandbox; example: "false"`, ErrInvalidValue},
+		{"ops addr", func(c *Config) { c.Ops.Addr = "localhost" }, `OFPDP_OPS_ADDR (ops.addr): "localhost" is not a host:port address; example: "127.0.0.1:9090"`, ErrInvalidValue},
+		{"admin token missing", func(c *Config) { c.Ops.AdminTokenFile = missing }, `OFPDP_OPS_ADMIN_TOKEN_FILE (ops.admin_token_file): "` + missing + `" does not exist; example: "/etc/ofpdp/admin.token"`, ErrFile},
+		{"admin token short", func(c *Config) { c.Ops.AdminTokenFile = p("ca.crt") }, `OFPDP_OPS_ADMIN_TOKEN_FILE (ops.admin_token_file): "` + p("ca.crt") + `" must hold one word of at least 32 characters; example: "/etc/ofpdp/admin.token"`, ErrFile},
+		{"tls cert missing", func(c *Config) { c.TLS.CertFile = missing }, `OFPDP_TLS_CERT_FILE (tls.cert_file): "` + missing + `" does not exist; example: "pki/dp-server.crt"`, ErrFile},
+		{"tls cert empty", func(c *Config) { c.TLS.CertFile = "" }, `OFPDP_TLS_CERT_FILE (tls.cert_file): must be set; example: "pki/dp-server.crt"`, ErrRequired},
+		{"tls cert is a directory", func(c *Config) { c.TLS.CertFile = dir }, `OFPDP_TLS_CERT_FILE (tls.cert_file): "` + dir + `" is a directory, want a file; example: "pki/dp-server.crt"`, ErrFile},
+		{"tls key mismatch", func(c *Config) { c.TLS.KeyFile = p("dp-mtls.key") }, `OFPDP_TLS_CERT_FILE (tls.cert_file): "` + p("dp-server.crt") + `" cannot be used with tls.key_file: tls: private key does not match public key; example: "pki/dp-server.crt"`, ErrFile},
+		{"tls cert is a client cert", func(c *Config) { c.TLS.CertFile, c.TLS.KeyFile = p("dp-mtls.crt"), p("dp-mtls.key") }, `OFPDP_TLS_CERT_FILE (tls.cert_file): "` + p("dp-mtls.crt") + `" certificate lacks the serverAuth extended key usage; example: "pki/dp-server.crt"`, ErrFile},
+		{"mtls cert is a server cert", func(c *Config) { c.Keys.MTLSCertFile, c.Keys.MTLSKeyFile = p("dp-server.crt"), p("dp-server.key") }, `OFPDP_KEYS_MTLS_CERT_FILE (keys.mtls_cert_file): "` + p("dp-server.crt") + `" certificate lacks the clientAuth extended key usage; example: "pki/dp-mtls.crt"`, ErrFile},
+		{"ca file not PEM", func(c *Config) { c.PayNet.CAFile = p("dp-sig.key") }, `OFPDP_PAYNET_CA_FILE (paynet.ca_file): "` + p("dp-sig.key") + `" does not hold PEM certificates: ` + p("dp-sig.key") + `: jose: no certificate in PEM; example: "pki/ca.crt"`, ErrFile},
+		{"fingerprint", func(c *Config) { c.PayNet.ClientCertFingerprints = []string{"abcd"} }, `OFPDP_PAYNET_CLIENT_CERT_FINGERPRINTS (paynet.client_cert_fingerprints[0]): "abcd" is not a SHA-256 fingerprint (64 hex digits, colons allowed); example: "3f1c…(64 hex digits)"`, ErrInvalidValue},
+		{"subject", func(c *Config) { c.PayNet.ClientCertSubjects = []string{"PayNet"} }, `OFPDP_PAYNET_CLIENT_CERT_SUBJECTS (paynet.client_cert_subjects[0]): "PayNet" is not a certificate subject such as CN=…,O=…; example: "CN=ofp.paynet.my,O=PayNet"`, ErrInvalidValue},
+		{"no client allow-list", func(c *Config) { c.PayNet.ClientCertFingerprints = nil }, `OFPDP_PAYNET_CLIENT_CERT_FINGERPRINTS (paynet.client_cert_fingerprints): must be set (or paynet.client_cert_subjects; required outside the sandbox, design §2); example: "3f1c…(64 hex digits)"`, ErrRequired},
+		{"no JWKS", func(c *Config) { c.PayNet.JWKSFile = "" }, `OFPDP_PAYNET_JWKS_URL (paynet.jwks_url): must be set (or paynet.jwks_file); example: "https://ofp.paynet.my/.well-known/jwks.json"`, ErrRequired},
+		{"JWKS file not a JWKS", func(c *Config) { c.PayNet.JWKSFile = p("ca.crt") }, `OFPDP_PAYNET_JWKS_FILE (paynet.jwks_file): "` + p("ca.crt") + `" is not a usable JWKS: jose: invalid JWKS: `, ErrFile},
+		{"JWKS URL http", func(c *Config) { c.PayNet.JWKSURL = "http://pn.example/jwks" }, `OFPDP_PAYNET_JWKS_URL (paynet.jwks_url): "http://pn.example/jwks" must use https (http only in the sandbox); example: "https://ofp.paynet.my/.well-known/jwks.json"`, ErrInvalidValue},
+		{"JWKS cache above 15m", func(c *Config) { c.PayNet.JWKSCacheTTL = 16 * time.Minute }, `OFPDP_PAYNET_JWKS_CACHE_TTL (paynet.jwks_cache_ttl): "16m0s" must be at most 15m; example: "15m"`, ErrInvalidValue},
+		{"consent base url", func(c *Config) { c.PayNet.ConsentBaseURL = "ftp://pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "ftp://pn.example" must use https; example: "https://localhost:8445"`, ErrInvalidValue},
+		{"consent base url with user", func(c *Config) { c.PayNet.ConsentBaseURL = "https://u:p@pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://u:p@pn.example" must not carry user information; example: "https://localhost:8445"`, ErrInvalidValue},
+		{"dc jwks template", func(c *Config) { c.PayNet.DCJWKSURLTemplate = "https://pn.example/jwks" }, `OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE (paynet.dc_jwks_url_template): "https://pn.example/jwks" must contain {dc_id}; example: "https://localhost:8445/v1/jwks/{dc_id}"`, ErrInvalidValue},
+		{"patch attempts", func(c *Config) { c.PayNet.PatchMaxAttempts = 11 }, `OFPDP_PAYNET_PATCH_MAX_ATTEMPTS (paynet.patch_max_attempts): "11" must be between 1 and 10; example: "3"`, ErrInvalidValue},
+		{"signing key mismatch", func(c *Config) { c.Keys.SigningKeyFile = p("dc-sig.key") }, `OFPDP_KEYS_SIGNING_KEY_FILE (keys.signing_key_file): "` + p("dc-sig.key") + `" cannot sign with keys.signing_cert_file: `, ErrFile},
+		{"signing cert missing", func(c *Config) { c.Keys.SigningCertFile = missing }, `OFPDP_KEYS_SIGNING_CERT_FILE (keys.signing_cert_file): "` + missing + `" does not exist; example: "pki/dp-sig.crt"`, ErrFile},
+		{"secret required", func(c *Config) { c.Secrets.ServerSecretFile = "" }, `OFPDP_SECRETS_SERVER_SECRET_FILE (secrets.server_secret_file): must be set (required outside the sandbox); example: "/etc/ofpdp/server.secret"`, ErrRequired},
+		{"secret too short", func(c *Config) { c.Secrets.ServerSecretFile = writeFile(t, "short.secret", "0123456789\n") }, `" holds 10 bytes, need at least 32; example: "/etc/ofpdp/server.secret"`, ErrFile},
+		{"allow-list required", func(c *Config) { c.Authorize.RedirectURIAllowlist = nil }, `OFPDP_AUTHORIZE_REDIRECT_URI_ALLOWLIST (authorize.redirect_uri_allowlist): must be set (required outside the sandbox); example: "https://ofp.paynet.my/callback"`, ErrRequired},
+		{"allow-list entry", func(c *Config) {
+			c.Authorize.RedirectURIAllowlist = []string{"https://ok.example/cb", "https://x.example/cb#frag"}
+		}, `OFPDP_AUTHORIZE_REDIRECT_URI_ALLOWLIST (authorize.redirect_uri_allowlist[1]): "https://x.example/cb#frag" must not carry a #fragment; example: "https://ofp.paynet.my/callback"`, ErrInvalidValue},
+		{"login failures", func(c *Config) { c.Authorize.LoginMaxFailures = 0 }, `OFPDP_AUTHORIZE_LOGIN_MAX_FAILURES (authorize.login_max_failures): "0" must be at least 1; example: "5"`, ErrInvalidValue},
+		{"id_token ttl", func(c *Config) { c.IDToken.TTL = 2 * time.Hour }, `OFPDP_ID_TOKEN_TTL (id_token.ttl): "2h0m0s" must be at most 1h; example: "10m"`, ErrInvalidValue},
+		{"id_token issuer", func(c *Config) { c.IDToken.Issuer = "" }, `OFPDP_ID_TOKEN_ISSUER (id_token.issuer): must be set; example: "https://localhost:8444"`, ErrRequired},
+		{"connector", func(c *Config) { c.Bank.Connector = "soap" }, `OFPDP_BANK_CONNECTOR (bank.connector): "soap" is not one of demo; example: "demo"`, ErrInvalidValue},
+		{"bank data file", func(c *Config) { c.Bank.DataFile = missing }, `OFPDP_BANK_DATA_FILE (bank.data_file): "` + missing + `" does not exist; example: "bank-data.json"`, ErrFile},
+		{"bank timeout at 5s", func(c *Config) { c.Bank.Timeout = 5 * time.Second }, `OFPDP_BANK_TIMEOUT (bank.timeout): "5s" must be below PayNet's 5s deadline (spec §7.1); example: "4s"`, ErrInvalidValue},
+		{"history", func(c *Config) { c.Data.HistoryMonths = 0 }, `OFPDP_DATA_HISTORY_MONTHS (data.history_months): "0" must be between 1 and 120; example: "12"`, ErrInvalidValue},
+		{"rate limit", func(c *Config) { c.Data.RateLimitPerMinute = -1 }, `OFPDP_DATA_RATE_LIMIT_PER_MINUTE (data.rate_limit_per_minute): "-1" must be at least 1; example: "200"`, ErrInvalidValue},
+		{"dc jwks cache", func(c *Config) { c.Data.DCJWKSCacheTTL = time.Hour }, `OFPDP_DATA_DC_JWKS_CACHE_TTL (data.dc_jwks_cache_ttl): "1h0m0s" must be at most 15m; example: "15m"`, ErrInvalidValue},
+		{"bank name", func(c *Config) { c.Branding.BankName = " " }, `OFPDP_BRANDING_BANK_NAME (branding.bank_name): must be set; example: "Demo Bank Berhad"`, ErrRequired},
+		{"logo type", func(c *Config) { c.Branding.LogoFile = p("ca.crt") }, `OFPDP_BRANDING_LOGO_FILE (branding.logo_file): "` + p("ca.crt") + `" is not an .svg, .png or .jpg image; example: "logo.svg"`, ErrInvalidValue},
+		{"colour", func(c *Config) { c.Branding.PrimaryColor = "blue" }, `OFPDP_BRANDING_PRIMARY_COLOR (branding.primary_color): "blue" is not a #rrggbb colour; example: "#0b5394"`, ErrInvalidValue},
+		{"dc without id", func(c *Config) { c.DCs = []DC{{Name: "A"}} }, `dcs[0].id: must be set`, ErrRequired},
+		{"dc twice", func(c *Config) { c.DCs = []DC{{ID: "a", Name: "A"}, {ID: "a", Name: "B"}} }, `dcs[1].id: "a" is listed twice`, ErrInvalidValue},
+		{"dc without name", func(c *Config) { c.DCs = []DC{{ID: "a"}} }, `dcs[0].name: must be set`, ErrRequired},
+		{"dc logo http", func(c *Config) { c.DCs = []DC{{ID: "a", Name: "A", LogoURL: "http://a.example/l.png"}} }, `dcs[0].logo_url: "http://a.example/l.png" must use https (http only in the sandbox); example: "https://dc.example/logo.png"`, ErrInvalidValue},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := validConfig(t)
+			tt.mutate(cfg)
+			err := cfg.Validate()
+			if err == nil {
+				t.Fatal("Validate accepted the configuration")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			found := false
+			for _, l := range lines {
+				// A want ending in ": " leaves the rest (a library's message) open;
+				// one starting with `" ` is the end of a line whose path varies.
+				switch {
+				case strings.HasSuffix(tt.want, ": "):
+					found = found || strings.HasPrefix(l, tt.want)
+				case strings.HasPrefix(tt.want, `" `):
+					found = found || strings.HasSuffix(l, tt.want)
+				default:
+					found = found || l == tt.want
+				}
+			}
+			if !found {
+				t.Errorf("error lacks the line\n  %s\ngot:\n  %s", tt.want, strings.Join(lines, "\n  "))
+			}
+			if len(lines) != 1 {
+				t.Errorf("want exactly one problem, got %d:\n  %s", len(lines), strings.Join(lines, "\n  "))
+			}
+			if !errors.Is(err, tt.sentinel) {
+				t.Errorf("errors.Is(%v) = false", tt.sentinel)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEverything(t *testing.T) {
+	cfg := validConfig(t)
+	cfg.DPID = ""
+	cfg.API.Addr = "abc"
+	cfg.Bank.Timeout = 6 * time.Second
+	cfg.Branding.PrimaryColor = "red"
+	err := cfg.Validate()
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 4 {
+		t.Fatalf("want 4 problems, got %v", err)
+	}
+	for i, key := range []string{"dp_id", "api.addr", "bank.timeout", "branding.primary_color"} {
+		if es[i].Key != key {
+			t.Errorf("problem %d is about %s, want %s (declaration order)", i, es[i].Key, key)
+		}
+	}
+}
+
+func TestValidateSandbox(t *testing.T) {
+	cfg := validConfig(t)
+	cfg.Sandbox = true
+	cfg.Secrets.ServerSecretFile = ""
+	cfg.Authorize.RedirectURIAllowlist = []string{"http://localhost:9000/cb"}
+	cfg.PayNet.ClientCertFingerprints = nil
+	cfg.Web.InsecureHTTP = true
+	cfg.Web.PublicURL = "http://localhost:8444"
+	cfg.PayNet.ConsentBaseURL = "http://127.0.0.1:8445"
+	cfg.IDToken.Issuer = "http://localhost:8444"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("sandbox relaxations refused:\n%v", err)
+	}
+	if _, err := cfg.ServerSecret(); !errors.Is(err, ErrNoServerSecret) {
+		t.Errorf("ServerSecret without file = %v, want ErrNoServerSecret", err)
+	}
+	// http for the web listener only together with insecure_http.
+	cfg.Web.InsecureHTTP = false
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "web.public_url") {
+		t.Errorf("http public_url without insecure_http: %v", err)
+	}
+}
+
+func TestValidateCertificateDates(t *testing.T) {
+	cfg := validConfig(t)
+	future := time.Now().AddDate(2, 0, 0)
+	err := cfg.validate(future)
+	if err == nil {
+		t.Fatal("expired certificates accepted")
+	}
+	for _, key := range []string{"tls.cert_file", "keys.signing_cert_file", "keys.mtls_cert_file"} {
+		if !strings.Contains(err.Error(), "("+key+`): "`) || !strings.Contains(err.Error(), "certificate expired on ") {
+			t.Errorf("no expiry problem for %s:\n%v", key, err)
+		}
+	}
+	if err := cfg.validate(time.Now().AddDate(0, 0, -1)); err == nil || !strings.Contains(err.Error(), "certificate is not valid before") {
+		t.Errorf("not-yet-valid certificates: %v", err)
+	}
+}
+
+func TestServerSecretAndAdminToken(t *testing.T) {
+	cfg := validConfig(t)
+	secret, err := cfg.ServerSecret()
+	if err != nil || string(secret) != "0123456789abcdef0123456789abcdef" {
+		t.Errorf("ServerSecret = %q, %v", secret, err)
+	}
+	tok, err := cfg.AdminToken()
+	if err != nil || tok != "tok-0123456789abcdef0123456789abcdef" {
+		t.Errorf("AdminToken = %q, %v", tok, err)
+	}
+	cfg.Ops.AdminTokenFile = ""
+	if tok, err := cfg.AdminToken(); tok != "" || err != nil {
+		t.Errorf("AdminToken without file = %q, %v; want disabled", tok, err)
+	}
+	cfg.Ops.AdminTokenFile = writeFile(t, "two-words", "0123456789abcdef 0123456789abcdef0123")
+	if _, err := cfg.AdminToken(); err == nil {
+		t.Error("a token with a space was accepted")
+	}
+	// Raw random bytes, including white space inside, are kept as they are.
+	raw := "\x00\x01 \t" + strings.Repeat("\xff", 30)
+	cfg.Secrets.ServerSecretFile = writeFile(t, "raw.secret", raw)
+	if got, err := cfg.ServerSecret(); err != nil || string(got) != raw {
+		t.Errorf("raw secret = %q, %v", got, err)
+	}
+}
+
+func TestHelpers(t *testing.T) {
+	fp, err := ParseFingerprint("AB:cd:" + strings.Repeat("00", 30))
+	if err != nil || fp[0] != 0xab || fp[1] != 0xcd {
+		t.Errorf("ParseFingerprint = %x, %v", fp, err)
+	}
+	for _, bad := range []string{"", "abcd", strings.Repeat("zz", 32), strings.Repeat("00", 33)} {
+		if _, err := ParseFingerprint(bad); err == nil {
+			t.Errorf("ParseFingerprint(%q) accepted", bad)
+		}
+	}
+	prefixes, err := API{TrustedProxies: []string{"10.1.2.3/8", "192.0.2.7", "::ffff:192.0.2.8", "2001:db8::/32"}}.TrustedProxyPrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range prefixes {
+		got = append(got, p.String())
+	}
+	if want := []string{"10.0.0.0/8", "192.0.2.7/32", "192.0.2.8/32", "2001:db8::/32"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("TrustedProxyPrefixes = %v, want %v", got, want)
+	}
+	p := PayNet{DCJWKSURLTemplate: "https://pn.example/v1/jwks/{dc_id}"}
+	if got := p.DCJWKSURL("dc 1/x"); got != "https://pn.example/v1/jwks/dc%201%2Fx" {
+		t.Errorf("DCJWKSURL = %q", got)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		15 * time.Minute: "15m", 10 * time.Minute: "10m", time.Hour: "1h", 90 * time.Minute: "1h30m",
+		4 * time.Second: "4s", 10 * time.Second: "10s", 500 * time.Millisecond: "500ms", 20 * time.Hour: "20h",
+	} {
+		if got := formatDuration(d); got != want {
+			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -1,0 +1,20 @@
+package consent
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+)
+
+// AccountID derives the DP-assigned account_id for a bank account shared with a data consumer
+// (design.md §3.8; spec §5.4 "unique, immutable id the DP assigns during authorization"): opaque,
+// 32 characters, stable for the same (dc_id, account) across consents, and not derivable from the
+// account number without the server secret. key must be a secret of at least 32 bytes.
+func AccountID(key []byte, dcID, accountRef string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("ofpdp/account-id/v1\x00"))
+	m.Write([]byte(dcID))
+	m.Write([]byte{0})
+	m.Write([]byte(accountRef))
+	return "acc-" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:28]
+}

@@ -1,0 +1,5 @@
+// Package obs is ofpdp's observability: structured logging with log/slog, Prometheus metrics on a
+// registry of our own (design.md §2 ops listener), and the per-request annotations that the access
+// log reads (interaction id, consent id, the cause of a refusal). Labels are bounded: route
+// patterns, status codes and fixed reason names, never ids or values from requests.
+package obs

@@ -1,0 +1,60 @@
+package obs
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are ofpdp's Prometheus metrics, registered on their own registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// Requests counts HTTP requests by listener, route pattern and status code.
+	Requests *prometheus.CounterVec
+	// Latency observes request duration in seconds by listener and route pattern.
+	Latency *prometheus.HistogramVec
+	// SignatureFailures counts refused request signatures by reason (a fixed set of rule names).
+	SignatureFailures *prometheus.CounterVec
+	// Events counts consent events by event type and outcome.
+	Events *prometheus.CounterVec
+	// ConsentUpdates counts PATCH attempts to PayNet by outcome.
+	ConsentUpdates *prometheus.CounterVec
+	// DataResponses counts resource responses by endpoint and outcome (the error code or "ok").
+	DataResponses *prometheus.CounterVec
+	// Journeys counts customer journey outcomes (authorized, rejected, failed, ...).
+	Journeys *prometheus.CounterVec
+}
+
+// NewMetrics creates the metrics on a fresh registry with the Go and process collectors.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{
+		Registry: reg,
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_http_requests_total", Help: "HTTP requests by listener, route pattern and status code.",
+		}, []string{"listener", "route", "status"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ofpdp_http_request_duration_seconds",
+			Help:    "HTTP request duration by listener and route pattern.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"listener", "route"}),
+		SignatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_signature_failures_total", Help: "Refused request signatures by reason.",
+		}, []string{"reason"}),
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_consent_events_total", Help: "Consent events by type and outcome.",
+		}, []string{"type", "outcome"}),
+		ConsentUpdates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_consent_update_attempts_total", Help: "PATCH /v1/consents attempts to PayNet by outcome.",
+		}, []string{"outcome"}),
+		DataResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_data_responses_total", Help: "Resource responses by endpoint and outcome.",
+		}, []string{"endpoint", "outcome"}),
+		Journeys: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_authorization_journeys_total", Help: "Customer authorization journeys by outcome.",
+		}, []string{"outcome"}),
+	}
+	reg.MustRegister(m.Requests, m.Latency, m.SignatureFailures, m.Events, m.ConsentUpdates, m.DataResponses, m.Journeys)
+	return m
+}

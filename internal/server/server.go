@@ -1,0 +1,337 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/api"
+	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/internal/bank/demo"
+	"github.com/ofpdp/ofpdp/internal/config"
+	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/mtls"
+	"github.com/ofpdp/ofpdp/internal/obs"
+	"github.com/ofpdp/ofpdp/internal/ops"
+	"github.com/ofpdp/ofpdp/internal/paynet"
+	"github.com/ofpdp/ofpdp/internal/store"
+)
+
+// Deps are what the caller injects; zero values mean the real thing.
+type Deps struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Bank replaces the configured connector (tests, sandbox).
+	Bank bank.Connector
+}
+
+// Server is a DP assembled from configuration.
+type Server struct {
+	cfg     *config.Config
+	logger  *slog.Logger
+	now     func() time.Time
+	metrics *obs.Metrics
+	store   *store.Store
+	ops     *ops.Handler
+
+	api, web, opsSrv *http.Server
+	apiTLS, webTLS   *tls.Config
+}
+
+// Listeners are optional pre-opened listeners (the sandbox and tests pick free ports); a nil one
+// is opened on its configured address.
+type Listeners struct {
+	API, Web, Ops net.Listener
+}
+
+// derive keys one purpose-specific key from the server secret (HMAC-SHA256 as a PRF).
+func derive(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("ofpdp/" + purpose))
+	return m.Sum(nil)
+}
+
+// New builds every component. It opens and migrates the database; on error nothing is left open.
+func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error) {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s = &Server{cfg: cfg, logger: d.Logger, now: d.Now, metrics: obs.NewMetrics()}
+
+	secret, err := cfg.ServerSecret()
+	if err != nil {
+		return nil, err
+	}
+	accountIDKey := derive(secret, "account-id")
+
+	st, err := store.Open(ctx, cfg.Database.URL, store.Options{Now: d.Now, Logger: d.Logger, MaxOpenConns: cfg.Database.MaxOpenConns})
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = st.Close()
+		}
+	}()
+	if err := st.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("database migrations: %w", err)
+	}
+	s.store = st
+
+	sigKey, err := jose.LoadSigningKey(cfg.Keys.SigningKeyFile, cfg.Keys.SigningCertFile)
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	if cfg.Keys.SigningKid != "" {
+		sigKey.Kid = cfg.Keys.SigningKid
+	}
+	signer := &jose.Signer{Key: sigKey, Issuer: cfg.DPID, Now: d.Now}
+
+	toPayNet, err := paynet.NewMTLSClient(cfg.Keys.MTLSCertFile, cfg.Keys.MTLSKeyFile, cfg.PayNet.CAFile, 5*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("mTLS client for PayNet: %w", err)
+	}
+	var source paynet.KeySource
+	if cfg.PayNet.JWKSURL != "" {
+		source = paynet.HTTPSource(toPayNet, cfg.PayNet.JWKSURL)
+	} else {
+		source = paynet.FileSource(cfg.PayNet.JWKSFile)
+	}
+	paynetKeys := paynet.NewKeys(paynet.KeysOptions{Source: source, TTL: cfg.PayNet.JWKSCacheTTL, Now: d.Now, Logger: d.Logger})
+	if _, err := paynetKeys.Set(ctx); err != nil {
+		return nil, fmt.Errorf("PayNet signing keys: %w", err)
+	}
+	dcKeys, err := paynet.NewDCKeys(paynet.DCKeysOptions{Client: toPayNet, URLTemplate: cfg.PayNet.DCJWKSURLTemplate,
+		TTL: cfg.Data.DCJWKSCacheTTL, Now: d.Now, Logger: d.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("data consumer keys: %w", err)
+	}
+	updater, err := paynet.NewClient(paynet.ClientOptions{BaseURL: cfg.PayNet.ConsentBaseURL, HTTPClient: toPayNet,
+		Signer: signer, Recorder: attemptRecorder{st: st, m: s.metrics}, MaxAttempts: cfg.PayNet.PatchMaxAttempts,
+		Budget: cfg.PayNet.PatchBudget, SendStatusReason: cfg.PayNet.SendStatusReason, Now: d.Now, Logger: d.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("consent update client: %w", err)
+	}
+
+	connector := d.Bank
+	if connector == nil {
+		if connector, err = openBank(cfg); err != nil {
+			return nil, err
+		}
+	}
+
+	caPool, err := mtls.LoadCAPool(cfg.PayNet.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("paynet.ca_file: %w", err)
+	}
+	serverCert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls certificate: %w", err)
+	}
+	proxies, err := cfg.API.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, fmt.Errorf("api.trusted_proxies: %w", err)
+	}
+	gate, err := mtls.NewGate(mtls.GateOptions{Fingerprints: cfg.PayNet.ClientCertFingerprints,
+		Subjects: cfg.PayNet.ClientCertSubjects, Roots: caPool, Header: cfg.API.ClientCertHeader, Proxies: proxies, Now: d.Now})
+	if err != nil {
+		return nil, err
+	}
+
+	verifier := &jose.Verifier{Keys: paynetKeys, Replay: replayNamespace{st: st, prefix: "paynet:"}, Now: d.Now, Issuer: cfg.PayNet.Issuer}
+	apiHandler, err := api.New(api.Options{DPID: cfg.DPID, Gate: gate, Verifier: verifier, Events: st,
+		MaxBodyBytes: cfg.API.MaxBodyBytes, Metrics: s.metrics, Logger: d.Logger, Now: d.Now,
+		Data: &api.DataOptions{Consents: st, Bank: connector, DCKeys: dcKeys, Sealer: signer,
+			BankTimeout: cfg.Bank.Timeout, HistoryMonths: cfg.Data.HistoryMonths, CursorKey: derive(secret, "cursor"),
+			AccountIDKey: accountIDKey, RateLimitPerMinute: cfg.Data.RateLimitPerMinute, InstitutionName: cfg.Branding.BankName}})
+	if err != nil {
+		return nil, err
+	}
+	webHandler, err := newWeb(cfg, st, connector, verifier, updater, signer, accountIDKey, s.metrics, d)
+	if err != nil {
+		return nil, err
+	}
+
+	checks := map[string]ops.Check{
+		"database": st.Ping,
+		"migrations": func(ctx context.Context) error {
+			cur, latest, err := st.MigrationStatus(ctx)
+			if err != nil {
+				return err
+			}
+			if cur != latest {
+				return fmt.Errorf("schema at version %d, binary expects %d", cur, latest)
+			}
+			return nil
+		},
+		"paynet_keys": func(ctx context.Context) error { _, err := paynetKeys.Set(ctx); return err },
+	}
+	if r, ok := connector.(interface{ Ready(context.Context) error }); ok {
+		checks["bank"] = r.Ready
+	}
+	adminToken, err := cfg.AdminToken()
+	if err != nil {
+		return nil, err
+	}
+	s.ops = ops.New(ops.Options{Metrics: s.metrics, Checks: checks, AdminToken: adminToken, Admin: st, Logger: d.Logger, Now: d.Now})
+
+	s.apiTLS = mtls.ServerConfig(serverCert, caPool)
+	if cfg.API.ClientCertHeader != "" {
+		// Behind a TLS-terminating proxy the proxy presents no PayNet certificate itself;
+		// the Gate reads the forwarded one, and only from the trusted proxies.
+		s.apiTLS.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	if !cfg.Web.InsecureHTTP {
+		s.webTLS = mtls.ServerConfig(serverCert, nil)
+	}
+	errLog := slog.NewLogLogger(d.Logger.Handler(), slog.LevelWarn)
+	s.api = &http.Server{Handler: apiHandler, TLSConfig: s.apiTLS, ReadHeaderTimeout: cfg.API.ReadHeaderTimeout,
+		ReadTimeout: cfg.API.ReadTimeout, WriteTimeout: cfg.API.WriteTimeout, IdleTimeout: cfg.API.IdleTimeout,
+		MaxHeaderBytes: 64 << 10, ErrorLog: errLog}
+	s.web = &http.Server{Handler: obs.AccessLog("web", d.Logger, s.metrics, d.Now, webHandler), TLSConfig: s.webTLS,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 15 * time.Second,
+		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: errLog}
+	s.opsSrv = &http.Server{Handler: s.ops, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, ErrorLog: errLog}
+	return s, nil
+}
+
+func openBank(cfg *config.Config) (bank.Connector, error) {
+	switch cfg.Bank.Connector {
+	case "demo":
+		if cfg.Bank.DataFile != "" {
+			c, err := demo.LoadFile(cfg.Bank.DataFile, demo.Options{})
+			if err != nil {
+				return nil, fmt.Errorf("bank.data_file: %w", err)
+			}
+			return c, nil
+		}
+		return demo.Embedded(demo.Options{})
+	}
+	return nil, fmt.Errorf("bank.connector %q: want demo", cfg.Bank.Connector)
+}
+
+// Store returns the server's store (tests and the sandbox read it).
+func (s *Server) Store() *store.Store { return s.store }
+
+// Run serves the three listeners until ctx ends or one fails, then shuts down gracefully:
+// readiness answers 503, the listeners stop accepting and finish in-flight requests (up to
+// 15 s), and the database closes.
+func (s *Server) Run(ctx context.Context, ls Listeners) error {
+	var err error
+	open := func(l net.Listener, addr string) net.Listener {
+		if l != nil || err != nil {
+			return l
+		}
+		l, err = net.Listen("tcp", addr)
+		return l
+	}
+	ls.API = open(ls.API, s.cfg.API.Addr)
+	ls.Web = open(ls.Web, s.cfg.Web.Addr)
+	ls.Ops = open(ls.Ops, s.cfg.Ops.Addr)
+	if err != nil {
+		for _, l := range []net.Listener{ls.API, ls.Web, ls.Ops} {
+			if l != nil {
+				_ = l.Close()
+			}
+		}
+		_ = s.store.Close()
+		return fmt.Errorf("listen: %w", err)
+	}
+
+	purgeCtx, stopPurge := context.WithCancel(context.Background())
+	go s.purgeLoop(purgeCtx)
+
+	errc := make(chan error, 3)
+	serve := func(name string, srv *http.Server, l net.Listener, tlsOn bool) {
+		var e error
+		if tlsOn {
+			e = srv.Serve(tls.NewListener(l, srv.TLSConfig))
+		} else {
+			e = srv.Serve(l)
+		}
+		if !errors.Is(e, http.ErrServerClosed) {
+			errc <- fmt.Errorf("%s listener: %w", name, e)
+			return
+		}
+		errc <- nil
+	}
+	go serve("api", s.api, ls.API, true)
+	go serve("web", s.web, ls.Web, s.webTLS != nil)
+	go serve("ops", s.opsSrv, ls.Ops, false)
+	s.logger.Info("ofpdp serving", "api", ls.API.Addr().String(), "web", ls.Web.Addr().String(), "ops", ls.Ops.Addr().String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.logger.Info("shutting down")
+	s.ops.SetDraining(true)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range []*http.Server{s.api, s.web} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = srv.Shutdown(shutdownCtx) }()
+	}
+	wg.Wait()
+	_ = s.opsSrv.Shutdown(shutdownCtx)
+	stopPurge()
+	if err := s.store.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	s.logger.Info("stopped")
+	return runErr
+}
+
+func (s *Server) purgeLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.store.Purge(ctx); err != nil {
+				s.logger.Warn("purge expired rows", "cause", err.Error())
+			} else if n > 0 {
+				s.logger.Debug("purged expired rows", "rows", n)
+			}
+		}
+	}
+}
+
+// replayNamespace gives PayNet's jti values their own namespace in the shared replay table.
+type replayNamespace struct {
+	st     *store.Store
+	prefix string
+}
+
+func (r replayNamespace) UseOnce(ctx context.Context, jti string, until time.Time) (bool, error) {
+	return r.st.UseOnce(ctx, r.prefix+jti, until)
+}
+
+// attemptRecorder stores each PATCH attempt and counts it.
+type attemptRecorder struct {
+	st *store.Store
+	m  *obs.Metrics
+}
+
+func (a attemptRecorder) RecordAttempt(ctx context.Context, at paynet.Attempt) error {
+	a.m.ConsentUpdates.WithLabelValues(at.Outcome).Inc()
+	return a.st.RecordOutboundCall(ctx, store.OutboundCall{ConsentID: at.ConsentID, Method: at.Method, URL: at.URL,
+		InteractionID: at.InteractionID, Outcome: at.Outcome, Error: at.Error, Attempt: at.Number,
+		HTTPStatus: at.HTTPStatus, StartedAt: at.StartedAt, Duration: at.Duration})
+}

@@ -1,0 +1,341 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ofpdp/ofpdp/internal/consent"
+)
+
+// AuthorizedAccount is an account the customer shared: the DP account_id (design §3.8), the bank's
+// reference for it, and the account_number and account_name as sent to PayNet (cards masked).
+type AuthorizedAccount struct {
+	AccountID     string `json:"account_id"`
+	AccountRef    string `json:"account_ref"`
+	AccountNumber string `json:"account_number"`
+	AccountName   string `json:"account_name"`
+}
+
+// Authorization is the customer's decision on a consent (design §3.9), taken on this DP.
+type Authorization struct {
+	Status      consent.Status      `json:"status"` // authorized | rejected | failed as decided locally
+	CustomerRef string              `json:"customer_ref"`
+	Accounts    []AuthorizedAccount `json:"accounts"`
+	DecidedAt   time.Time           `json:"decided_at"`
+	Reason      string              `json:"reason"` // short code, e.g. "customer_rejected", "identity_mismatch", "patch_failed"
+}
+
+// ConsentRecord is a stored consent: PayNet's consent with the local status, the compare-and-swap
+// version, and the customer's decision (nil until the customer decides).
+type ConsentRecord struct {
+	Consent       consent.Consent
+	Version       int64
+	Authorization *Authorization
+}
+
+// EventReceipt is how a consent event arrived: its raw body, the verified x-fapi-signature
+// header (alg, kid, jti, iat) and when (design §3.6 history).
+type EventReceipt struct {
+	Type                   consent.EventType
+	Raw                    []byte
+	InteractionID          string
+	SigAlg, SigKid, SigJti string
+	SigIat                 time.Time
+	ReceivedAt             time.Time
+}
+
+// StoredEvent is one entry of a consent's append-only event history.
+type StoredEvent struct {
+	Seq                    int64
+	Type                   consent.EventType
+	Action                 consent.Action
+	Raw                    []byte
+	SigAlg, SigKid, SigJti string
+	SigIat, ReceivedAt     time.Time
+	InteractionID          string
+}
+
+// applyAttempts bounds the retries of ApplyEvent when two replicas insert the same new consent at once.
+const applyAttempts = 3
+
+// errRetry makes ApplyEvent start again: another transaction inserted the consent first.
+var errRetry = errors.New("store: retry")
+
+// ApplyEvent stores a consent event (design §3.6) in one transaction: it loads and locks the
+// current record, calls consent.Decide, writes the consent per the decision, appends the receipt
+// and the action to the history (every accepted event, duplicates and stale ones included) and
+// commits; an event is acknowledged only after that (design §5). When Decide refuses the event,
+// its error is returned and nothing is stored.
+func (s *Store) ApplyEvent(ctx context.Context, ev consent.Event, r EventReceipt) (consent.Decision, error) {
+	if ev.Consent.ConsentID == "" {
+		return consent.Decision{}, fmt.Errorf("%w: event without consent_id", ErrInvalidArgument)
+	}
+	raw := r.Raw
+	if len(raw) == 0 {
+		raw = ev.Raw
+	}
+	if !utf8.Valid(raw) || strings.ContainsRune(string(raw), 0) {
+		return consent.Decision{}, fmt.Errorf("%w: raw event is not UTF-8 text", ErrInvalidArgument)
+	}
+	typ := ev.Type
+	if r.Type != "" && r.Type != ev.Type {
+		return consent.Decision{}, fmt.Errorf("%w: receipt and event disagree on the event type", ErrInvalidArgument)
+	}
+	for range applyAttempts {
+		var d consent.Decision
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			d, err = s.applyTx(ctx, tx, ev, typ, string(raw), r)
+			return err
+		})
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		return d, err
+	}
+	return consent.Decision{}, fmt.Errorf("%w: consent inserted concurrently, retries exhausted", ErrConflict)
+}
+
+func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ev consent.Event, typ consent.EventType, raw string, r EventReceipt) (consent.Decision, error) {
+	id := ev.Consent.ConsentID
+	// A no-op UPDATE is the portable SELECT … FOR UPDATE: it locks the row on PostgreSQL, and
+	// SQLite's BEGIN IMMEDIATE already holds the write lock.
+	rec, err := scanRecord(tx.QueryRowContext(ctx,
+		`UPDATE consents SET version = version WHERE consent_id = $1 RETURNING data, status, version, authz`, id))
+	var current *consent.Consent
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return consent.Decision{}, err
+	default:
+		current = &rec.Consent
+	}
+	d, err := consent.Decide(current, ev)
+	if err != nil {
+		return consent.Decision{}, err
+	}
+	now := ns(s.now())
+	switch d.Action {
+	case consent.ActionInsert:
+		data, err := json.Marshal(d.Consent)
+		if err != nil {
+			return d, fmt.Errorf("store: encode consent: %w", err)
+		}
+		var v int64
+		err = tx.QueryRowContext(ctx, `INSERT INTO consents
+			(consent_id, dc_id, status, updated_at, data, authz, version, created_at, modified_at)
+			VALUES ($1, $2, $3, $4, $5, NULL, 1, $6, $6)
+			ON CONFLICT (consent_id) DO NOTHING RETURNING version`,
+			id, d.Consent.DCID, string(d.Consent.Status), ns(d.Consent.UpdatedAt), string(data), now).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return d, errRetry
+		}
+		if err != nil {
+			return d, fmt.Errorf("store: insert consent: %w", err)
+		}
+	case consent.ActionUpdate:
+		data, err := json.Marshal(d.Consent)
+		if err != nil {
+			return d, fmt.Errorf("store: encode consent: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE consents SET status = $2, updated_at = $3, data = $4,
+			version = version + 1, modified_at = $5 WHERE consent_id = $1`,
+			id, string(d.Consent.Status), ns(d.Consent.UpdatedAt), string(data), now); err != nil {
+			return d, fmt.Errorf("store: update consent: %w", err)
+		}
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM consent_events WHERE consent_id = $1`, id).Scan(&seq); err != nil {
+		return d, fmt.Errorf("store: event sequence: %w", err)
+	}
+	received := r.ReceivedAt
+	if received.IsZero() {
+		received = s.now()
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO consent_events
+		(consent_id, seq, event_type, action, raw, sig_alg, sig_kid, sig_jti, sig_iat, interaction_id, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		id, seq, string(typ), string(d.Action), raw, r.SigAlg, r.SigKid, r.SigJti, ns(r.SigIat), r.InteractionID, ns(received)); err != nil {
+		return d, fmt.Errorf("store: append event: %w", err)
+	}
+	return d, nil
+}
+
+// rowScanner is *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// scanRecord reads (data, status, version, authz).
+func scanRecord(row rowScanner) (*ConsentRecord, error) {
+	var data, status string
+	var authz sql.NullString
+	rec := &ConsentRecord{}
+	if err := row.Scan(&data, &status, &rec.Version, &authz); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("store: read consent: %w", err)
+	}
+	if err := json.Unmarshal([]byte(data), &rec.Consent); err != nil {
+		return nil, fmt.Errorf("store: decode consent: %w", err)
+	}
+	rec.Consent.Status = consent.Status(status)
+	if authz.Valid {
+		rec.Authorization = &Authorization{}
+		if err := json.Unmarshal([]byte(authz.String), rec.Authorization); err != nil {
+			return nil, fmt.Errorf("store: decode authorization: %w", err)
+		}
+	}
+	return rec, nil
+}
+
+// GetConsent returns the stored consent, or ErrNotFound.
+func (s *Store) GetConsent(ctx context.Context, consentID string) (*ConsentRecord, error) {
+	return scanRecord(s.db.QueryRowContext(ctx,
+		`SELECT data, status, version, authz FROM consents WHERE consent_id = $1`, consentID))
+}
+
+// ConsentEvents returns a consent's event history in receipt order, or ErrNotFound for a consent
+// never stored (a stored consent always has its first event).
+func (s *Store) ConsentEvents(ctx context.Context, consentID string) ([]StoredEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, event_type, action, raw, sig_alg, sig_kid, sig_jti,
+		sig_iat, received_at, interaction_id FROM consent_events WHERE consent_id = $1 ORDER BY seq`, consentID)
+	if err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredEvent
+	for rows.Next() {
+		var e StoredEvent
+		var typ, action, raw string
+		var iat, received int64
+		if err := rows.Scan(&e.Seq, &typ, &action, &raw, &e.SigAlg, &e.SigKid, &e.SigJti, &iat, &received, &e.InteractionID); err != nil {
+			return nil, fmt.Errorf("store: read events: %w", err)
+		}
+		e.Type, e.Action, e.Raw = consent.EventType(typ), consent.Action(action), []byte(raw)
+		e.SigIat, e.ReceivedAt = fromNS(iat), fromNS(received)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, ErrNotFound
+	}
+	return out, nil
+}
+
+// Authorize records the customer's decision (design §3.9) with compare-and-swap on version:
+// ErrConflict when the version moved, ErrNotFound for an unknown consent. It sets the local status
+// to a.Status, which must be authorized, rejected or failed and a legal move from the current
+// status (consent.CanTransition), and a consent is decided once: a second decision is
+// consent.ErrIllegalTransition too (negative-tests U7). It returns the new version.
+func (s *Store) Authorize(ctx context.Context, consentID string, version int64, a Authorization) (int64, error) {
+	if err := checkAuthorization(&a); err != nil {
+		return 0, err
+	}
+	if a.DecidedAt.IsZero() {
+		a.DecidedAt = s.now()
+	}
+	a.DecidedAt = a.DecidedAt.UTC()
+	authz, err := json.Marshal(a)
+	if err != nil {
+		return 0, fmt.Errorf("store: encode authorization: %w", err)
+	}
+	// The allowed predecessors of a.Status, so that the check and the write are one statement.
+	var from []any
+	for _, st := range []consent.Status{consent.StatusAwaitingAuthorization, consent.StatusAuthorized,
+		consent.StatusRejected, consent.StatusFailed, consent.StatusSuspended, consent.StatusExpired, consent.StatusRevoked} {
+		if consent.CanTransition(st, a.Status) {
+			from = append(from, string(st))
+		}
+	}
+	args := append([]any{consentID, version, string(a.Status), string(authz), ns(s.now())}, from...)
+	ph := make([]string, len(from))
+	for i := range from {
+		ph[i] = fmt.Sprintf("$%d", i+6)
+	}
+	var newVersion int64
+	err = s.db.QueryRowContext(ctx, `UPDATE consents SET status = $3, authz = $4, version = version + 1, modified_at = $5
+		WHERE consent_id = $1 AND version = $2 AND authz IS NULL AND status IN (`+strings.Join(ph, ", ")+`)
+		RETURNING version`, args...).Scan(&newVersion)
+	if err == nil {
+		return newVersion, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("store: authorize: %w", err)
+	}
+	// Nothing written: say why.
+	rec, err := s.GetConsent(ctx, consentID)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case rec.Version != version:
+		return 0, ErrConflict
+	case rec.Authorization != nil:
+		return 0, fmt.Errorf("%w: consent already decided", consent.ErrIllegalTransition)
+	default:
+		return 0, fmt.Errorf("%w: %s to %s", consent.ErrIllegalTransition, rec.Consent.Status, a.Status)
+	}
+}
+
+func checkAuthorization(a *Authorization) error {
+	switch a.Status {
+	case consent.StatusAuthorized, consent.StatusRejected, consent.StatusFailed:
+	default:
+		return fmt.Errorf("%w: a decision is authorized, rejected or failed", ErrInvalidArgument)
+	}
+	seen := make(map[string]bool, len(a.Accounts))
+	for _, acc := range a.Accounts {
+		if acc.AccountID == "" || acc.AccountRef == "" {
+			return fmt.Errorf("%w: authorized account without account_id or reference", ErrInvalidArgument)
+		}
+		if seen[acc.AccountID] {
+			return fmt.Errorf("%w: duplicate authorized account", ErrInvalidArgument)
+		}
+		seen[acc.AccountID] = true
+	}
+	if a.Status == consent.StatusAuthorized && len(a.Accounts) == 0 {
+		return fmt.Errorf("%w: an authorization lists at least one account", ErrInvalidArgument)
+	}
+	return nil
+}
+
+// AccountRef resolves the DP account_id of an authorized consent to the bank's reference for it.
+// The account must be in the customer's authorization and, when PayNet's consent lists accounts,
+// in that list too; otherwise, or when the consent was not authorized by the customer, ErrNotFound.
+// The caller still checks the consent's current status and expiry.
+func (s *Store) AccountRef(ctx context.Context, consentID, accountID string) (string, error) {
+	rec, err := s.GetConsent(ctx, consentID)
+	if err != nil {
+		return "", err
+	}
+	a := rec.Authorization
+	if a == nil || a.Status != consent.StatusAuthorized {
+		return "", ErrNotFound
+	}
+	if len(rec.Consent.Accounts) > 0 {
+		listed := false
+		for _, acc := range rec.Consent.Accounts {
+			if acc.AccountID == accountID {
+				listed = true
+				break
+			}
+		}
+		if !listed {
+			return "", ErrNotFound
+		}
+	}
+	for _, acc := range a.Accounts {
+		if acc.AccountID == accountID {
+			return acc.AccountRef, nil
+		}
+	}
+	return "", ErrNotFound
+}

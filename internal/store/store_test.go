@@ -1,0 +1,995 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/consent"
+)
+
+// clock is the injected clock of every test store.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2025, 3, 5, 8, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// engine opens fresh, empty (unmigrated) databases of one engine. url gives the URL of the database
+// of the current test so that a second Store (a second replica) can open it too.
+type engine struct {
+	name string
+	new  func(t testing.TB) (url string)
+}
+
+func sqliteEngine() engine {
+	return engine{name: EngineSQLite, new: func(t testing.TB) string {
+		return filepath.Join(t.TempDir(), "ofpdp.db")
+	}}
+}
+
+// postgresURL is OFPDP_TEST_POSTGRES_URL; without it the PostgreSQL suite is skipped, except in CI.
+func postgresURL(t testing.TB) string {
+	u := os.Getenv("OFPDP_TEST_POSTGRES_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("OFPDP_TEST_POSTGRES_URL not set but CI=true: the PostgreSQL store suite must run in CI")
+		}
+		t.Skip("OFPDP_TEST_POSTGRES_URL not set: PostgreSQL store suite skipped")
+	}
+	return u
+}
+
+// postgresEngine gives each test its own schema (search_path in the URL), dropped on cleanup.
+func postgresEngine(base string) engine {
+	return engine{name: EnginePostgres, new: func(t testing.TB) string {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b [6]byte
+		rand.Read(b[:])
+		schema := "ofpdp_test_" + hex.EncodeToString(b[:])
+		if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+			admin.Close()
+			t.Fatalf("create schema: %v", err)
+		}
+		t.Cleanup(func() {
+			if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+				t.Errorf("drop schema: %v", err)
+			}
+			admin.Close()
+		})
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}}
+}
+
+func openURL(t testing.TB, u string, clk *clock) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), u, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// open returns a fresh migrated store of engine e.
+func (e engine) open(t testing.TB, clk *clock) *Store {
+	t.Helper()
+	s := openURL(t, e.new(t), clk)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSQLite(t *testing.T) { runSuite(t, sqliteEngine()) }
+
+func TestPostgres(t *testing.T) { runSuite(t, postgresEngine(postgresURL(t))) }
+
+// runSuite is the one store suite both engines must pass (design §5).
+func runSuite(t *testing.T, e engine) {
+	tests := []struct {
+		name string
+		f    func(t *testing.T, e engine)
+	}{
+		{"Migrations", testMigrations},
+		{"ApplyEventOrdering", testApplyEventOrdering},
+		{"ApplyEventRefusedStoresNothing", testApplyEventRefused},
+		{"ApplyEventConcurrentInsert", testApplyEventConcurrentInsert},
+		{"HistoryAppendOnly", testHistoryAppendOnly},
+		{"Authorize", testAuthorize},
+		{"AuthorizeConcurrent", testAuthorizeConcurrent},
+		{"AccountRef", testAccountRef},
+		{"UseOnce", testUseOnce},
+		{"UseOnceConcurrent", testUseOnceConcurrent},
+		{"Sessions", testSessions},
+		{"Lockout", testLockout},
+		{"Purge", testPurge},
+		{"OutboundCallsAndAudit", testOutboundAndAudit},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.f(t, e) })
+	}
+}
+
+func testMigrations(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	u := e.new(t)
+	s := openURL(t, u, clk)
+	if s.Engine() != e.name {
+		t.Fatalf("Engine() = %s", s.Engine())
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cur, latest, err := s.MigrationStatus(ctx)
+	if err != nil || cur != 0 || latest < 1 {
+		t.Fatalf("before Migrate: %d %d %v", cur, latest, err)
+	}
+	if _, err := s.GetConsent(ctx, "x"); err == nil {
+		t.Fatal("Open must not migrate")
+	}
+	if e.name == EnginePostgres {
+		// Replicas starting at once: the advisory lock lets one migrate, the others wait and find nothing to do.
+		other := openURL(t, u, clk)
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for i, st := range []*Store{s, other, s} {
+			wg.Go(func() { errs[i] = st.Migrate(ctx) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent Migrate: %v", err)
+			}
+		}
+	} else if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	cur, latest2, err := s.MigrationStatus(ctx)
+	if err != nil || cur != latest || latest2 != latest {
+		t.Fatalf("after Migrate: %d %d %v", cur, latest2, err)
+	}
+	if _, err := s.GetConsent(ctx, "x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetConsent on migrated store: %v", err)
+	}
+}
+
+// ---- consent fixtures ----
+
+const consentID = "18ce19c8-85be-4049-899c-21cdc02cde79"
+
+var t0 = time.Date(2025, 3, 5, 8, 0, 0, 0, time.UTC)
+
+func baseConsent() consent.Consent {
+	return consent.Consent{
+		ConsentID: consentID, DCID: "DC1", DPID: "DP1",
+		IDType: consent.IDTypeNRIC, HashedIDNumber: consent.HashIDNumber("900101145678"),
+		ConsentType: consent.TypeAccountAccessURN, Purpose: consent.PurposePFM,
+		Permissions:        []consent.Permission{consent.PermReadAccounts, consent.PermReadBalances},
+		ExpirationDatetime: t0.AddDate(1, 0, 0).In(time.FixedZone("MYT", 8*3600)),
+		Status:             consent.StatusAwaitingAuthorization,
+		CreatedAt:          t0, UpdatedAt: t0, UpdatedBy: "ofp",
+	}
+}
+
+func event(typ consent.EventType, c consent.Consent) consent.Event {
+	raw, err := json.Marshal(map[string]any{"event_type": typ, "data": c})
+	if err != nil {
+		panic(err)
+	}
+	return consent.Event{Type: typ, Consent: c, Raw: raw}
+}
+
+var jtiN atomic.Int64
+
+func receipt(clk *clock, ev consent.Event) EventReceipt {
+	n := jtiN.Add(1)
+	return EventReceipt{
+		Type: ev.Type, Raw: ev.Raw, InteractionID: fmt.Sprintf("ia-%d", n),
+		SigAlg: "PS256", SigKid: "paynet-1", SigJti: fmt.Sprintf("jti-%d", n),
+		SigIat: clk.Now().Add(-time.Second), ReceivedAt: clk.Now(),
+	}
+}
+
+func apply(t *testing.T, s *Store, clk *clock, typ consent.EventType, c consent.Consent) (consent.Decision, error) {
+	t.Helper()
+	ev := event(typ, c)
+	return s.ApplyEvent(context.Background(), ev, receipt(clk, ev))
+}
+
+func mustApply(t *testing.T, s *Store, clk *clock, typ consent.EventType, c consent.Consent, want consent.Action) {
+	t.Helper()
+	d, err := apply(t, s, clk, typ, c)
+	if err != nil {
+		t.Fatalf("ApplyEvent: %v", err)
+	}
+	if d.Action != want {
+		t.Fatalf("action %s, want %s", d.Action, want)
+	}
+}
+
+func get(t *testing.T, s *Store) *ConsentRecord {
+	t.Helper()
+	rec, err := s.GetConsent(context.Background(), consentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func authorized(clk *clock) Authorization {
+	return Authorization{
+		Status: consent.StatusAuthorized, CustomerRef: "cust-1", DecidedAt: clk.Now(),
+		Accounts: []AuthorizedAccount{
+			{AccountID: "acc-1", AccountRef: "BANK-0001", AccountNumber: "1234567890", AccountName: "Savings"},
+			{AccountID: "acc-2", AccountRef: "BANK-0002", AccountNumber: "123456******7890", AccountName: "Card"},
+		},
+	}
+}
+
+func testApplyEventOrdering(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+
+	c := baseConsent()
+	mustApply(t, s, clk, consent.EventCreated, c, consent.ActionInsert)
+	rec := get(t, s)
+	if rec.Version != 1 || rec.Authorization != nil || rec.Consent.Status != consent.StatusAwaitingAuthorization {
+		t.Fatalf("after insert: %+v", rec)
+	}
+	if !rec.Consent.ExpirationDatetime.Equal(c.ExpirationDatetime) || rec.Consent.HashedIDNumber != c.HashedIDNumber ||
+		len(rec.Consent.Permissions) != 2 {
+		t.Fatalf("consent not stored as sent: %+v", rec.Consent)
+	}
+
+	// Redelivery (fresh signature): acknowledged, no side effect.
+	mustApply(t, s, clk, consent.EventCreated, c, consent.ActionDuplicate)
+	if v := get(t, s).Version; v != 1 {
+		t.Fatalf("duplicate moved the version to %d", v)
+	}
+
+	// The customer approves; then PayNet redelivers the creation event once more.
+	v, err := s.Authorize(ctx, consentID, 1, authorized(clk))
+	if err != nil || v != 2 {
+		t.Fatalf("Authorize: %d %v", v, err)
+	}
+	mustApply(t, s, clk, consent.EventCreated, c, consent.ActionDuplicate)
+	if rec := get(t, s); rec.Consent.Status != consent.StatusAuthorized || rec.Version != 2 {
+		t.Fatalf("redelivery undid the decision: %+v", rec)
+	}
+
+	// PayNet confirms with the accounts as the DP sent them.
+	clk.Add(time.Minute)
+	c1 := c
+	c1.Status, c1.UpdatedAt, c1.UpdatedBy = consent.StatusAuthorized, t0.Add(time.Minute), "data_provider_user"
+	c1.Accounts = []consent.Account{{AccountID: "acc-1", AccountNumber: "1234567890", AccountName: "Savings"}}
+	mustApply(t, s, clk, consent.EventStatusUpdated, c1, consent.ActionUpdate)
+	rec = get(t, s)
+	if rec.Version != 3 || rec.Authorization == nil || len(rec.Consent.Accounts) != 1 || !rec.Consent.UpdatedAt.Equal(c1.UpdatedAt) {
+		t.Fatalf("after update: %+v", rec)
+	}
+
+	// An older event is acknowledged and ignored.
+	stale := c
+	stale.Status = consent.StatusFailed
+	mustApply(t, s, clk, consent.EventStatusUpdated, stale, consent.ActionIgnoreStale)
+	if rec := get(t, s); rec.Version != 3 || rec.Consent.Status != consent.StatusAuthorized {
+		t.Fatalf("stale event changed the consent: %+v", rec)
+	}
+
+	// Revocation, then an attempt to bring it back (C3).
+	c2 := c1
+	c2.Status, c2.UpdatedAt = consent.StatusRevoked, t0.Add(2*time.Minute)
+	c2.StatusReason = &consent.StatusReason{ReasonCode: "duplicate"}
+	mustApply(t, s, clk, consent.EventStatusUpdated, c2, consent.ActionUpdate)
+	c3 := c2
+	c3.Status, c3.UpdatedAt, c3.StatusReason = consent.StatusAuthorized, t0.Add(3*time.Minute), nil
+	if _, err := apply(t, s, clk, consent.EventStatusUpdated, c3); !errors.Is(err, consent.ErrIllegalTransition) {
+		t.Fatalf("revoked → authorized: %v", err)
+	}
+	rec = get(t, s)
+	if rec.Consent.Status != consent.StatusRevoked || rec.Version != 4 || rec.Consent.StatusReason == nil {
+		t.Fatalf("after revoke: %+v", rec)
+	}
+
+	evs, err := s.ConsentEvents(ctx, consentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []consent.Action{consent.ActionInsert, consent.ActionDuplicate, consent.ActionDuplicate,
+		consent.ActionUpdate, consent.ActionIgnoreStale, consent.ActionUpdate}
+	if len(evs) != len(want) {
+		t.Fatalf("%d events, want %d", len(evs), len(want))
+	}
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) || ev.Action != want[i] {
+			t.Errorf("event %d: seq %d action %s, want %s", i, ev.Seq, ev.Action, want[i])
+		}
+		if ev.SigAlg != "PS256" || ev.SigKid != "paynet-1" || !strings.HasPrefix(ev.SigJti, "jti-") ||
+			!strings.HasPrefix(ev.InteractionID, "ia-") || ev.ReceivedAt.IsZero() || ev.SigIat.IsZero() {
+			t.Errorf("event %d: receipt not kept: %+v", i, ev)
+		}
+		var body struct {
+			EventType consent.EventType `json:"event_type"`
+		}
+		if err := json.Unmarshal(ev.Raw, &body); err != nil || body.EventType != ev.Type {
+			t.Errorf("event %d: raw body %s / type %s", i, ev.Raw, ev.Type)
+		}
+	}
+	if !evs[0].ReceivedAt.Equal(t0) || !evs[0].SigIat.Equal(t0.Add(-time.Second)) {
+		t.Errorf("instants not kept: %v %v", evs[0].ReceivedAt, evs[0].SigIat)
+	}
+}
+
+func testApplyEventRefused(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+
+	// C1: an update for an unknown consent stores nothing.
+	if _, err := apply(t, s, clk, consent.EventUpdated, baseConsent()); !errors.Is(err, consent.ErrUnknownConsent) {
+		t.Fatalf("unknown consent: %v", err)
+	}
+	if _, err := s.GetConsent(ctx, consentID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetConsent: %v", err)
+	}
+	if _, err := s.ConsentEvents(ctx, consentID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("ConsentEvents: %v", err)
+	}
+
+	// C2: another dc_id for a known consent.
+	mustApply(t, s, clk, consent.EventCreated, baseConsent(), consent.ActionInsert)
+	other := baseConsent()
+	other.DCID, other.UpdatedAt = "DC2", t0.Add(time.Minute)
+	if _, err := apply(t, s, clk, consent.EventUpdated, other); !errors.Is(err, consent.ErrImmutableField) {
+		t.Fatalf("dc_id change: %v", err)
+	}
+	if evs, _ := s.ConsentEvents(ctx, consentID); len(evs) != 1 {
+		t.Fatalf("refused event stored: %d events", len(evs))
+	}
+	if rec := get(t, s); rec.Consent.DCID != "DC1" || rec.Version != 1 {
+		t.Fatalf("refused event changed the consent: %+v", rec)
+	}
+
+	// A receipt that contradicts the event is a caller bug.
+	ev0 := event(consent.EventCreated, baseConsent())
+	r0 := receipt(clk, ev0)
+	r0.Type = consent.EventUpdated
+	if _, err := s.ApplyEvent(ctx, ev0, r0); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("receipt type mismatch: %v", err)
+	}
+
+	// Bytes PostgreSQL TEXT cannot hold are refused before anything is written.
+	ev := event(consent.EventCreated, baseConsent())
+	r := receipt(clk, ev)
+	r.Raw = []byte("{\x00}")
+	if _, err := s.ApplyEvent(ctx, ev, r); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("NUL in raw: %v", err)
+	}
+}
+
+func testApplyEventConcurrentInsert(t *testing.T, e engine) {
+	clk := newClock()
+	s := e.open(t, clk)
+	const n = 8
+	var wg sync.WaitGroup
+	actions := make([]consent.Action, n)
+	errs := make([]error, n)
+	ev := event(consent.EventCreated, baseConsent())
+	for i := range n {
+		wg.Go(func() {
+			d, err := s.ApplyEvent(context.Background(), ev, receipt(clk, ev))
+			actions[i], errs[i] = d.Action, err
+		})
+	}
+	wg.Wait()
+	inserts := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("ApplyEvent: %v", errs[i])
+		}
+		if actions[i] == consent.ActionInsert {
+			inserts++
+		} else if actions[i] != consent.ActionDuplicate {
+			t.Fatalf("action %s", actions[i])
+		}
+	}
+	if inserts != 1 {
+		t.Fatalf("%d inserts, want 1", inserts)
+	}
+	evs, err := s.ConsentEvents(context.Background(), consentID)
+	if err != nil || len(evs) != n {
+		t.Fatalf("%d events, %v", len(evs), err)
+	}
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("seq %d at %d", ev.Seq, i)
+		}
+	}
+}
+
+func testHistoryAppendOnly(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	c := baseConsent()
+	mustApply(t, s, clk, consent.EventCreated, c, consent.ActionInsert)
+	mustApply(t, s, clk, consent.EventCreated, c, consent.ActionDuplicate)
+	before, err := s.ConsentEvents(ctx, consentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		clk.Add(time.Second)
+		c.UpdatedAt = t0.Add(time.Duration(i) * time.Second)
+		c.Permissions = c.Permissions[:1+i%2]
+		mustApply(t, s, clk, consent.EventUpdated, c, consent.ActionUpdate)
+	}
+	after, err := s.ConsentEvents(ctx, consentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before)+3 {
+		t.Fatalf("%d events, want %d", len(after), len(before)+3)
+	}
+	for i := range before {
+		b, a := before[i], after[i]
+		if a.Seq != b.Seq || a.Action != b.Action || string(a.Raw) != string(b.Raw) || a.SigJti != b.SigJti ||
+			!a.ReceivedAt.Equal(b.ReceivedAt) {
+			t.Fatalf("history entry %d changed: %+v → %+v", i, b, a)
+		}
+	}
+}
+
+func testAuthorize(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	if _, err := s.Authorize(ctx, consentID, 1, authorized(clk)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown consent: %v", err)
+	}
+	mustApply(t, s, clk, consent.EventCreated, baseConsent(), consent.ActionInsert)
+
+	bad := []Authorization{
+		{Status: consent.StatusRevoked},
+		{Status: consent.StatusAwaitingAuthorization},
+		{Status: consent.StatusAuthorized}, // no accounts
+		{Status: consent.StatusAuthorized, Accounts: []AuthorizedAccount{{AccountID: "a"}}},
+		{Status: consent.StatusAuthorized, Accounts: []AuthorizedAccount{{AccountID: "a", AccountRef: "r"}, {AccountID: "a", AccountRef: "s"}}},
+	}
+	for _, a := range bad {
+		if _, err := s.Authorize(ctx, consentID, 1, a); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("%+v: %v", a, err)
+		}
+	}
+	if _, err := s.Authorize(ctx, consentID, 7, authorized(clk)); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale version: %v", err)
+	}
+	rej := Authorization{Status: consent.StatusRejected, Reason: "customer_rejected", CustomerRef: "cust-1"}
+	v, err := s.Authorize(ctx, consentID, 1, rej)
+	if err != nil || v != 2 {
+		t.Fatalf("reject: %d %v", v, err)
+	}
+	rec := get(t, s)
+	if rec.Consent.Status != consent.StatusRejected || rec.Authorization == nil || rec.Authorization.Reason != "customer_rejected" ||
+		!rec.Authorization.DecidedAt.Equal(clk.Now()) || rec.Version != 2 {
+		t.Fatalf("after reject: %+v %+v", rec, rec.Authorization)
+	}
+	// Rejected is terminal, and a consent is decided once (U7).
+	if _, err := s.Authorize(ctx, consentID, 2, authorized(clk)); !errors.Is(err, consent.ErrIllegalTransition) {
+		t.Fatalf("rejected → authorized: %v", err)
+	}
+	if _, err := s.Authorize(ctx, consentID, 2, rej); !errors.Is(err, consent.ErrIllegalTransition) {
+		t.Fatalf("second decision: %v", err)
+	}
+
+	// A consent PayNet already revoked cannot be authorized.
+	s2 := e.open(t, clk)
+	c := baseConsent()
+	mustApply(t, s2, clk, consent.EventCreated, c, consent.ActionInsert)
+	c.Status, c.UpdatedAt = consent.StatusFailed, t0.Add(time.Minute)
+	c.StatusReason = &consent.StatusReason{ReasonCode: "timeout"}
+	mustApply(t, s2, clk, consent.EventStatusUpdated, c, consent.ActionUpdate)
+	if _, err := s2.Authorize(ctx, consentID, 2, authorized(clk)); !errors.Is(err, consent.ErrIllegalTransition) {
+		t.Fatalf("failed → authorized: %v", err)
+	}
+	if rec, _ := s2.GetConsent(ctx, consentID); rec.Authorization != nil || rec.Version != 2 {
+		t.Fatalf("refused Authorize wrote: %+v", rec)
+	}
+}
+
+func testAuthorizeConcurrent(t *testing.T, e engine) {
+	clk := newClock()
+	s := e.open(t, clk)
+	mustApply(t, s, clk, consent.EventCreated, baseConsent(), consent.ActionInsert)
+	const n = 16
+	var wg sync.WaitGroup
+	var wins, conflicts atomic.Int64
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			_, err := s.Authorize(context.Background(), consentID, 1, authorized(clk))
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, ErrConflict):
+				conflicts.Add(1)
+			default:
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("unexpected: %v", err)
+	}
+	if wins.Load() != 1 || conflicts.Load() != n-1 {
+		t.Fatalf("%d wins, %d conflicts", wins.Load(), conflicts.Load())
+	}
+	if v := get(t, s).Version; v != 2 {
+		t.Fatalf("version %d", v)
+	}
+}
+
+func testAccountRef(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	if _, err := s.AccountRef(ctx, consentID, "acc-1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown consent: %v", err)
+	}
+	c := baseConsent()
+	mustApply(t, s, clk, consent.EventCreated, c, consent.ActionInsert)
+	if _, err := s.AccountRef(ctx, consentID, "acc-1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("undecided consent: %v", err)
+	}
+	if _, err := s.Authorize(ctx, consentID, 1, authorized(clk)); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"acc-1": "BANK-0001", "acc-2": "BANK-0002"} {
+		if got, err := s.AccountRef(ctx, consentID, id); err != nil || got != want {
+			t.Fatalf("%s: %q %v", id, got, err)
+		}
+	}
+	if _, err := s.AccountRef(ctx, consentID, "acc-3"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("account not in consent: %v", err)
+	}
+	// PayNet's consent lists only acc-1: acc-2 is no longer shared.
+	c.Status, c.UpdatedAt = consent.StatusAuthorized, t0.Add(time.Minute)
+	c.Accounts = []consent.Account{{AccountID: "acc-1", AccountNumber: "1234567890"}}
+	mustApply(t, s, clk, consent.EventStatusUpdated, c, consent.ActionUpdate)
+	if got, err := s.AccountRef(ctx, consentID, "acc-1"); err != nil || got != "BANK-0001" {
+		t.Fatalf("acc-1: %q %v", got, err)
+	}
+	if _, err := s.AccountRef(ctx, consentID, "acc-2"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("acc-2 not in PayNet's list: %v", err)
+	}
+}
+
+func testUseOnce(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	until := clk.Now().Add(10 * time.Minute)
+	for i, want := range []bool{true, false, false} {
+		fresh, err := s.UseOnce(ctx, "paynet:jti-1", until)
+		if err != nil || fresh != want {
+			t.Fatalf("call %d: %v %v", i, fresh, err)
+		}
+	}
+	if fresh, err := s.UseOnce(ctx, "form:jti-1", until); err != nil || !fresh {
+		t.Fatalf("other namespace: %v %v", fresh, err)
+	}
+	clk.Add(9 * time.Minute)
+	if fresh, _ := s.UseOnce(ctx, "paynet:jti-1", clk.Now().Add(10*time.Minute)); fresh {
+		t.Fatal("reused before expiry")
+	}
+	clk.Add(time.Minute) // expired, not purged yet
+	if fresh, err := s.UseOnce(ctx, "paynet:jti-1", clk.Now().Add(10*time.Minute)); err != nil || !fresh {
+		t.Fatalf("after expiry: %v %v", fresh, err)
+	}
+	if fresh, _ := s.UseOnce(ctx, "paynet:jti-1", clk.Now().Add(10*time.Minute)); fresh {
+		t.Fatal("fresh twice after expiry")
+	}
+	for _, bad := range []struct {
+		jti   string
+		until time.Time
+	}{{"", until}, {strings.Repeat("j", MaxJTILen+1), until}, {"paynet:x", clk.Now()}, {"paynet:y", clk.Now().Add(-time.Second)}} {
+		if _, err := s.UseOnce(ctx, bad.jti, bad.until); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("%q %v: %v", bad.jti, bad.until, err)
+		}
+	}
+}
+
+func testUseOnceConcurrent(t *testing.T, e engine) {
+	clk := newClock()
+	u := e.new(t)
+	// Two "replicas" on the same database.
+	a, b := openURL(t, u, clk), openURL(t, u, clk)
+	if err := a.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 32
+	var fresh atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		st := a
+		if i%2 == 1 {
+			st = b
+		}
+		wg.Go(func() {
+			ok, err := st.UseOnce(context.Background(), "paynet:same", clk.Now().Add(time.Minute))
+			if err != nil {
+				errs <- err
+			}
+			if ok {
+				fresh.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if fresh.Load() != 1 {
+		t.Fatalf("%d fresh, want exactly 1", fresh.Load())
+	}
+}
+
+func testSessions(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	now := clk.Now()
+	sess := Session{
+		IDHash: "h1", ConsentID: consentID, Data: []byte{0, 1, 2, 0xff, 'x'},
+		CreatedAt: now, LastSeen: now, IdleExpiry: now.Add(10 * time.Minute), AbsoluteExpiry: now.Add(30 * time.Minute),
+	}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, sess); !errors.Is(err, ErrConflict) {
+		t.Fatalf("duplicate id: %v", err)
+	}
+	if err := s.CreateSession(ctx, Session{}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("empty id: %v", err)
+	}
+	got, err := s.GetSession(ctx, "h1")
+	if err != nil || string(got.Data) != string(sess.Data) || got.ConsentID != consentID || got.Version != 0 ||
+		!got.AbsoluteExpiry.Equal(sess.AbsoluteExpiry) || !got.CreatedAt.Equal(now) {
+		t.Fatalf("GetSession: %+v %v", got, err)
+	}
+	if _, err := s.GetSession(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown: %v", err)
+	}
+
+	// Compare-and-swap: two writers from the same version, one wins.
+	a, b := *got, *got
+	a.Data, a.LastSeen = []byte("a"), now.Add(time.Minute)
+	b.Data = []byte("b")
+	v, err := s.UpdateSession(ctx, a)
+	if err != nil || v != 1 {
+		t.Fatalf("update a: %d %v", v, err)
+	}
+	if _, err := s.UpdateSession(ctx, b); !errors.Is(err, ErrConflict) {
+		t.Fatalf("update b: %v", err)
+	}
+	if _, err := s.UpdateSession(ctx, Session{IDHash: "nope"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("update unknown: %v", err)
+	}
+	got, _ = s.GetSession(ctx, "h1")
+	if string(got.Data) != "a" || got.Version != 1 || !got.LastSeen.Equal(now.Add(time.Minute)) {
+		t.Fatalf("after update: %+v", got)
+	}
+
+	// Expired sessions are still returned, until Purge an hour after the absolute expiry.
+	clk.Add(31 * time.Minute)
+	if _, err := s.GetSession(ctx, "h1"); err != nil {
+		t.Fatalf("expired session must still be readable: %v", err)
+	}
+	if _, err := s.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSession(ctx, "h1"); err != nil {
+		t.Fatalf("purged too early: %v", err)
+	}
+	clk.Add(SessionRetention)
+	if _, err := s.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSession(ctx, "h1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("not purged: %v", err)
+	}
+
+	sess.IDHash = "h2"
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSession(ctx, "h2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSession(ctx, "h2"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted: %v", err)
+	}
+	if err := s.DeleteSession(ctx, "h2"); err != nil {
+		t.Fatalf("delete twice: %v", err)
+	}
+}
+
+func testLockout(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	now := clk.Now()
+	for i, name := range []string{"Alice", "alice", "ALICE"} {
+		if err := s.RecordLoginFailure(ctx, name, now.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RecordLoginFailure(ctx, "bob", now); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		since time.Time
+		want  int
+	}{{now.Add(-time.Hour), 3}, {now, 3}, {now.Add(time.Minute), 2}, {now.Add(3 * time.Minute), 0}} {
+		if n, err := s.LoginFailuresSince(ctx, "aLiCe", c.since); err != nil || n != c.want {
+			t.Fatalf("since %v: %d %v, want %d", c.since, n, err, c.want)
+		}
+	}
+	// Only a hash of the lower-cased username is stored.
+	var hashes []string
+	rows, err := s.db.QueryContext(ctx, `SELECT user_hash FROM login_attempts`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var h string
+		rows.Scan(&h)
+		hashes = append(hashes, h)
+	}
+	rows.Close()
+	for _, h := range hashes {
+		if strings.Contains(strings.ToLower(h), "alice") || strings.Contains(h, "bob") || len(h) != 64 {
+			t.Fatalf("stored %q", h)
+		}
+	}
+	if hashes[0] != userHash("alice") || userHash("alice") != "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90" {
+		t.Fatalf("hash %s", hashes[0])
+	}
+	if err := s.ClearLoginFailures(ctx, "ALICE"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.LoginFailuresSince(ctx, "alice", now.Add(-time.Hour)); n != 0 {
+		t.Fatalf("after clear: %d", n)
+	}
+	if n, _ := s.LoginFailuresSince(ctx, "bob", now.Add(-time.Hour)); n != 1 {
+		t.Fatalf("bob: %d", n)
+	}
+}
+
+func testPurge(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	now := clk.Now()
+	if n, err := s.Purge(ctx); err != nil || n != 0 {
+		t.Fatalf("empty purge: %d %v", n, err)
+	}
+	s.UseOnce(ctx, "a", now.Add(time.Minute))
+	s.UseOnce(ctx, "b", now.Add(time.Hour))
+	s.CreateSession(ctx, Session{IDHash: "s1", AbsoluteExpiry: now.Add(time.Minute)})
+	s.CreateSession(ctx, Session{IDHash: "s2", AbsoluteExpiry: now.Add(3 * time.Hour)})
+	s.RecordLoginFailure(ctx, "u", now)
+	s.RecordLoginFailure(ctx, "u", now.Add(3*time.Hour))
+	mustApply(t, s, clk, consent.EventCreated, baseConsent(), consent.ActionInsert)
+
+	clk.Add(2*time.Hour + time.Second)
+	if n, err := s.Purge(ctx); err != nil || n != 3 { // replay a, b and session s1
+		t.Fatalf("purge at +2h: %d %v", n, err)
+	}
+	clk.Add(LoginAttemptRetention)
+	if n, err := s.Purge(ctx); err != nil || n != 2 { // session s2, first login failure
+		t.Fatalf("purge at +26h: %d %v", n, err)
+	}
+	if fresh, _ := s.UseOnce(ctx, "a", clk.Now().Add(time.Minute)); !fresh {
+		t.Fatal("purged jti not fresh")
+	}
+	if n, _ := s.LoginFailuresSince(ctx, "u", time.Time{}); n != 1 {
+		t.Fatalf("login failures left: %d", n)
+	}
+	// Consents and their history are never purged.
+	if evs, err := s.ConsentEvents(ctx, consentID); err != nil || len(evs) != 1 {
+		t.Fatalf("history: %d %v", len(evs), err)
+	}
+}
+
+func testOutboundAndAudit(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	now := clk.Now()
+	calls := []OutboundCall{
+		{ConsentID: consentID, Method: "PATCH", URL: "https://paynet/v1/consents/" + consentID, InteractionID: "ia-1",
+			Outcome: "error", Error: "timeout", Attempt: 1, StartedAt: now, Duration: 5 * time.Second},
+		{ConsentID: consentID, Method: "PATCH", URL: "https://paynet/v1/consents/" + consentID, InteractionID: "ia-1",
+			Outcome: "ok", Attempt: 2, HTTPStatus: 200, StartedAt: now.Add(10 * time.Second), Duration: 150 * time.Millisecond},
+	}
+	for _, c := range []OutboundCall{calls[1], calls[0], {ConsentID: "other", Method: "PATCH", Attempt: 1, StartedAt: now}} {
+		if err := s.RecordOutboundCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.OutboundCalls(ctx, consentID)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%d calls %v", len(got), err)
+	}
+	for i := range calls {
+		g, w := got[i], calls[i]
+		if g.Attempt != w.Attempt || g.Outcome != w.Outcome || g.Error != w.Error || g.HTTPStatus != w.HTTPStatus ||
+			g.Duration != w.Duration || !g.StartedAt.Equal(w.StartedAt) || g.URL != w.URL || g.InteractionID != w.InteractionID {
+			t.Fatalf("call %d: %+v, want %+v", i, g, w)
+		}
+	}
+	if got, err := s.OutboundCalls(ctx, "none"); err != nil || len(got) != 0 {
+		t.Fatalf("no calls: %v %v", got, err)
+	}
+
+	if err := s.Audit(ctx, AuditEntry{Actor: "paynet", Action: "consent_event", ConsentID: consentID, Outcome: "insert", InteractionID: "ia-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Audit(ctx, AuditEntry{At: now.Add(time.Second), Actor: "customer", Action: "authorize", ConsentID: consentID, Outcome: "authorized"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Audit(ctx, AuditEntry{}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("empty audit entry: %v", err)
+	}
+	var n int
+	var first int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(occurred_at) FROM audit WHERE consent_id = $1`, consentID).Scan(&n, &first); err != nil || n != 2 || first != now.UnixNano() {
+		t.Fatalf("audit rows %d %d %v", n, first, err)
+	}
+}
+
+func TestSQLiteDSN(t *testing.T) {
+	cases := []struct{ in, path string }{
+		{"/var/lib/ofpdp/db.sqlite", "file:/var/lib/ofpdp/db.sqlite?"},
+		{"data/ofpdp.db", "file:data/ofpdp.db?"},
+		{"sqlite:///var/lib/ofpdp.db", "file:/var/lib/ofpdp.db?"},
+		{"sqlite:ofpdp.db", "file:ofpdp.db?"},
+		{"file:ofpdp.db?cache=private", "file:ofpdp.db?"},
+		{"/tmp/a?b#c.db", "file:/tmp/a%3fb%23c.db?"},
+	}
+	for _, c := range cases {
+		dsn, err := sqliteDSN(c.in)
+		if err != nil {
+			t.Fatalf("%s: %v", c.in, err)
+		}
+		if !strings.HasPrefix(dsn, c.path) {
+			t.Errorf("%s: %s", c.in, dsn)
+		}
+		q, _ := url.ParseQuery(dsn[strings.Index(dsn, "?")+1:])
+		if q.Get("_txlock") != "immediate" || len(q["_pragma"]) != 4 ||
+			!strings.Contains(strings.Join(q["_pragma"], ","), "journal_mode(WAL)") {
+			t.Errorf("%s: %s", c.in, dsn)
+		}
+	}
+	for _, bad := range []string{"", ":memory:", "sqlite::memory:", "file:x?mode=memory", "sqlite://"} {
+		if _, err := sqliteDSN(bad); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+// TestSQLitePragmas checks the pragmas really hold on every pooled connection.
+func TestSQLitePragmas(t *testing.T) {
+	s := openURL(t, filepath.Join(t.TempDir(), "p.db"), newClock())
+	ctx := context.Background()
+	for range 3 {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		var sync, busy, fk int
+		conn.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode)
+		conn.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync)
+		conn.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy)
+		conn.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk)
+		if mode != "wal" || sync != 2 || busy != 5000 || fk != 1 {
+			t.Fatalf("journal_mode=%s synchronous=%d busy_timeout=%d foreign_keys=%d", mode, sync, busy, fk)
+		}
+		defer conn.Close()
+	}
+}
+
+func BenchmarkApplyEvent(b *testing.B) {
+	engines := []struct {
+		name string
+		e    func(b *testing.B) engine
+	}{
+		{"sqlite", func(*testing.B) engine { return sqliteEngine() }},
+		{"postgres", func(b *testing.B) engine { return postgresEngine(postgresURL(b)) }},
+	}
+	for _, en := range engines {
+		b.Run(en.name, func(b *testing.B) {
+			e := en.e(b)
+			clk := newClock()
+			s := e.open(b, clk)
+			ctx := context.Background()
+			b.Run("insert", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					i++
+					c := baseConsent()
+					c.ConsentID = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+					ev := event(consent.EventCreated, c)
+					if _, err := s.ApplyEvent(ctx, ev, receipt(clk, ev)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("update", func(b *testing.B) {
+				c := baseConsent()
+				c.ConsentID = "11111111-0000-4000-8000-000000000000"
+				ev := event(consent.EventCreated, c)
+				if _, err := s.ApplyEvent(ctx, ev, receipt(clk, ev)); err != nil {
+					b.Fatal(err)
+				}
+				i := 0
+				for b.Loop() {
+					i++
+					c.UpdatedAt = t0.Add(time.Duration(i) * time.Millisecond)
+					ev := event(consent.EventUpdated, c)
+					d, err := s.ApplyEvent(ctx, ev, receipt(clk, ev))
+					if err != nil || d.Action != consent.ActionUpdate {
+						b.Fatal(d.Action, err)
+					}
+				}
+			})
+		})
+	}
+}

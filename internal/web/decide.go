@@ -1,0 +1,245 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/paynet"
+	"github.com/ofpdp/ofpdp/internal/store"
+)
+
+// replayMargin keeps one-time keys a while past the authorization deadline they guard.
+const replayMargin = time.Hour
+
+// decision is what a journey ends with: the consent update for PayNet and what to record locally.
+type decision struct {
+	status   consent.Status
+	reason   string // "" for an authorization
+	update   paynet.Update
+	accounts []store.AuthorizedAccount // authorized only
+	shared   []accountView             // authorized only: what the success page lists
+}
+
+// negative is a rejected or failed decision (design §3.9): rejected when the customer rejects or
+// cancels; failed on identity mismatch, lockout or timeout.
+func (h *Handler) negative(s *sess, status consent.Status, reason string) decision {
+	u := paynet.Update{ConsentID: s.j.ConsentID, Status: string(status)}
+	if code, ok := paynetReasonCodes[reason]; ok {
+		u.StatusReason = &paynet.StatusReason{ReasonCode: code, ReasonDescription: descriptions[reason]}
+	}
+	return decision{status: status, reason: reason, update: u}
+}
+
+// approval builds the authorized update (spec §3.2.1): the id_token of spec §4.5, user_identity
+// (spec §5.8: masked and hashed only) and the chosen accounts, re-read from the bank so only
+// owned, still-eligible, selected accounts are ever listed (U11). ok is false when it answered.
+func (h *Handler) approval(w http.ResponseWriter, r *http.Request, s *sess) (decision, bool) {
+	ctx := r.Context()
+	accts, ids, ok, err := h.selected(ctx, s)
+	if err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: bank accounts", "consent_id", s.j.ConsentID, "error", err)
+		h.renderError(w, r, s, errServer)
+		return decision{}, false
+	}
+	if !ok {
+		h.backToAccounts(w, r, s)
+		return decision{}, false
+	}
+	now := h.o.Now()
+	token, err := h.o.IDTokens.SignIDToken(jose.IDTokenClaims{
+		Issuer:         h.o.IDTokenIssuer,
+		Subject:        subject(h.o.AccountIDKey, s.j.CustomerRef),
+		Audience:       s.j.DCID,
+		IssuedAt:       now,
+		Expiry:         now.Add(h.o.IDTokenTTL),
+		AuthTime:       s.j.AuthTime,
+		IDType:         s.j.IDType,
+		HashedIDNumber: s.j.HashedIDNumber,
+	})
+	if err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: sign id_token", "consent_id", s.j.ConsentID, "error", err)
+		h.renderError(w, r, s, errServer)
+		return decision{}, false
+	}
+	d := decision{
+		status: consent.StatusAuthorized,
+		update: paynet.Update{
+			ConsentID: s.j.ConsentID,
+			Status:    paynet.StatusAuthorized,
+			IDToken:   token,
+			UserIdentity: &paynet.UserIdentity{
+				IDType:             s.j.IDType,
+				MaskedIDNumber:     s.j.MaskedIDNumber,
+				HashedIDNumber:     s.j.HashedIDNumber,
+				MaskedMobileNumber: s.j.MaskedMobileNumber,
+				HashedMobileNumber: s.j.HashedMobileNumber,
+			},
+		},
+	}
+	for i := range accts {
+		a := &accts[i]
+		number := patchAccountNumber(a)
+		d.update.Accounts = append(d.update.Accounts, paynet.Account{AccountID: ids[i], AccountNumber: number, AccountName: a.Name})
+		d.accounts = append(d.accounts, store.AuthorizedAccount{AccountID: ids[i], AccountRef: a.Ref, AccountNumber: number, AccountName: a.Name})
+		d.shared = append(d.shared, viewOf(a, ids[i]))
+	}
+	return d, true
+}
+
+// conclude ends the journey with d, once per consent across sessions and replicas:
+//  1. the consent must still await authorization (else no PATCH: error redirect);
+//  2. UseOnce("decision:<consent_id>") — a second decision waits for the first one's outcome;
+//  3. PATCH to PayNet; only when PayNet accepted an authorization is it recorded as authorized
+//     (store.Authorize), else it is recorded as failed/patch_failed and nothing is claimed;
+//  4. the outcome is kept in the session and answered: success → /journey/complete,
+//     PATCH failure → "nothing was shared" page, anything negative → error redirect.
+//
+// The work runs detached from the request's cancellation (bounded by decisionTimeout) so a
+// closed tab or a double click cannot leave PayNet and the store disagreeing.
+func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d decision) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.decisionTimeout)
+	defer cancel()
+	id := s.j.ConsentID
+
+	rec, err := h.o.Store.GetConsent(ctx, id)
+	if err != nil || rec.Consent.Status != consent.StatusAwaitingAuthorization || rec.Authorization != nil {
+		reason := reasonNotAwaiting
+		if errors.Is(err, store.ErrNotFound) {
+			reason = reasonUnknownConsent
+		} else if err != nil {
+			h.o.Logger.ErrorContext(ctx, "web: read consent", "consent_id", id, "error", err)
+			h.renderError(w, r, s, errServer)
+			return
+		}
+		h.refuse(w, r, s, reason)
+		return
+	}
+	fresh, err := h.o.Store.UseOnce(ctx, "decision:"+id, s.j.Deadline.Add(replayMargin))
+	if err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: decision guard", "consent_id", id, "error", err)
+		h.renderError(w, r, s, errServer)
+		return
+	}
+	if !fresh {
+		h.awaitOutcome(w, r, s)
+		return
+	}
+	if d.status == consent.StatusAuthorized && !h.o.Now().Before(s.j.Deadline) {
+		d = h.negative(s, consent.StatusFailed, reasonTimeout)
+	}
+
+	now := h.o.Now()
+	a := store.Authorization{Status: d.status, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: d.reason}
+	outcome := outcomeFor(d.status)
+	perr := h.o.Updater.UpdateConsent(ctx, d.update)
+	switch {
+	case perr == nil && d.status == consent.StatusAuthorized:
+		a.Accounts = d.accounts
+		s.j.Shared = d.shared
+	case perr != nil && d.status == consent.StatusAuthorized:
+		// PayNet did not take the authorization: nothing was shared, claim nothing.
+		a = store.Authorization{Status: consent.StatusFailed, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: reasonPatchFailed}
+		outcome, d.reason = outcomePatchFailed, reasonPatchFailed
+	}
+	if perr != nil {
+		h.o.Logger.ErrorContext(ctx, "web: consent update failed", "consent_id", id, "status", d.update.Status, "error", perr)
+		h.audit(ctx, "patch", id, "failed", d.update.Status)
+	} else {
+		h.audit(ctx, "patch", id, "sent", d.update.Status)
+	}
+	if err := h.record(ctx, id, rec.Version, a); err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: record decision", "consent_id", id, "status", a.Status, "error", err)
+	}
+	h.audit(ctx, "decision", id, string(a.Status), a.Reason)
+	h.o.Logger.InfoContext(ctx, "web: journey decided", "consent_id", id, "outcome", outcome, "reason", d.reason)
+
+	s.j.Outcome, s.j.Reason, s.j.Step = outcome, d.reason, stepDone
+	if err := h.saveOutcome(ctx, s); err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: save outcome", "consent_id", id, "error", err)
+	}
+	h.respondOutcome(w, r, s)
+}
+
+func outcomeFor(status consent.Status) string {
+	switch status {
+	case consent.StatusAuthorized:
+		return outcomeAuthorized
+	case consent.StatusRejected:
+		return outcomeRejected
+	}
+	return outcomeFailed
+}
+
+// record stores the decision with compare-and-swap. A consent event may land between the read
+// and the write (PayNet often announces the new status right after the PATCH): then it re-reads
+// and tries again, as long as the transition is still one the decision may make.
+func (h *Handler) record(ctx context.Context, consentID string, version int64, a store.Authorization) error {
+	for range 4 {
+		_, err := h.o.Store.Authorize(ctx, consentID, version, a)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		rec, gerr := h.o.Store.GetConsent(ctx, consentID)
+		if gerr != nil {
+			return gerr
+		}
+		if rec.Authorization != nil || !consent.CanTransition(rec.Consent.Status, a.Status) {
+			return err
+		}
+		version = rec.Version
+	}
+	return store.ErrConflict
+}
+
+// saveOutcome writes the outcome into the session, re-reading it when a concurrent request
+// moved it (the outcome must land: later requests answer from it).
+func (h *Handler) saveOutcome(ctx context.Context, s *sess) error {
+	var err error
+	for range 4 {
+		if err = h.save(ctx, s); !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		cur, lerr := h.loadByHash(ctx, s.row.IDHash)
+		if lerr != nil {
+			return lerr
+		}
+		cur.j.Outcome, cur.j.Reason, cur.j.Step, cur.j.Shared = s.j.Outcome, s.j.Reason, s.j.Step, s.j.Shared
+		*s = *cur
+	}
+	return err
+}
+
+// awaitOutcome answers a repeated decision: it waits (bounded) for the first one to finish and
+// answers with its outcome. If another session decided the consent, this one ends with an error
+// redirect; if the first is still running, a "still working" page links back.
+func (h *Handler) awaitOutcome(w http.ResponseWriter, r *http.Request, s *sess) {
+	ctx := r.Context()
+	deadline := time.Now().Add(h.waitFor)
+	t := time.NewTicker(h.pollEvery)
+	defer t.Stop()
+	for {
+		cur, err := h.loadByHash(ctx, s.row.IDHash)
+		if err == nil && cur.j.Outcome != "" {
+			h.respondOutcome(w, r, cur)
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	rec, err := h.o.Store.GetConsent(ctx, s.j.ConsentID)
+	if err == nil && (rec.Consent.Status != consent.StatusAwaitingAuthorization || rec.Authorization != nil) {
+		h.refuse(w, r, s, reasonDecided)
+		return
+	}
+	h.renderError(w, r, s, errProcessing)
+}

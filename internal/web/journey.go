@@ -1,0 +1,643 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/store"
+)
+
+const (
+	pathComplete = "/journey/complete" // success page, or "nothing was shared"
+	maxFormBytes = 64 << 10
+	maxUsername  = 128
+	maxPassword  = 256
+	maxAccounts  = 64 // more account values than any customer has is tampering
+)
+
+// open loads the journey session of a request and handles what every journey page shares: no
+// session → error page; a POST must carry the session's CSRF token (U10); a decided journey
+// answers with its outcome; an expired one fails with a timeout and goes back to PayNet with an
+// error (U5). ok is false when open already answered.
+func (h *Handler) open(w http.ResponseWriter, r *http.Request) (s *sess, ok bool) {
+	ctx := r.Context()
+	s, err := h.loadSession(r)
+	if errors.Is(err, errNoSession) {
+		h.renderError(w, r, nil, errSessionGone)
+		return nil, false
+	}
+	if err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: load session", "error", err)
+		h.renderError(w, r, nil, errServer)
+		return nil, false
+	}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if !checkCSRF(r, s) {
+			h.o.Logger.WarnContext(ctx, "web: CSRF token missing or wrong", "consent_id", s.j.ConsentID, "path", r.URL.Path)
+			h.audit(ctx, "csrf", s.j.ConsentID, "refused", r.URL.Path)
+			h.renderError(w, r, s, errForbidden)
+			return nil, false
+		}
+	}
+	if s.j.Outcome != "" {
+		h.respondOutcome(w, r, s)
+		return nil, false
+	}
+	if s.expired(h.o.Now()) {
+		if s.j.Superseded {
+			h.renderError(w, r, nil, errSessionGone)
+			return nil, false
+		}
+		h.o.Logger.InfoContext(ctx, "web: journey session expired", "consent_id", s.j.ConsentID)
+		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonTimeout))
+		return nil, false
+	}
+	return s, true
+}
+
+// respondOutcome answers any request of a decided journey the same way as the decision did.
+func (h *Handler) respondOutcome(w http.ResponseWriter, r *http.Request, s *sess) {
+	switch s.j.Outcome {
+	case outcomeAuthorized, outcomePatchFailed:
+		seeOther(w, r, pathComplete)
+	default:
+		seeOther(w, r, errorURL(s.j.RedirectURI, s.j.ConsentID, s.j.Reason))
+	}
+}
+
+// saveOrResume saves the session; when a concurrent request moved it first (a double click),
+// the browser is sent to wherever that one left the journey. ok is false when it answered.
+func (h *Handler) saveOrResume(w http.ResponseWriter, r *http.Request, s *sess) bool {
+	err := h.save(r.Context(), s)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		h.renderError(w, r, nil, errSessionGone)
+		return false
+	}
+	if errors.Is(err, store.ErrConflict) {
+		if cur, lerr := h.loadByHash(r.Context(), s.row.IDHash); lerr == nil {
+			if cur.j.Outcome != "" {
+				h.respondOutcome(w, r, cur)
+			} else {
+				seeOther(w, r, stepPath(cur.j.Step))
+			}
+			return false
+		}
+	}
+	h.o.Logger.ErrorContext(r.Context(), "web: save session", "consent_id", s.j.ConsentID, "error", err)
+	h.renderError(w, r, s, errServer)
+	return false
+}
+
+// takeNotice returns and clears the one-time notice of the session.
+func (h *Handler) takeNotice(ctx context.Context, s *sess) string {
+	n := s.j.Notice
+	if n != "" {
+		s.j.Notice = ""
+	}
+	h.touch(ctx, s)
+	return n
+}
+
+// ---- login (spec §7.5 steps 6a/6b; negative-tests U6, U12) ----
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.open(w, r)
+	if !ok {
+		return
+	}
+	if s.j.Step != stepLogin {
+		seeOther(w, r, stepPath(s.j.Step))
+		return
+	}
+	alert := h.takeNotice(r.Context(), s)
+	if s.j.Locked {
+		alert = "login.locked"
+	}
+	h.renderLogin(w, r, s, http.StatusOK, alert)
+}
+
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, s *sess, status int, alert string) {
+	v := h.base(r, s, "login", "login.title")
+	v.StepNo, v.Alert, v.Locked, v.Username = 1, alert, s.j.Locked, s.j.Username
+	h.render(w, r, status, v)
+}
+
+// loginSubmit authenticates the customer with the core bank. Wrong credentials get one generic
+// message (never which field). LoginMaxFailures failures within LoginLockout lock the username,
+// checked before the bank is asked; a journey that reaches the limit is locked too and can only
+// be cancelled (→ failed). After a login the customer must be the one the consent names
+// (design §3.11, U6), and the session id is rotated.
+func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	s, ok := h.open(w, r)
+	if !ok {
+		return
+	}
+	if s.j.Step != stepLogin {
+		seeOther(w, r, stepPath(s.j.Step))
+		return
+	}
+	if s.j.Locked {
+		h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.locked")
+		return
+	}
+	username := strings.TrimSpace(r.PostFormValue("username"))
+	password := r.PostFormValue("password")
+	if len(username) > maxUsername {
+		username = ""
+	}
+	s.j.Username = username
+	if username == "" || password == "" || len(password) > maxPassword {
+		h.renderLogin(w, r, s, http.StatusUnauthorized, "login.failed")
+		return
+	}
+	now := h.o.Now()
+	key := strings.ToLower(username)
+	n, err := h.o.Store.LoginFailuresSince(ctx, key, now.Add(-h.o.LoginLockout))
+	if err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: login failures", "consent_id", s.j.ConsentID, "error", err)
+		h.renderLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable")
+		return
+	}
+	if n >= h.o.LoginMaxFailures {
+		s.j.Locked = true
+		h.audit(ctx, "login", s.j.ConsentID, "locked", "username locked")
+		if !h.saveOrResume(w, r, s) {
+			return
+		}
+		h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.locked")
+		return
+	}
+
+	cust, err := h.o.Bank.Authenticate(ctx, username, password)
+	if errors.Is(err, bank.ErrInvalidCredentials) {
+		if rerr := h.o.Store.RecordLoginFailure(ctx, key, now); rerr != nil {
+			h.o.Logger.ErrorContext(ctx, "web: record login failure", "consent_id", s.j.ConsentID, "error", rerr)
+		}
+		s.j.Failures++
+		alert, status := "login.failed", http.StatusUnauthorized
+		if s.j.Failures >= h.o.LoginMaxFailures || n+1 >= h.o.LoginMaxFailures {
+			s.j.Locked = true
+			alert, status = "login.locked", http.StatusTooManyRequests
+		}
+		h.audit(ctx, "login", s.j.ConsentID, "failure", "")
+		if !h.saveOrResume(w, r, s) {
+			return
+		}
+		h.renderLogin(w, r, s, status, alert)
+		return
+	}
+	if err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: bank authenticate", "consent_id", s.j.ConsentID, "error", err)
+		h.renderLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable")
+		return
+	}
+	if err := h.o.Store.ClearLoginFailures(ctx, key); err != nil {
+		h.o.Logger.WarnContext(ctx, "web: clear login failures", "consent_id", s.j.ConsentID, "error", err)
+	}
+
+	rec, ok := h.awaiting(w, r, s)
+	if !ok {
+		return
+	}
+	c := rec.Consent
+	hashed := consent.HashIDNumber(cust.IDNumber)
+	if c.HashedIDNumber != "" && (subtle.ConstantTimeCompare([]byte(hashed), []byte(c.HashedIDNumber)) != 1 ||
+		(c.IDType != "" && string(c.IDType) != cust.IDType)) {
+		h.o.Logger.InfoContext(ctx, "web: logged-in customer does not match the consent", "consent_id", s.j.ConsentID)
+		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonIdentity))
+		return
+	}
+	h.audit(ctx, "login", s.j.ConsentID, "success", "")
+
+	next := s.j
+	next.Step, next.Username, next.Failures, next.Notice = stepAccounts, "", 0, ""
+	next.CustomerRef, next.AuthTime = cust.Ref, now
+	next.IDType, next.HashedIDNumber, next.MaskedIDNumber = cust.IDType, hashed, consent.MaskIDNumber(cust.IDNumber)
+	if cust.MobileNumber != "" {
+		next.MaskedMobileNumber = consent.MaskIDNumber(cust.MobileNumber)
+		next.HashedMobileNumber = consent.HashIDNumber(cust.MobileNumber)
+	}
+	if _, err := h.rotate(ctx, w, s, next); err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: rotate session", "consent_id", s.j.ConsentID, "error", err)
+		h.renderError(w, r, s, errServer)
+		return
+	}
+	seeOther(w, r, pathAccounts)
+}
+
+// awaiting reads the consent and checks it can still be authorized; when not (PayNet changed it
+// meanwhile, or it is past its window), the journey ends without a PATCH. ok is false when it answered.
+func (h *Handler) awaiting(w http.ResponseWriter, r *http.Request, s *sess) (*store.ConsentRecord, bool) {
+	rec, err := h.o.Store.GetConsent(r.Context(), s.j.ConsentID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			h.refuse(w, r, s, reasonUnknownConsent)
+			return nil, false
+		}
+		h.o.Logger.ErrorContext(r.Context(), "web: read consent", "consent_id", s.j.ConsentID, "error", err)
+		h.renderError(w, r, s, errServer)
+		return nil, false
+	}
+	if rec.Consent.Status != consent.StatusAwaitingAuthorization || rec.Authorization != nil {
+		h.refuse(w, r, s, reasonNotAwaiting)
+		return nil, false
+	}
+	if !h.o.Now().Before(rec.Consent.AuthorizationDeadline()) {
+		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonTimeout))
+		return nil, false
+	}
+	return rec, true
+}
+
+// refuse ends a journey whose consent is no longer ours to decide: no PATCH, error redirect.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, s *sess, reason string) {
+	h.o.Logger.InfoContext(r.Context(), "web: consent can no longer be authorized", "consent_id", s.j.ConsentID, "reason", reason)
+	h.audit(r.Context(), "journey", s.j.ConsentID, "refused", reason)
+	s.j.Outcome, s.j.Reason = outcomeRefused, reason
+	if err := h.save(r.Context(), s); err != nil {
+		h.o.Logger.WarnContext(r.Context(), "web: save refused journey", "consent_id", s.j.ConsentID, "error", err)
+	}
+	h.respondOutcome(w, r, s)
+}
+
+// ---- accounts (spec §5.4, §7.5 step 7; negative-tests U11) ----
+
+// offered lists the customer's eligible accounts (bank.Account.Eligible: active, individual
+// retail, MYR) and their DP account ids for this data consumer (design §3.8).
+func (h *Handler) offered(ctx context.Context, s *sess) ([]bank.Account, []string, error) {
+	all, err := h.o.Bank.Accounts(ctx, s.j.CustomerRef)
+	if err != nil {
+		return nil, nil, err
+	}
+	var accts []bank.Account
+	var ids []string
+	for _, a := range all {
+		if a.Eligible() && a.CustomerRef == s.j.CustomerRef {
+			accts = append(accts, a)
+			ids = append(ids, consent.AccountID(h.o.AccountIDKey, s.j.DCID, a.Ref))
+		}
+	}
+	return accts, ids, nil
+}
+
+func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.open(w, r)
+	if !ok {
+		return
+	}
+	if s.j.Step != stepAccounts && s.j.Step != stepReview {
+		seeOther(w, r, stepPath(s.j.Step))
+		return
+	}
+	h.renderAccounts(w, r, s, http.StatusOK, h.takeNotice(r.Context(), s), s.j.Selected)
+}
+
+func (h *Handler) renderAccounts(w http.ResponseWriter, r *http.Request, s *sess, status int, alert string, checked []string) {
+	v := h.base(r, s, "accounts", "accounts.title")
+	v.StepNo, v.Alert = 2, alert
+	accts, ids, err := h.offered(r.Context(), s)
+	if err != nil {
+		h.o.Logger.ErrorContext(r.Context(), "web: bank accounts", "consent_id", s.j.ConsentID, "error", err)
+		v.Alert = "accounts.unavailable"
+		h.render(w, r, http.StatusServiceUnavailable, v)
+		return
+	}
+	for i := range accts {
+		av := viewOf(&accts[i], ids[i])
+		av.Checked = slices.Contains(checked, ids[i])
+		v.Accounts = append(v.Accounts, av)
+	}
+	h.render(w, r, status, v)
+}
+
+func viewOf(a *bank.Account, id string) accountView {
+	return accountView{ID: id, Name: a.Name, TypeKey: subtypeKey(a), Last4: last4(a.Number)}
+}
+
+// accountsSubmit takes the selection. Only ids offered to this customer are accepted; an empty,
+// unknown (another customer's, ineligible, made up) or repeated id refuses the whole form and
+// nothing is stored (U11).
+func (h *Handler) accountsSubmit(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.open(w, r)
+	if !ok {
+		return
+	}
+	if s.j.Step != stepAccounts && s.j.Step != stepReview {
+		seeOther(w, r, stepPath(s.j.Step))
+		return
+	}
+	_, ids, err := h.offered(r.Context(), s)
+	if err != nil {
+		h.renderAccounts(w, r, s, http.StatusServiceUnavailable, "accounts.unavailable", nil)
+		return
+	}
+	posted := r.PostForm["account"]
+	if len(posted) == 0 {
+		h.renderAccounts(w, r, s, http.StatusUnprocessableEntity, "accounts.required", nil)
+		return
+	}
+	if err := checkSelection(posted, ids); err != nil {
+		h.o.Logger.WarnContext(r.Context(), "web: account selection refused", "consent_id", s.j.ConsentID, "error", err)
+		h.audit(r.Context(), "accounts", s.j.ConsentID, "refused", err.Error())
+		h.renderAccounts(w, r, s, http.StatusUnprocessableEntity, "accounts.invalid", nil)
+		return
+	}
+	var selected []string
+	for _, id := range ids { // the bank's order, whatever the form's
+		if slices.Contains(posted, id) {
+			selected = append(selected, id)
+		}
+	}
+	s.j.Selected, s.j.Step = selected, stepReview
+	if !h.saveOrResume(w, r, s) {
+		return
+	}
+	seeOther(w, r, pathReview)
+}
+
+var (
+	errSelectionSize      = errors.New("web: too many account values")
+	errSelectionEmpty     = errors.New("web: empty account value")
+	errSelectionDuplicate = errors.New("web: account chosen twice")
+	errSelectionForeign   = errors.New("web: account not offered to this customer")
+)
+
+// checkSelection accepts posted only when every value is one of offered, once.
+func checkSelection(posted, offered []string) error {
+	if len(posted) > maxAccounts {
+		return errSelectionSize
+	}
+	seen := map[string]bool{}
+	for _, p := range posted {
+		switch {
+		case p == "":
+			return errSelectionEmpty
+		case seen[p]:
+			return errSelectionDuplicate
+		case !slices.Contains(offered, p):
+			return errSelectionForeign
+		}
+		seen[p] = true
+	}
+	return nil
+}
+
+// selected resolves the chosen ids against what the bank offers now. ok is false when one of
+// them is no longer offered (closed, blocked, or gone meanwhile).
+func (h *Handler) selected(ctx context.Context, s *sess) (accts []bank.Account, ids []string, ok bool, err error) {
+	all, allIDs, err := h.offered(ctx, s)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	for _, id := range s.j.Selected {
+		i := slices.Index(allIDs, id)
+		if i < 0 {
+			return nil, nil, false, nil
+		}
+		accts, ids = append(accts, all[i]), append(ids, id)
+	}
+	return accts, ids, len(accts) > 0, nil
+}
+
+// backToAccounts sends the customer to choose again when their selection no longer holds.
+func (h *Handler) backToAccounts(w http.ResponseWriter, r *http.Request, s *sess) {
+	s.j.Selected, s.j.Step, s.j.Notice = nil, stepAccounts, "accounts.changed"
+	if !h.saveOrResume(w, r, s) {
+		return
+	}
+	seeOther(w, r, pathAccounts)
+}
+
+// ---- review (spec §7.5 step 8) ----
+
+func (h *Handler) reviewPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	s, ok := h.open(w, r)
+	if !ok {
+		return
+	}
+	if s.j.Step != stepReview {
+		seeOther(w, r, stepPath(s.j.Step))
+		return
+	}
+	rec, ok := h.awaiting(w, r, s)
+	if !ok {
+		return
+	}
+	accts, ids, ok, err := h.selected(ctx, s)
+	if err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: bank accounts", "consent_id", s.j.ConsentID, "error", err)
+		h.renderError(w, r, s, errServer)
+		return
+	}
+	if !ok {
+		h.backToAccounts(w, r, s)
+		return
+	}
+	h.touch(ctx, s)
+	v := h.base(r, s, "review", "review.title")
+	v.StepNo, v.Nonce = 3, s.j.FormNonce
+	h.describe(&v, &rec.Consent)
+	for i := range accts {
+		v.Accounts = append(v.Accounts, viewOf(&accts[i], ids[i]))
+	}
+	h.render(w, r, http.StatusOK, v)
+}
+
+// describe puts the consent in plain words: purpose, each permission, and until when (MYT date).
+func (h *Handler) describe(v *view, c *consent.Consent) {
+	v.PurposeKey = "purpose.other"
+	if c.Purpose.Valid() {
+		v.PurposeKey = "purpose." + string(c.Purpose)
+	}
+	for _, p := range c.Permissions {
+		if p.Valid() {
+			v.PermissionKeys = append(v.PermissionKeys, "permission."+string(p))
+		}
+	}
+	v.Until = formatDate(c.ExpirationDatetime, v.Lang)
+}
+
+// ---- decision, cancel, completion (spec §7.5 steps 9–10; design §3.9–3.10) ----
+
+// decisionSubmit is Approve or Reject on the review page. The form carries a one-time nonce: the
+// first POST decides; a double click or a replayed POST waits for and shows that outcome, and
+// causes no second PATCH.
+func (h *Handler) decisionSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	s, ok := h.open(w, r)
+	if !ok {
+		return
+	}
+	nonce := r.PostFormValue("nonce")
+	if nonce == "" || subtle.ConstantTimeCompare([]byte(nonce), []byte(s.j.FormNonce)) != 1 {
+		h.audit(ctx, "decision", s.j.ConsentID, "refused", "form nonce")
+		h.renderError(w, r, s, errForbidden)
+		return
+	}
+	if s.j.Step != stepReview || s.j.Superseded {
+		seeOther(w, r, stepPath(s.j.Step))
+		return
+	}
+	var d decision
+	switch r.PostFormValue("decision") {
+	case "approve":
+		var ok bool
+		if d, ok = h.approval(w, r, s); !ok {
+			return
+		}
+	case "reject":
+		d = h.negative(s, consent.StatusRejected, reasonRejected)
+	default:
+		seeOther(w, r, pathReview)
+		return
+	}
+	fresh, err := h.o.Store.UseOnce(ctx, "form:"+nonce, s.j.Deadline.Add(replayMargin))
+	if err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: form nonce", "consent_id", s.j.ConsentID, "error", err)
+		h.renderError(w, r, s, errServer)
+		return
+	}
+	if !fresh {
+		h.awaitOutcome(w, r, s)
+		return
+	}
+	h.conclude(w, r, s, d)
+}
+
+// cancel is the Cancel button of every page: the customer rejects (→ rejected), or, when sign-in
+// is locked, the journey fails (→ failed, design §3.9).
+func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.open(w, r)
+	if !ok {
+		return
+	}
+	if s.j.Superseded {
+		h.renderError(w, r, nil, errSessionGone)
+		return
+	}
+	if s.j.Locked {
+		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonLocked))
+		return
+	}
+	h.conclude(w, r, s, h.negative(s, consent.StatusRejected, reasonCancelled))
+}
+
+// complete is GET /journey/complete: the success page after an authorization, or the "nothing
+// was shared" page when PayNet did not take it.
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
+	s, err := h.loadSession(r)
+	if err != nil {
+		h.renderError(w, r, nil, errSessionGone)
+		return
+	}
+	switch s.j.Outcome {
+	case outcomeAuthorized:
+		v := h.base(r, s, "success", "success.title")
+		v.Accounts = s.j.Shared
+		if rec, err := h.o.Store.GetConsent(r.Context(), s.j.ConsentID); err == nil {
+			h.describe(&v, &rec.Consent)
+		}
+		h.render(w, r, http.StatusOK, v)
+	case outcomePatchFailed:
+		h.renderError(w, r, s, errNothingShared)
+	case "":
+		if _, ok := h.open(w, r); ok {
+			seeOther(w, r, stepPath(s.j.Step))
+		}
+	default:
+		h.respondOutcome(w, r, s)
+	}
+}
+
+// done is "Back to {DC}" (GET or POST /journey/done): 303 to redirect_uri?consent_id=… after an
+// authorization, or the error redirect otherwise (design §3.10). The session ends here.
+func (h *Handler) done(w http.ResponseWriter, r *http.Request) {
+	s, err := h.loadSession(r)
+	if err != nil {
+		h.renderError(w, r, nil, errSessionGone)
+		return
+	}
+	if s.j.Outcome == "" {
+		if _, ok := h.open(w, r); ok {
+			seeOther(w, r, stepPath(s.j.Step))
+		}
+		return
+	}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if !checkCSRF(r, s) {
+			h.renderError(w, r, s, errForbidden)
+			return
+		}
+	}
+	if err := h.o.Store.DeleteSession(r.Context(), s.row.IDHash); err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.o.Logger.WarnContext(r.Context(), "web: delete finished session", "consent_id", s.j.ConsentID, "error", err)
+	}
+	h.clearCookie(w)
+	if s.j.Outcome == outcomeAuthorized {
+		seeOther(w, r, successURL(s.j.RedirectURI, s.j.ConsentID))
+		return
+	}
+	seeOther(w, r, errorURL(s.j.RedirectURI, s.j.ConsentID, s.j.Reason))
+}
+
+// switchLang is the language switch of a journey page: remembered in the session.
+func (h *Handler) switchLang(w http.ResponseWriter, r *http.Request) {
+	s, err := h.loadSession(r)
+	if err != nil {
+		h.renderError(w, r, nil, errSessionGone)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if !checkCSRF(r, s) {
+		h.renderError(w, r, s, errForbidden)
+		return
+	}
+	if l := r.PostFormValue("lang"); validLang(l) && l != s.j.Lang {
+		for range 3 {
+			s.j.Lang = l
+			err = h.save(r.Context(), s)
+			if !errors.Is(err, store.ErrConflict) {
+				break
+			}
+			cur, lerr := h.loadByHash(r.Context(), s.row.IDHash)
+			if lerr != nil {
+				break
+			}
+			s = cur
+		}
+		if err != nil {
+			h.o.Logger.WarnContext(r.Context(), "web: save language", "consent_id", s.j.ConsentID, "error", err)
+		}
+	}
+	switch s.j.Outcome {
+	case "":
+		seeOther(w, r, stepPath(s.j.Step))
+	case outcomeAuthorized, outcomePatchFailed:
+		seeOther(w, r, pathComplete)
+	default:
+		h.respondOutcome(w, r, s)
+	}
+}
+
+// audit appends to the audit trail; a failure is logged, never shown to the customer.
+func (h *Handler) audit(ctx context.Context, action, consentID, outcome, detail string) {
+	err := h.o.Store.Audit(ctx, store.AuditEntry{
+		At: h.o.Now(), Actor: "customer", Action: "web." + action, ConsentID: consentID, Outcome: outcome, Detail: detail,
+	})
+	if err != nil {
+		h.o.Logger.WarnContext(ctx, "web: audit failed", "action", action, "consent_id", consentID, "error", err)
+	}
+}
