@@ -336,6 +336,8 @@ type jwksSource struct {
 	fetches atomic.Int64
 }
 
+var _ paynet.KeySource = (*jwksSource)(nil)
+
 func (s *jwksSource) Fetch(context.Context) ([]byte, error) {
 	s.fetches.Add(1)
 	return s.body, nil

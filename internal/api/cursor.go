@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -71,7 +72,8 @@ func (cc cursorCodec) encode(consentID, accountID string, c cursor) (string, err
 // decode verifies token for consentID and accountID and returns its cursor if it has not expired
 // at now.
 func (cc cursorCodec) decode(token, consentID, accountID string, now time.Time) (cursor, error) {
-	if len(token) == 0 || len(token) > cursorMaxLength {
+	// Only the base64url alphabet: the decoder would skip CR and LF, admitting many spellings.
+	if len(token) == 0 || len(token) > cursorMaxLength || strings.IndexFunc(token, func(r rune) bool { return !isBase64URL(r) }) >= 0 {
 		return cursor{}, ErrCursorMalformed
 	}
 	raw, err := cursorB64.DecodeString(token)

@@ -77,6 +77,7 @@ func TestCursorRefusals(t *testing.T) {
 		{"empty", "", "c-1", "acc-1", cursorNow, ErrCursorMalformed},
 		{"not base64", "!!!!", "c-1", "acc-1", cursorNow, ErrCursorMalformed},
 		{"padded", tok + "=", "c-1", "acc-1", cursorNow, ErrCursorMalformed},
+		{"line break inside", tok[:9] + "\r\n" + tok[9:], "c-1", "acc-1", cursorNow, ErrCursorMalformed},
 		{"truncated", tok[:20], "c-1", "acc-1", cursorNow, ErrCursorMalformed},
 		{"too long", string(make([]byte, cursorMaxLength+1)), "c-1", "acc-1", cursorNow, ErrCursorMalformed},
 	} {

@@ -212,8 +212,11 @@ func (d *dataServer) serve(w http.ResponseWriter, r *http.Request, res *resource
 }
 
 func (d *dataServer) resource(r *http.Request, res *resource) ([]byte, error) {
-	if !acceptable(r.Header.Values("Accept"), "application", "jose") {
-		return nil, protoerr.NotAcceptable("this endpoint answers application/jose only")
+	// The answer is application/jose. application/json is admitted too: PayNet forwards the data
+	// consumer's request, and a DC asking for "JSON" gets the same sealed answer (a JWS is what
+	// PayNet's sandbox returns to such requests); refusing it would fail the call for no gain.
+	if accept := r.Header.Values("Accept"); !acceptable(accept, "application", "jose") && !names(accept, "application/json") {
+		return nil, protoerr.NotAcceptable("this endpoint answers application/jose")
 	}
 	encKid, err := encKidHeader(r.Header)
 	if err != nil {
@@ -452,6 +455,26 @@ func acceptable(values []string, typ, sub string) bool {
 		return true
 	}
 	return bestSpec >= 0 && bestQ > 0
+}
+
+// names reports whether the Accept header values name exactly mediaType with q > 0 (wildcards do
+// not count: they are judged by acceptable).
+func names(values []string, mediaType string) bool {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil || mt != mediaType {
+				continue
+			}
+			if qs, ok := params["q"]; ok {
+				if q, err := strconv.ParseFloat(qs, 64); err != nil || q <= 0 || q > 1 {
+					continue
+				}
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // encKidHeader returns x-enc-kid: exactly one value, the base64url SHA-256 thumbprint of the DC

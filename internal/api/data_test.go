@@ -544,22 +544,10 @@ func (unusedEvents) ApplyEvent(context.Context, consent.Event, store.EventReceip
 	return consent.Decision{}, errors.New("the data tests post no consent events")
 }
 
-// newAPIHandler builds the api handler with the resource endpoints. It mirrors what New does
-// once Options.Data exists (the lead's hook in handler.go): the same routes and the same chain.
+// newAPIHandler builds the api handler with the resource endpoints (Options.Data).
 func newAPIHandler(o Options, d DataOptions) (*Handler, error) {
-	h, err := New(o)
-	if err != nil {
-		return nil, err
-	}
-	ds, err := newDataServer(h, d)
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	h.routes(mux)
-	ds.routes(mux)
-	h.root = obs.AccessLog("api", h.logger, h.metrics, h.now, h.interactionID(h.clientCert(mux)))
-	return h, nil
+	o.Data = &d
+	return New(o)
 }
 
 func newEnv(t *testing.T, opts ...envOption) *testEnv {
@@ -891,7 +879,7 @@ func TestDataUnknownRoutes(t *testing.T) {
 	}
 }
 
-// D18: absent, */*, application/*, application/jose (with q-values) are accepted; anything else → 406.
+// D18: absent, */*, application/*, application/jose and application/json (with q-values) are accepted; anything else → 406.
 func TestDataAccept(t *testing.T) {
 	e := newEnv(t)
 	path := dataPath(e.accounts[refSavings], "/balances")
@@ -902,7 +890,7 @@ func TestDataAccept(t *testing.T) {
 		{"", true}, {"*/*", true}, {"application/*", true}, {"application/jose", true},
 		{"application/jose; q=0.5", true}, {"text/html, application/jose;q=0.1", true},
 		{"APPLICATION/JOSE", true}, {"application/json, */*;q=0.1", true},
-		{"application/json", false}, {"text/html", false}, {"application/jose;q=0", false},
+		{"application/json", true}, {"application/json;q=0, application/jose;q=0", false}, {"text/html", false}, {"application/jose;q=0", false},
 		{"application/jose;q=0, */*", false}, {"*/*;q=0", false}, {"application/jwt", false},
 		{"application/jose;q=2", false}, {"garbage", false},
 	} {
@@ -1046,7 +1034,7 @@ func TestDataLogsHoldNoSecrets(t *testing.T) {
 		readBody(t, e.do(req{path: dataPath(e.accounts[ref], "/balances")}))
 	}
 	sig, _ := e.signer.SignDetached(nil)
-	secrets = append(secrets, sig, numSavings, numCard, maskCardNumber(numCard), testIDNumber,
+	secrets = append(secrets, sig, numSavings, numCard, (&bank.Account{Type: bank.TypeCredit, Number: numCard}).SharedNumber(), testIDNumber,
 		consent.NormalizeIDNumber(testIDNumber), consent.HashIDNumber(testIDNumber), refSavings, refCard, refDormant, refClosed)
 	logs := e.logs.String()
 	if !strings.Contains(logs, `"route":"GET /v1/accounts/{account_id}/balances"`) || !strings.Contains(logs, testConsentID) {

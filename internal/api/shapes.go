@@ -1,14 +1,10 @@
 package api
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/bank"
@@ -106,16 +102,6 @@ type userinfoJSON struct {
 	HashedIDNumber string `json:"hashed_id_number,omitempty"`
 }
 
-// SubjectID is the `sub` of the id_token and of userinfo (spec §3.1.3, §4.5): the first 27
-// characters of base64url(HMAC-SHA256(key, "sub" || customerRef)). It is stable for a customer,
-// opaque, and not derivable from the bank's customer reference without key.
-func SubjectID(key []byte, customerRef string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("sub"))
-	m.Write([]byte(customerRef))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:27]
-}
-
 // formatMinor formats minor units (sen) as the spec's decimal string "1234.56" (spec §5.6:
 // two decimals, pattern ^\d{1,13}\.\d{2}$), without floating point. Amounts carry no sign: the
 // direction is the credit/debit indicator, so a negative amount is refused.
@@ -195,33 +181,18 @@ func optionalBalanceAmount(m *bank.Money, indicator string) (*balanceAmountJSON,
 // the bank's calendar date is kept as given, never shifted by a zone conversion.
 func formatDate(t time.Time) string { return t.Format(time.DateOnly) }
 
-// maskCardNumber masks a credit-card number as first 6 + '*' + last 4 (spec §5.4; design §3.7:
-// "123456******7890"). A number too short to keep 10 digits in clear keeps only its last 4.
-func maskCardNumber(n string) string {
-	if len(n) <= 10 {
-		if len(n) <= 4 {
-			return strings.Repeat("*", len(n))
-		}
-		return strings.Repeat("*", len(n)-4) + n[len(n)-4:]
-	}
-	return n[:6] + strings.Repeat("*", len(n)-10) + n[len(n)-4:]
-}
-
 // accountShape builds the Account object (spec §5.4). accountID is the DP-assigned id of the
 // consent (design §3.8), never the bank's reference.
 func accountShape(accountID string, a *bank.Account, institution string) (accountJSON, error) {
 	out := accountJSON{
 		AccountID:         accountID,
-		AccountNumber:     a.Number,
+		AccountNumber:     a.SharedNumber(),
 		AccountName:       a.Name,
 		AccountHolderName: a.HolderName,
 		InstitutionName:   institution,
 		Category:          a.Category,
 		Type:              a.Type,
 		Subtype:           a.Subtype,
-	}
-	if a.Subtype == bank.SubtypeCreditCard || a.Type == bank.TypeCredit {
-		out.AccountNumber = maskCardNumber(a.Number)
 	}
 	if a.Loan != nil {
 		amt, err := amountShape(a.Loan.LoanAmount)

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"github.com/ofpdp/ofpdp/internal/consent"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -88,7 +88,7 @@ func TestShapesGolden(t *testing.T) {
 		{"balance_credit_card", mustShape(balanceShape(id, &fixtureCardBalance))},
 		{"transaction_transfer", mustShape(transactionShape(id, &fixtureTransfer))},
 		{"transaction_card_fx", mustShape(transactionShape(id, &fixtureCardPurchase))},
-		{"userinfo", userinfoJSON{Sub: SubjectID([]byte("0123456789abcdef0123456789abcdef"), "cust-1"),
+		{"userinfo", userinfoJSON{Sub: consent.SubjectID([]byte("0123456789abcdef0123456789abcdef"), "cust-1"),
 			Name: "Nur Aisyah binti Ahmad", Email: "aisyah@example.my", IDType: "nric",
 			HashedIDNumber: "eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eA=="}},
 	}
@@ -141,22 +141,6 @@ func TestFormatMinor(t *testing.T) {
 	}
 }
 
-func TestMaskCardNumber(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"1234567890127890", "123456******7890"},
-		{"123456789012345", "123456*****2345"},
-		{"12345678901", "123456*8901"},
-		{"1234567890", "******7890"},
-		{"12345", "*2345"},
-		{"1234", "****"},
-		{"", ""},
-	} {
-		if got := maskCardNumber(c.in); got != c.want {
-			t.Errorf("maskCardNumber(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-}
-
 func TestShapeRefusesBadBankData(t *testing.T) {
 	const id = "acc-x"
 	badCurrency := fixtureSavings
@@ -185,8 +169,6 @@ func TestShapeRefusesBadBankData(t *testing.T) {
 	}
 }
 
-const subjectVector = "mDNDs8xrXLRP2trtQUpNv-xvF4l"
-
 func second[T any](_ T, err error) error { return err }
 
 func mathNaN() float64 { return math.NaN() }
@@ -198,21 +180,5 @@ func TestTransactionDateIsMYT(t *testing.T) {
 	}
 	if got.TransactionDate != "2026-06-11T11:30:12+08:00" {
 		t.Errorf("transaction_date = %s", got.TransactionDate)
-	}
-}
-
-func TestSubjectID(t *testing.T) {
-	key := []byte("0123456789abcdef0123456789abcdef")
-	a := SubjectID(key, "cust-1")
-	if len(a) != 27 || strings.ContainsAny(a, "+/=") {
-		t.Fatalf("SubjectID = %q: want 27 base64url characters", a)
-	}
-	// Fixed vector: base64url(HMAC-SHA256(key, "sub"||"cust-1"))[:27], computed independently with
-	// `printf 'subcust-1' | openssl dgst -sha256 -hmac 0123456789abcdef0123456789abcdef -binary | basenc --base64url`.
-	if a != subjectVector {
-		t.Errorf("SubjectID = %q, want %q", a, subjectVector)
-	}
-	if SubjectID(key, "cust-2") == a || SubjectID([]byte("another key of thirty-two bytes!"), "cust-1") == a {
-		t.Error("SubjectID does not depend on both the key and the customer")
 	}
 }

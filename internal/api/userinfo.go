@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 
@@ -68,7 +67,7 @@ func (d *dataServer) userinfoClaims(r *http.Request) (*userinfoJSON, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &userinfoJSON{Sub: SubjectID(d.subjectKey, auth.CustomerRef), Name: cust.Name, Email: cust.Email}
+	out := &userinfoJSON{Sub: consent.SubjectID(d.subjectKey, auth.CustomerRef), Name: cust.Name, Email: cust.Email}
 	if cust.IDNumber != "" {
 		out.IDType = cust.IDType
 		out.HashedIDNumber = consent.HashIDNumber(cust.IDNumber)
@@ -79,7 +78,7 @@ func (d *dataServer) userinfoClaims(r *http.Request) (*userinfoJSON, error) {
 	}
 	if t := rec.Consent.IDType; t != "" && out.IDType != "" && string(t) != out.IDType {
 		return nil, protoerr.ConsentInvalid("the customer does not match the consent",
-			fmt.Errorf("userinfo: customer's id_type differs from the consent's"))
+			errors.New("userinfo: customer's id_type differs from the consent's"))
 	}
 	return out, nil
 }

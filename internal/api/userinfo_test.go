@@ -29,7 +29,7 @@ func TestUserinfo(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]any{
-			"sub": SubjectID(testAccountIDKey, testCustomer), "name": "Nur Aisyah binti Ahmad",
+			"sub": consent.SubjectID(testAccountIDKey, testCustomer), "name": "Nur Aisyah binti Ahmad",
 			"email": "aisyah@example.my", "id_type": "nric", "hashed_id_number": consent.HashIDNumber(testIDNumber),
 		}
 		if len(got) != len(want) {

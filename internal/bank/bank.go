@@ -3,6 +3,7 @@ package bank
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -156,4 +157,27 @@ type Connector interface {
 	Balance(ctx context.Context, accountRef string) (Balance, error)
 	// Transactions returns one page of an account's transactions.
 	Transactions(ctx context.Context, q TransactionQuery) (TransactionPage, error)
+}
+
+// SharedNumber is account_number as the DP shares it with PayNet and the data consumer (spec
+// §3.2.1, §5.4; design §3.7): spaces and dashes removed; credit cards masked to the first 6 and
+// last 4 digits with the middle starred, length kept ("123456******7890"); other accounts in full.
+// The PATCH and the Account object use this one function so a consumer sees the same number in both.
+func (a *Account) SharedNumber() string {
+	n := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, a.Number)
+	if a.Subtype != SubtypeCreditCard && a.Type != TypeCredit {
+		return n
+	}
+	switch {
+	case len(n) <= 4:
+		return strings.Repeat("*", len(n))
+	case len(n) < 11:
+		return strings.Repeat("*", len(n)-4) + n[len(n)-4:]
+	}
+	return n[:6] + strings.Repeat("*", len(n)-10) + n[len(n)-4:]
 }

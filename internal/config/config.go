@@ -9,8 +9,8 @@ import "time"
 //
 // Relative file paths are resolved against the process working directory.
 type Config struct {
-	DPID    string `yaml:"dp_id" env:"OFPDP_DP_ID" default:"DP0000000001" doc:"This Data Provider's PayNet id (dp_id, ≤ 36 characters; spec §2.1). Consent events for another dp_id are refused."`
-	Profile string `yaml:"profile" env:"OFPDP_PROFILE" default:"v1.2.1" doc:"Protocol profile: v1.2.1 (id_token inside the PATCH) or oidc (design §3.13)."`
+	DPID    string `yaml:"dp_id" env:"OFPDP_DP_ID" default:"DP0000000001" doc:"This Data Provider's PayNet id (dp_id, ≤ 64 characters; spec §2.1 says 36 but PayNet's examples are longer). Consent events for another dp_id are refused."`
+	Profile string `yaml:"profile" env:"OFPDP_PROFILE" default:"v1.2.1" doc:"Protocol profile: v1.2.1 (id_token inside the PATCH, spec §3.2.1). The later oidc profile (design §3.13) is not available yet."`
 
 	// Sandbox is set only by `ofpdp sandbox`, never from a file or the
 	// environment. It relaxes the https-only checks, allows web.insecure_http
@@ -145,7 +145,7 @@ type Branding struct {
 
 // DC is the display information of one data consumer.
 type DC struct {
-	ID      string `yaml:"id" doc:"The dc_id (≤ 36 characters)."`
+	ID      string `yaml:"id" doc:"The dc_id (≤ 64 characters)."`
 	Name    string `yaml:"name" doc:"Name shown to the customer (\"Back to {name}\")."`
 	LogoURL string `yaml:"logo_url" doc:"Optional https URL of the consumer's logo."`
 }

@@ -111,9 +111,10 @@ func TestValidateRules(t *testing.T) {
 		sentinel error
 	}{
 		{"dp_id empty", func(c *Config) { c.DPID = "" }, `OFPDP_DP_ID (dp_id): must be set; example: "DP0000000001"`, ErrRequired},
-		{"dp_id too long", func(c *Config) { c.DPID = strings.Repeat("D", 37) }, `OFPDP_DP_ID (dp_id): "` + strings.Repeat("D", 37) + `" is longer than 36 characters; example: "DP0000000001"`, ErrInvalidValue},
+		{"dp_id too long", func(c *Config) { c.DPID = strings.Repeat("D", 65) }, `OFPDP_DP_ID (dp_id): "` + strings.Repeat("D", 65) + `" is longer than 64 characters; example: "DP0000000001"`, ErrInvalidValue},
 		{"dp_id characters", func(c *Config) { c.DPID = "DP 1" }, `OFPDP_DP_ID (dp_id): "DP 1" may hold only letters, digits, '.', '_' and '-'; example: "DP0000000001"`, ErrInvalidValue},
-		{"profile", func(c *Config) { c.Profile = "v2" }, `OFPDP_PROFILE (profile): "v2" is not one of v1.2.1, oidc; example: "v1.2.1"`, ErrInvalidValue},
+		{"profile", func(c *Config) { c.Profile = "v2" }, `OFPDP_PROFILE (profile): "v2" is not one of v1.2.1; example: "v1.2.1"`, ErrInvalidValue},
+		{"oidc profile not built yet", func(c *Config) { c.Profile = "oidc" }, `OFPDP_PROFILE (profile): "oidc" is not one of v1.2.1; example: "v1.2.1"`, ErrInvalidValue},
 		{"log level", func(c *Config) { c.Log.Level = "loud" }, `OFPDP_LOG_LEVEL (log.level): "loud" is not one of debug, info, warn, error; example: "info"`, ErrInvalidValue},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `OFPDP_LOG_FORMAT (log.format): "xml" is not one of json, text; example: "json"`, ErrInvalidValue},
 		{"database dir", func(c *Config) { c.Database.URL = filepath.Join(dir, "no-dir", "x.db") }, `OFPDP_DATABASE_URL (database.url): "` + filepath.Join(dir, "no-dir", "x.db") + `" names a file in "` + filepath.Join(dir, "no-dir") + `", which is not an existing directory; example: "ofpdp.db"`, ErrFile},

@@ -18,3 +18,13 @@ func AccountID(key []byte, dcID, accountRef string) string {
 	m.Write([]byte(accountRef))
 	return "acc-" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:28]
 }
+
+// SubjectID is the DP's stable, opaque customer id: the id_token sub (spec §4.5) and userinfo sub
+// (§3.1.3). It is never the ID number: base64url(HMAC-SHA256(key, "sub" || customerRef)), first 27
+// characters. The web journey and the resource server both use it so the two subs always agree.
+func SubjectID(key []byte, customerRef string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("sub"))
+	m.Write([]byte(customerRef))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:27]
+}

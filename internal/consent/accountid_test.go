@@ -64,3 +64,21 @@ func TestCanTransition(t *testing.T) {
 		}
 	}
 }
+
+const subjectVector = "mDNDs8xrXLRP2trtQUpNv-xvF4l"
+
+func TestSubjectID(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	a := SubjectID(key, "cust-1")
+	if len(a) != 27 || strings.ContainsAny(a, "+/=") {
+		t.Fatalf("SubjectID = %q: want 27 base64url characters", a)
+	}
+	// Fixed vector: base64url(HMAC-SHA256(key, "sub"||"cust-1"))[:27], computed independently with
+	// `printf 'subcust-1' | openssl dgst -sha256 -hmac 0123456789abcdef0123456789abcdef -binary | basenc --base64url`.
+	if a != subjectVector {
+		t.Errorf("SubjectID = %q, want %q", a, subjectVector)
+	}
+	if SubjectID(key, "cust-2") == a || SubjectID([]byte("another key of thirty-two bytes!"), "cust-1") == a {
+		t.Error("SubjectID does not depend on both the key and the customer")
+	}
+}

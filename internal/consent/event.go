@@ -37,10 +37,13 @@ const MaxEventSize = 1 << 20
 // MaxClockSkew is how far in the future of Rules.Now an event's created_at and updated_at may be.
 const MaxClockSkew = 5 * time.Minute
 
-// Field limits of spec §5.1 and §3.0 (ids ≤ 36 characters). Account fields have no limit in the
-// spec; the ones below only bound what is stored.
+// Field limits of spec §5.1 and §3.0. consent_id is a UUID (≤ 36). dc_id and dp_id are documented as
+// ≤ 36 characters, but PayNet's own v1.2.1 example event carries 39-character ones
+// ("dc-550e8400-…"), so they are allowed up to maxPartyIDLen rather than refusing PayNet's data.
+// Account fields have no limit in the spec; the ones below only bound what is stored.
 const (
 	maxIDLen          = 36
+	maxPartyIDLen     = 64
 	maxAccountIDLen   = 64
 	maxAccountNumLen  = 64
 	maxAccountNameLen = 256
@@ -151,13 +154,13 @@ func parseConsent(d map[string]json.RawMessage, dpID string, now time.Time) (Con
 	if c.DCID, err = reqString(d, "data", "dc_id"); err != nil {
 		return c, err
 	}
-	if err := checkID("data.dc_id", c.DCID, maxIDLen); err != nil {
+	if err := checkID("data.dc_id", c.DCID, maxPartyIDLen); err != nil {
 		return c, err
 	}
 	if c.DPID, err = reqString(d, "data", "dp_id"); err != nil {
 		return c, err
 	}
-	if err := checkID("data.dp_id", c.DPID, maxIDLen); err != nil {
+	if err := checkID("data.dp_id", c.DPID, maxPartyIDLen); err != nil {
 		return c, err
 	}
 	if c.DPID != dpID {

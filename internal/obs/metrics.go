@@ -23,6 +23,11 @@ type Metrics struct {
 	DataResponses *prometheus.CounterVec
 	// Journeys counts customer journey outcomes (authorized, rejected, failed, ...).
 	Journeys *prometheus.CounterVec
+	// OutboxPending is the number of compensating consent updates still to reach PayNet
+	// (negative-tests C11).
+	OutboxPending prometheus.Gauge
+	// OutboxOutcomes counts outbox deliveries by outcome: delivered, refused, abandoned, retry.
+	OutboxOutcomes *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics on a fresh registry with the Go and process collectors.
@@ -54,7 +59,14 @@ func NewMetrics() *Metrics {
 		Journeys: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ofpdp_authorization_journeys_total", Help: "Customer authorization journeys by outcome.",
 		}, []string{"outcome"}),
+		OutboxPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ofpdp_consent_update_outbox_pending", Help: "Compensating consent updates not yet delivered to PayNet.",
+		}),
+		OutboxOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_consent_update_outbox_total", Help: "Compensating consent update deliveries by outcome (delivered, refused, abandoned, retry).",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.Requests, m.Latency, m.SignatureFailures, m.Events, m.ConsentUpdates, m.DataResponses, m.Journeys)
+	reg.MustRegister(m.Requests, m.Latency, m.SignatureFailures, m.Events, m.ConsentUpdates, m.DataResponses, m.Journeys,
+		m.OutboxPending, m.OutboxOutcomes)
 	return m
 }

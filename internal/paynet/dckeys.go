@@ -22,8 +22,9 @@ var ErrUnknownEncKey = errors.New("paynet: unknown DC encryption key")
 // dcIDPlaceholder is replaced by the path-escaped dc_id in DCKeysOptions.URLTemplate.
 const dcIDPlaceholder = "{dc_id}"
 
-// maxDCIDLen is the longest dc_id PayNet assigns (spec §3.0).
-const maxDCIDLen = 36
+// maxDCIDLen is the longest dc_id accepted: spec §3.0 documents 36, but PayNet's own v1.2.1
+// examples carry 39-character ids, so internal/consent and this package allow 64.
+const maxDCIDLen = 64
 
 // DCKeysOptions configures DCKeys.
 type DCKeysOptions struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/ofpdp/ofpdp/internal/mtls"
 	"github.com/ofpdp/ofpdp/internal/obs"
 	"github.com/ofpdp/ofpdp/internal/ops"
+	"github.com/ofpdp/ofpdp/internal/outbox"
 	"github.com/ofpdp/ofpdp/internal/paynet"
 	"github.com/ofpdp/ofpdp/internal/store"
 )
@@ -41,6 +42,7 @@ type Server struct {
 	metrics *obs.Metrics
 	store   *store.Store
 	ops     *ops.Handler
+	outbox  *outbox.Worker
 
 	api, web, opsSrv *http.Server
 	apiTLS, webTLS   *tls.Config
@@ -123,6 +125,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if err != nil {
 		return nil, fmt.Errorf("consent update client: %w", err)
 	}
+	s.outbox = &outbox.Worker{Store: st, Updater: updater, Now: d.Now, Logger: d.Logger, Metrics: s.metrics}
 
 	connector := d.Bank
 	if connector == nil {
@@ -252,6 +255,13 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 
 	purgeCtx, stopPurge := context.WithCancel(context.Background())
 	go s.purgeLoop(purgeCtx)
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		if err := s.outbox.Run(purgeCtx); err != nil {
+			s.logger.Error("consent update outbox worker", "cause", err.Error())
+		}
+	}()
 
 	errc := make(chan error, 3)
 	serve := func(name string, srv *http.Server, l net.Listener, tlsOn bool) {
@@ -289,6 +299,7 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	wg.Wait()
 	_ = s.opsSrv.Shutdown(shutdownCtx)
 	stopPurge()
+	<-outboxDone // its last writes land before the database closes
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}

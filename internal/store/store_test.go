@@ -140,6 +140,8 @@ func runSuite(t *testing.T, e engine) {
 		{"Lockout", testLockout},
 		{"Purge", testPurge},
 		{"OutboundCallsAndAudit", testOutboundAndAudit},
+		{"Outbox", testOutbox},
+		{"OutboxConcurrentClaim", testOutboxConcurrentClaim},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, e) })
@@ -891,6 +893,235 @@ func testOutboundAndAudit(t *testing.T, e engine) {
 	var first int64
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(occurred_at) FROM audit WHERE consent_id = $1`, consentID).Scan(&n, &first); err != nil || n != 2 || first != now.UnixNano() {
 		t.Fatalf("audit rows %d %d %v", n, first, err)
+	}
+}
+
+// ---- consent update outbox (negative-tests C11) ----
+
+func testOutbox(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	now := clk.Now()
+	const lease = 2 * time.Minute
+
+	mustPending := func(want int) {
+		t.Helper()
+		if n, err := s.PendingUpdates(ctx); err != nil || n != want {
+			t.Fatalf("PendingUpdates = %d %v, want %d", n, err, want)
+		}
+	}
+	mustPending(0)
+	if got, err := s.ClaimDueUpdates(ctx, now, lease, 10); err != nil || len(got) != 0 {
+		t.Fatalf("claim on empty outbox: %v %v", got, err)
+	}
+
+	// Refused items.
+	for _, bad := range []OutboxItem{
+		{Status: consent.StatusFailed},
+		{ConsentID: "c-x", Status: consent.StatusAuthorized},
+		{ConsentID: "c-x", Status: consent.StatusRevoked},
+		{ConsentID: "c-x"},
+	} {
+		if err := s.EnqueueUpdate(ctx, bad); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("enqueue %+v: %v", bad, err)
+		}
+	}
+	mustPending(0)
+
+	// A zero NextAttemptAt and CreatedAt mean now; a second enqueue for the same consent keeps the first.
+	if err := s.EnqueueUpdate(ctx, OutboxItem{ConsentID: "c-1", Status: consent.StatusFailed, Reason: "patch_failed"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnqueueUpdate(ctx, OutboxItem{ConsentID: "c-1", Status: consent.StatusRejected, Reason: "customer_rejected"}); err != nil {
+		t.Fatalf("second enqueue: %v", err)
+	}
+	if err := s.EnqueueUpdate(ctx, OutboxItem{ConsentID: "c-2", Status: consent.StatusRejected, Reason: "customer_rejected",
+		NextAttemptAt: now.Add(time.Minute), CreatedAt: now.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	mustPending(2)
+	it, err := s.outboxItem(ctx, "c-1")
+	if err != nil || it.Status != consent.StatusFailed || it.Reason != "patch_failed" || it.Attempts != 0 ||
+		!it.NextAttemptAt.Equal(now) || !it.CreatedAt.Equal(now) || !it.LeaseUntil.IsZero() || !it.DoneAt.IsZero() || it.Outcome != "" {
+		t.Fatalf("c-1 after enqueue: %+v %v", it, err)
+	}
+
+	// Only due, unleased items are claimed; the claim leases them and counts the attempt.
+	got, err := s.ClaimDueUpdates(ctx, now, lease, 10)
+	if err != nil || len(got) != 1 || got[0].ConsentID != "c-1" || got[0].Attempts != 1 ||
+		!got[0].LeaseUntil.Equal(now.Add(lease)) || got[0].Status != consent.StatusFailed || got[0].Reason != "patch_failed" {
+		t.Fatalf("first claim: %+v %v", got, err)
+	}
+	clk.Add(time.Minute)
+	now = clk.Now()
+	got, err = s.ClaimDueUpdates(ctx, now, lease, 10)
+	if err != nil || len(got) != 1 || got[0].ConsentID != "c-2" {
+		t.Fatalf("claim at +1m (c-1 still leased, c-2 due): %+v %v", got, err)
+	}
+	if got, _ := s.ClaimDueUpdates(ctx, now, lease, 10); len(got) != 0 {
+		t.Fatalf("claimed a leased item: %+v", got)
+	}
+	// The lease of c-1 runs out (its worker died): it is claimable again, with a second attempt.
+	clk.Add(time.Minute)
+	now = clk.Now()
+	got, err = s.ClaimDueUpdates(ctx, now, lease, 10)
+	if err != nil || len(got) != 1 || got[0].ConsentID != "c-1" || got[0].Attempts != 2 {
+		t.Fatalf("claim after lease expiry: %+v %v", got, err)
+	}
+
+	// Reschedule releases the lease and keeps the error; the item is due again only at next.
+	if err := s.RescheduleUpdate(ctx, "c-1", now.Add(4*time.Minute), "paynet: HTTP 503"); err != nil {
+		t.Fatal(err)
+	}
+	it, _ = s.outboxItem(ctx, "c-1")
+	if !it.LeaseUntil.IsZero() || !it.NextAttemptAt.Equal(now.Add(4*time.Minute)) || it.LastError != "paynet: HTTP 503" || it.Attempts != 2 {
+		t.Fatalf("c-1 after reschedule: %+v", it)
+	}
+	if err := s.RescheduleUpdate(ctx, "c-2", now.Add(30*time.Minute), ""); err != nil { // out of the way (it is still leased)
+		t.Fatal(err)
+	}
+	if got, _ := s.ClaimDueUpdates(ctx, now.Add(4*time.Minute-time.Nanosecond), lease, 10); len(got) != 0 {
+		t.Fatalf("claimed before it was due: %+v", got)
+	}
+	got, err = s.ClaimDueUpdates(ctx, now.Add(4*time.Minute), lease, 10)
+	if err != nil || len(got) != 1 || got[0].ConsentID != "c-1" || got[0].Attempts != 3 || got[0].LastError != "paynet: HTTP 503" {
+		t.Fatalf("claim when due: %+v %v", got, err)
+	}
+
+	// Complete ends it for good: not pending, never claimed again, a second complete is ErrNotFound.
+	done := now.Add(4 * time.Minute)
+	if err := s.CompleteUpdate(ctx, "c-1", "delivered", done); err != nil {
+		t.Fatal(err)
+	}
+	mustPending(1)
+	it, _ = s.outboxItem(ctx, "c-1")
+	if it.Outcome != "delivered" || !it.DoneAt.Equal(done) || !it.LeaseUntil.IsZero() {
+		t.Fatalf("c-1 after complete: %+v", it)
+	}
+	if err := s.CompleteUpdate(ctx, "c-1", "abandoned", done); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("complete twice: %v", err)
+	}
+	if err := s.RescheduleUpdate(ctx, "c-1", done, "x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("reschedule a done item: %v", err)
+	}
+	if got, _ := s.ClaimDueUpdates(ctx, done.Add(time.Hour), lease, 10); len(got) != 1 || got[0].ConsentID != "c-2" {
+		t.Fatalf("claim after complete: %+v", got)
+	}
+	// A done item still blocks a new enqueue for the same consent (the first is kept).
+	if err := s.EnqueueUpdate(ctx, OutboxItem{ConsentID: "c-1", Status: consent.StatusFailed}); err != nil {
+		t.Fatal(err)
+	}
+	mustPending(1)
+	if it, _ := s.outboxItem(ctx, "c-1"); it.Outcome != "delivered" {
+		t.Fatalf("re-enqueue changed a done item: %+v", it)
+	}
+
+	// Unknown consents and bad arguments.
+	if err := s.CompleteUpdate(ctx, "nope", "delivered", done); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("complete unknown: %v", err)
+	}
+	if err := s.RescheduleUpdate(ctx, "nope", done, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("reschedule unknown: %v", err)
+	}
+	if err := s.CompleteUpdate(ctx, "c-2", "", done); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("empty outcome: %v", err)
+	}
+	if err := s.RescheduleUpdate(ctx, "c-2", time.Time{}, ""); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("zero next: %v", err)
+	}
+	for _, c := range []struct {
+		lease time.Duration
+		limit int
+	}{{0, 1}, {-time.Second, 1}, {lease, 0}, {lease, maxOutboxClaim + 1}} {
+		if _, err := s.ClaimDueUpdates(ctx, now, c.lease, c.limit); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("claim %v %d: %v", c.lease, c.limit, err)
+		}
+	}
+	// Long texts are cut, on a UTF-8 boundary.
+	long := strings.Repeat("é", maxOutboxText)
+	if err := s.RescheduleUpdate(ctx, "c-2", done, long); err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := s.outboxItem(ctx, "c-2"); len(it.LastError) > maxOutboxText || !strings.HasPrefix(long, it.LastError) || len(it.LastError) < maxOutboxText-1 {
+		t.Fatalf("last error of %d bytes", len(it.LastError))
+	}
+}
+
+// testOutboxLimit: limit bounds a claim, oldest due first.
+func testOutboxLimit(t *testing.T, s *Store, clk *clock) {
+	ctx := context.Background()
+	now := clk.Now()
+	for i := range 5 {
+		if err := s.EnqueueUpdate(ctx, OutboxItem{ConsentID: fmt.Sprintf("l-%d", i), Status: consent.StatusFailed,
+			NextAttemptAt: now.Add(-time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ClaimDueUpdates(ctx, now, time.Minute, 3)
+	if err != nil || len(got) != 3 || got[0].ConsentID != "l-4" || got[1].ConsentID != "l-3" || got[2].ConsentID != "l-2" {
+		t.Fatalf("limited claim: %+v %v", got, err)
+	}
+}
+
+// testOutboxConcurrentClaim: claimers on two replicas never get the same item while its lease runs.
+func testOutboxConcurrentClaim(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	u := e.new(t)
+	a, b := openURL(t, u, clk), openURL(t, u, clk)
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testOutboxLimit(t, a, clk)
+
+	const items, claimers = 40, 8
+	for i := range items {
+		if err := a.EnqueueUpdate(ctx, OutboxItem{ConsentID: fmt.Sprintf("c-%02d", i), Status: consent.StatusFailed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := clk.Now()
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, claimers)
+	for i := range claimers {
+		st := a
+		if i%2 == 1 {
+			st = b
+		}
+		wg.Go(func() {
+			for {
+				got, err := st.ClaimDueUpdates(ctx, now, time.Minute, 3)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, it := range got {
+					seen[it.ConsentID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// The five of testOutboxLimit: three were claimed there, two are left for the claimers.
+	if len(seen) != items+2 {
+		t.Fatalf("%d items claimed, want %d", len(seen), items+2)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s claimed %d times", id, n)
+		}
 	}
 }
 

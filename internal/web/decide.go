@@ -52,7 +52,7 @@ func (h *Handler) approval(w http.ResponseWriter, r *http.Request, s *sess) (dec
 	now := h.o.Now()
 	token, err := h.o.IDTokens.SignIDToken(jose.IDTokenClaims{
 		Issuer:         h.o.IDTokenIssuer,
-		Subject:        subject(h.o.AccountIDKey, s.j.CustomerRef),
+		Subject:        consent.SubjectID(h.o.AccountIDKey, s.j.CustomerRef),
 		Audience:       s.j.DCID,
 		IssuedAt:       now,
 		Expiry:         now.Add(h.o.IDTokenTTL),
@@ -82,7 +82,7 @@ func (h *Handler) approval(w http.ResponseWriter, r *http.Request, s *sess) (dec
 	}
 	for i := range accts {
 		a := &accts[i]
-		number := patchAccountNumber(a)
+		number := a.SharedNumber()
 		d.update.Accounts = append(d.update.Accounts, paynet.Account{AccountID: ids[i], AccountNumber: number, AccountName: a.Name})
 		d.accounts = append(d.accounts, store.AuthorizedAccount{AccountID: ids[i], AccountRef: a.Ref, AccountNumber: number, AccountName: a.Name})
 		d.shared = append(d.shared, viewOf(a, ids[i]))
@@ -148,6 +148,7 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 	if perr != nil {
 		h.o.Logger.ErrorContext(ctx, "web: consent update failed", "consent_id", id, "status", d.update.Status, "error", perr)
 		h.audit(ctx, "patch", id, "failed", d.update.Status)
+		h.compensate(ctx, id, a, perr)
 	} else {
 		h.audit(ctx, "patch", id, "sent", d.update.Status)
 	}
@@ -162,6 +163,39 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 		h.o.Logger.ErrorContext(ctx, "web: save outcome", "consent_id", id, "error", err)
 	}
 	h.respondOutcome(w, r, s)
+}
+
+// compensate handles a PATCH that failed (negative-tests C11). When its outcome is unknown (a
+// network error, timeout, 5xx or 429 after all attempts: PayNet may or may not have applied it),
+// a status-only update to the status recorded here goes to the outbox, which internal/outbox
+// delivers later: failed (patch_failed) after an authorization PayNet did not confirm, else the
+// rejected or failed it may have missed. A definite refusal is not retried: it is logged and
+// audited. What the customer sees does not change.
+func (h *Handler) compensate(ctx context.Context, consentID string, a store.Authorization, perr error) {
+	if !unknownOutcome(perr) {
+		h.o.Logger.WarnContext(ctx, "web: consent update refused by PayNet, not retried", "consent_id", consentID, "status", a.Status)
+		h.audit(ctx, "outbox", consentID, "not_retried", string(a.Status))
+		return
+	}
+	if err := h.o.Store.EnqueueUpdate(ctx, store.OutboxItem{ConsentID: consentID, Status: a.Status, Reason: a.Reason}); err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: enqueue compensating consent update", "consent_id", consentID, "status", a.Status, "error", err)
+		return
+	}
+	h.audit(ctx, "outbox", consentID, "enqueued", string(a.Status))
+}
+
+// unknownOutcome reports whether PayNet may have applied a failed update: a retryable
+// *paynet.UpdateError, or a transport or context error. A non-retryable answer and an update
+// never sent (paynet.ErrInvalidUpdate) are definite.
+func unknownOutcome(err error) bool {
+	if errors.Is(err, paynet.ErrInvalidUpdate) {
+		return false
+	}
+	var ue *paynet.UpdateError
+	if errors.As(err, &ue) {
+		return ue.Retryable
+	}
+	return true
 }
 
 func outcomeFor(status consent.Status) string {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -165,7 +166,7 @@ func TestApprove(t *testing.T) {
 		t.Fatalf("%d updates", len(ups))
 	}
 	u := ups[0]
-	sub := subject(testKey, "CUST-1")
+	sub := consent.SubjectID(testKey, "CUST-1")
 	wantIdentity := paynet.UserIdentity{
 		IDType: "nric", MaskedIDNumber: "********5678", HashedIDNumber: consent.HashIDNumber("900101145678"),
 		MaskedMobileNumber: "********6789", HashedMobileNumber: consent.HashIDNumber("+60123456789"),
@@ -332,6 +333,86 @@ func TestPatchFailure(t *testing.T) {
 	mustErrorRedirect(t, hs.post(pathDone, nil), testRedirect, testConsentID, reasonPatchFailed)
 }
 
+// TestPatchFailureOutbox (negative-tests C11): a PATCH whose outcome is unknown (5xx, 429,
+// timeout, network error) leaves exactly one compensating status-only update in the outbox —
+// failed/patch_failed after an approval, the same status after a rejection — while the customer
+// sees exactly what TestPatchFailure and TestReject show; a definite refusal (4xx) or an update
+// never sent enqueues nothing.
+func TestPatchFailureOutbox(t *testing.T) {
+	retryable := &paynet.UpdateError{Status: 502, Attempts: 3, Retryable: true}
+	cases := []struct {
+		name     string
+		decision string
+		err      error
+		want     *store.OutboxItem
+	}{
+		{"approve, 5xx", "approve", retryable, &store.OutboxItem{Status: consent.StatusFailed, Reason: reasonPatchFailed}},
+		{"approve, 429", "approve", &paynet.UpdateError{Status: 429, Attempts: 1, Retryable: true}, &store.OutboxItem{Status: consent.StatusFailed, Reason: reasonPatchFailed}},
+		{"approve, timeout", "approve", &paynet.UpdateError{Attempts: 2, Retryable: true, Err: context.DeadlineExceeded}, &store.OutboxItem{Status: consent.StatusFailed, Reason: reasonPatchFailed}},
+		{"approve, bare network error", "approve", errors.New("dial tcp: connection refused"), &store.OutboxItem{Status: consent.StatusFailed, Reason: reasonPatchFailed}},
+		{"approve, 400", "approve", &paynet.UpdateError{Status: 400, Code: "invalid_request", Attempts: 1}, nil},
+		{"approve, 403", "approve", &paynet.UpdateError{Status: 403, Code: "Consent.Invalid", Attempts: 1}, nil},
+		{"approve, never sent", "approve", paynet.ErrInvalidUpdate, nil},
+		{"reject, 5xx", "reject", retryable, &store.OutboxItem{Status: consent.StatusRejected, Reason: reasonRejected}},
+		{"reject, 400", "reject", &paynet.UpdateError{Status: 400, Attempts: 1}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			hs := newHarness(t, nil)
+			hs.review("ACC-SAV")
+			hs.upd.err = c.err
+			w := hs.decide(c.decision)
+			if c.decision == "approve" {
+				mustRedirect(t, w, pathComplete)
+				w = hs.do(http.MethodGet, pathComplete, nil)
+				mustStatus(t, w, http.StatusBadGateway)
+				if !strings.Contains(w.Body.String(), "nothing was shared") {
+					t.Fatalf("page:\n%s", w.Body.String())
+				}
+				mustErrorRedirect(t, hs.post(pathDone, nil), testRedirect, testConsentID, reasonPatchFailed)
+			} else {
+				mustErrorRedirect(t, w, testRedirect, testConsentID, reasonRejected)
+			}
+			// A second decision (double click) changes nothing.
+			hs.decide(c.decision)
+			if n := len(hs.upd.all()); n != 1 {
+				t.Fatalf("%d PATCHes", n)
+			}
+			items := hs.store.outboxItems()
+			enqueued := 0
+			for _, e := range hs.store.audits {
+				if e.Action == "web.outbox" && e.Outcome == "enqueued" {
+					enqueued++
+				}
+			}
+			if c.want == nil {
+				if len(items) != 0 || enqueued != 0 {
+					t.Fatalf("enqueued %+v after a definite failure", items)
+				}
+				return
+			}
+			if len(items) != 1 || enqueued != 1 {
+				t.Fatalf("outbox %+v, %d enqueues; want exactly one", items, enqueued)
+			}
+			if it := items[0]; it.ConsentID != testConsentID || it.Status != c.want.Status || it.Reason != c.want.Reason {
+				t.Fatalf("outbox item %+v, want %s/%s", it, c.want.Status, c.want.Reason)
+			}
+		})
+	}
+}
+
+// TestNoOutboxOnSuccess: a PATCH PayNet took leaves nothing to compensate.
+func TestNoOutboxOnSuccess(t *testing.T) {
+	for _, decision := range []string{"approve", "reject"} {
+		hs := newHarness(t, nil)
+		hs.review("ACC-SAV")
+		hs.decide(decision)
+		if items := hs.store.outboxItems(); len(items) != 0 {
+			t.Fatalf("%s: outbox %+v", decision, items)
+		}
+	}
+}
+
 // TestTimeout (U5): a session past its idle or absolute limit, on any page, fails the consent and
 // sends the browser back with an error instead of a dead end.
 func TestTimeout(t *testing.T) {
@@ -470,4 +551,107 @@ type failingReplay struct{ *fakeStore }
 
 func (failingReplay) UseOnce(context.Context, string, time.Time) (bool, error) {
 	return false, errors.New("replay table unavailable")
+}
+
+// TestStillProcessing: a repeated decision that outlasts the wait gets the "still working" page
+// with a way back into the journey, and still causes no second PATCH.
+func TestStillProcessing(t *testing.T) {
+	hs := newHarness(t, nil)
+	hs.review("ACC-SAV")
+	hs.h.waitFor = 30 * time.Millisecond
+	hs.upd.gate, hs.upd.started = make(chan struct{}), make(chan struct{}, 1)
+	done := make(chan *httptest.ResponseRecorder)
+	form := url.Values{"csrf": {hs.csrf}, "nonce": {hs.nonce}, "decision": {"approve"}}
+	go func() { done <- hs.raw(http.MethodPost, pathDecision, form) }()
+	<-hs.upd.started
+	w := hs.raw(http.MethodPost, pathDecision, form)
+	mustStatus(t, w, http.StatusConflict)
+	mustStep(t, w, "error")
+	if !strings.Contains(w.Body.String(), `href="/journey/review"`) {
+		t.Fatalf("no way back:\n%s", w.Body.String())
+	}
+	close(hs.upd.gate)
+	mustRedirect(t, <-done, pathComplete)
+	mustRedirect(t, hs.do(http.MethodGet, pathReview, nil), pathComplete)
+	if len(hs.upd.all()) != 1 {
+		t.Fatal("second PATCH")
+	}
+}
+
+// TestConsentGoneBeforeReview: the consent changed or vanished before the review page: the
+// journey ends with an error redirect and no PATCH.
+func TestConsentGoneBeforeReview(t *testing.T) {
+	for _, status := range []consent.Status{consent.StatusRevoked, ""} {
+		hs := newHarness(t, nil)
+		hs.login()
+		mustRedirect(t, hs.post(pathAccounts, url.Values{"account": hs.ids("ACC-SAV")}), pathReview)
+		reason := reasonNotAwaiting
+		if status == "" {
+			delete(hs.store.consents, testConsentID)
+			reason = reasonUnknownConsent
+		} else {
+			cs := testConsent(hs.clock.now())
+			cs.Status = status
+			hs.store.put(cs)
+		}
+		mustErrorRedirect(t, hs.do(http.MethodGet, pathReview, nil), testRedirect, testConsentID, reason)
+		mustErrorRedirect(t, hs.post(pathCancel, nil), testRedirect, testConsentID, reason)
+		if len(hs.upd.all()) != 0 {
+			t.Fatal("PATCH sent")
+		}
+	}
+}
+
+// movingStore moves the session (as a concurrent request would) just before the handler's own
+// write, so the handler's compare-and-swap loses.
+type movingStore struct {
+	*fakeStore
+	once sync.Once
+	move func(*store.Session)
+}
+
+func (m *movingStore) UpdateSession(ctx context.Context, s store.Session) (int64, error) {
+	m.once.Do(func() {
+		cur, _ := m.fakeStore.GetSession(ctx, s.IDHash)
+		m.move(cur)
+		if _, err := m.fakeStore.UpdateSession(ctx, *cur); err != nil {
+			panic(err)
+		}
+	})
+	return m.fakeStore.UpdateSession(ctx, s)
+}
+
+// TestConcurrentStepWrite: a double-clicked Continue: the second write loses the race and the
+// browser is sent to where the first one left the journey.
+func TestConcurrentStepWrite(t *testing.T) {
+	hs := newHarness(t, nil)
+	hs.login()
+	ms := &movingStore{fakeStore: hs.store, move: func(s *store.Session) {
+		var j journey
+		_ = json.Unmarshal(s.Data, &j)
+		j.Step, j.Selected = stepReview, hs.ids("ACC-CARD")
+		s.Data, _ = json.Marshal(j)
+	}}
+	hs.h.o.Store = ms
+	mustRedirect(t, hs.post(pathAccounts, url.Values{"account": hs.ids("ACC-SAV")}), pathReview)
+	if j := hs.journey(); !slices.Equal(j.Selected, hs.ids("ACC-CARD")) {
+		t.Fatalf("the losing write overwrote the winner: %+v", j.Selected)
+	}
+}
+
+// TestOutcomeSurvivesConcurrentWrite: a page view that touched the session while the decision
+// ran must not lose the outcome.
+func TestOutcomeSurvivesConcurrentWrite(t *testing.T) {
+	hs := newHarness(t, nil)
+	hs.review("ACC-SAV")
+	var moved bool
+	ms := &movingStore{fakeStore: hs.store, move: func(*store.Session) { moved = true }}
+	hs.h.o.Store = ms
+	mustErrorRedirect(t, hs.decide("reject"), testRedirect, testConsentID, reasonRejected)
+	if !moved {
+		t.Fatal("the session was not moved")
+	}
+	if j := hs.journey(); j.Outcome != outcomeRejected || j.Reason != reasonRejected {
+		t.Fatalf("outcome lost: %+v", j)
+	}
 }

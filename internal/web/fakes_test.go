@@ -34,6 +34,7 @@ type fakeStore struct {
 	once     map[string]time.Time
 	failures map[string][]time.Time
 	audits   []store.AuditEntry
+	outbox   []store.OutboxItem // one per consent, the first enqueued
 	now      func() time.Time
 }
 
@@ -172,6 +173,24 @@ func (f *fakeStore) Audit(_ context.Context, e store.AuditEntry) error {
 	defer f.mu.Unlock()
 	f.audits = append(f.audits, e)
 	return nil
+}
+
+func (f *fakeStore) EnqueueUpdate(_ context.Context, it store.OutboxItem) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if it.ConsentID == "" || (it.Status != consent.StatusRejected && it.Status != consent.StatusFailed) {
+		return store.ErrInvalidArgument
+	}
+	if !slices.ContainsFunc(f.outbox, func(o store.OutboxItem) bool { return o.ConsentID == it.ConsentID }) {
+		f.outbox = append(f.outbox, it)
+	}
+	return nil
+}
+
+func (f *fakeStore) outboxItems() []store.OutboxItem {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.outbox)
 }
 
 func (f *fakeStore) sessionCount() int {

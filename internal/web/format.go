@@ -1,9 +1,6 @@
 package web
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"math"
 	"strconv"
@@ -34,32 +31,6 @@ func last4(number string) string {
 // isCard reports whether the account is a credit card, whose number is shared masked.
 func isCard(a *bank.Account) bool {
 	return a.Subtype == bank.SubtypeCreditCard || a.Type == bank.TypeCredit
-}
-
-// patchAccountNumber is account_number as sent to PayNet (spec §3.2.1, §5.4; design §3.7): credit
-// cards first 6 + last 4 with the middle masked ("123456******7890", length kept), other
-// accounts in full.
-func patchAccountNumber(a *bank.Account) string {
-	n := digitsOnly(a.Number)
-	if !isCard(a) {
-		return n
-	}
-	if len(n) < 11 {
-		if len(n) <= 4 {
-			return strings.Repeat("*", len(n))
-		}
-		return strings.Repeat("*", len(n)-4) + n[len(n)-4:]
-	}
-	return n[:6] + strings.Repeat("*", len(n)-10) + n[len(n)-4:]
-}
-
-// subject is the id_token sub (spec §4.5): a stable, opaque customer id that is never the ID
-// number: base64url(HMAC-SHA256(key, "sub" || customerRef)), first 27 characters.
-func subject(key []byte, customerRef string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("sub"))
-	m.Write([]byte(customerRef))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:27]
 }
 
 // subtypeKey names the catalogue entry for an account's kind.

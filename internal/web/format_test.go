@@ -4,58 +4,13 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/ofpdp/ofpdp/internal/bank"
-	"github.com/ofpdp/ofpdp/internal/jose"
-	"github.com/ofpdp/ofpdp/internal/paynet"
-	"github.com/ofpdp/ofpdp/internal/store"
 )
 
-// The real dependencies satisfy the journey's interfaces.
-var (
-	_ Store             = (*store.Store)(nil)
-	_ SignatureVerifier = (*jose.Verifier)(nil)
-	_ IDTokenSigner     = (*jose.Signer)(nil)
-	_ ConsentUpdater    = (*paynet.Client)(nil)
-)
-
-func TestPatchAccountNumber(t *testing.T) {
-	cases := []struct {
-		typ, subtype, number, want string
-	}{
-		{bank.TypeDeposit, bank.SubtypeSavings, "1234567890", "1234567890"},
-		{bank.TypeDeposit, bank.SubtypeCurrent, "1234-5678-90", "1234567890"},
-		{bank.TypeLoan, bank.SubtypeMortgage, "7000123456789", "7000123456789"},
-		{bank.TypeCredit, bank.SubtypeCreditCard, "1234567890127890", "123456******7890"},
-		{bank.TypeCredit, bank.SubtypeCreditCard, "4111 1111 1111 1234", "411111******1234"},
-		{bank.TypeCredit, bank.SubtypeCreditCard, "378282246310005", "378282*****0005"},
-		{bank.TypeCredit, bank.SubtypeCreditCard, "12345678", "****5678"},
-		{bank.TypeCredit, bank.SubtypeCreditCard, "123", "***"},
-	}
-	for _, c := range cases {
-		a := bank.Account{Type: c.typ, Subtype: c.subtype, Number: c.number}
-		if got := patchAccountNumber(&a); got != c.want {
-			t.Errorf("patchAccountNumber(%s %q) = %q, want %q", c.subtype, c.number, got, c.want)
-		}
-	}
+func TestLast4(t *testing.T) {
 	for _, c := range []struct{ in, want string }{{"1234567890", "7890"}, {"4111 1111 1111 1234", "1234"}, {"12", "12"}} {
 		if got := last4(c.in); got != c.want {
 			t.Errorf("last4(%q) = %q", c.in, got)
 		}
-	}
-}
-
-func TestSubject(t *testing.T) {
-	a := subject(testKey, "CUST-1")
-	if len(a) != 27 || a != subject(testKey, "CUST-1") {
-		t.Fatalf("sub %q not stable or not 27 characters", a)
-	}
-	if a == subject(testKey, "CUST-2") || a == subject([]byte(strings.Repeat("z", 32)), "CUST-1") {
-		t.Fatal("sub collides")
-	}
-	// Not the account-id derivation: the "sub" prefix separates the two uses of the key.
-	if strings.Contains(a, "CUST") {
-		t.Fatal("customer reference visible in sub")
 	}
 }
 

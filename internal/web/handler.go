@@ -23,6 +23,7 @@ const (
 	pathAccounts       = "/journey/accounts"
 	pathReview         = "/journey/review"
 	pathDecision       = "/journey/decision"
+	pathComplete       = "/journey/complete" // success page, or "nothing was shared"
 	pathDone           = "/journey/done"
 	pathCancel         = "/journey/cancel"
 	pathLang           = "/journey/lang"

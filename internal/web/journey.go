@@ -14,7 +14,6 @@ import (
 )
 
 const (
-	pathComplete = "/journey/complete" // success page, or "nothing was shared"
 	maxFormBytes = 64 << 10
 	maxUsername  = 128
 	maxPassword  = 256
@@ -123,12 +122,13 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	if s.j.Locked {
 		alert = "login.locked"
 	}
-	h.renderLogin(w, r, s, http.StatusOK, alert)
+	h.renderLogin(w, r, s, http.StatusOK, alert, "")
 }
 
-func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, s *sess, status int, alert string) {
+// renderLogin shows the login page; username refills the form after a failure (it is not kept).
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, s *sess, status int, alert, username string) {
 	v := h.base(r, s, "login", "login.title")
-	v.StepNo, v.Alert, v.Locked, v.Username = 1, alert, s.j.Locked, s.j.Username
+	v.StepNo, v.Alert, v.Locked, v.Username = 1, alert, s.j.Locked, username
 	h.render(w, r, status, v)
 }
 
@@ -148,7 +148,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.j.Locked {
-		h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.locked")
+		h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.locked", "")
 		return
 	}
 	username := strings.TrimSpace(r.PostFormValue("username"))
@@ -156,9 +156,8 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if len(username) > maxUsername {
 		username = ""
 	}
-	s.j.Username = username
 	if username == "" || password == "" || len(password) > maxPassword {
-		h.renderLogin(w, r, s, http.StatusUnauthorized, "login.failed")
+		h.renderLogin(w, r, s, http.StatusUnauthorized, "login.failed", username)
 		return
 	}
 	now := h.o.Now()
@@ -166,7 +165,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	n, err := h.o.Store.LoginFailuresSince(ctx, key, now.Add(-h.o.LoginLockout))
 	if err != nil {
 		h.o.Logger.ErrorContext(ctx, "web: login failures", "consent_id", s.j.ConsentID, "error", err)
-		h.renderLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable")
+		h.renderLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable", username)
 		return
 	}
 	if n >= h.o.LoginMaxFailures {
@@ -175,7 +174,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		if !h.saveOrResume(w, r, s) {
 			return
 		}
-		h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.locked")
+		h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.locked", username)
 		return
 	}
 
@@ -194,12 +193,12 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		if !h.saveOrResume(w, r, s) {
 			return
 		}
-		h.renderLogin(w, r, s, status, alert)
+		h.renderLogin(w, r, s, status, alert, username)
 		return
 	}
 	if err != nil {
 		h.o.Logger.ErrorContext(ctx, "web: bank authenticate", "consent_id", s.j.ConsentID, "error", err)
-		h.renderLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable")
+		h.renderLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable", username)
 		return
 	}
 	if err := h.o.Store.ClearLoginFailures(ctx, key); err != nil {
@@ -221,7 +220,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	h.audit(ctx, "login", s.j.ConsentID, "success", "")
 
 	next := s.j
-	next.Step, next.Username, next.Failures, next.Notice = stepAccounts, "", 0, ""
+	next.Step, next.Failures, next.Notice = stepAccounts, 0, ""
 	next.CustomerRef, next.AuthTime = cust.Ref, now
 	next.IDType, next.HashedIDNumber, next.MaskedIDNumber = cust.IDType, hashed, consent.MaskIDNumber(cust.IDNumber)
 	if cust.MobileNumber != "" {

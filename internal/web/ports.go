@@ -46,6 +46,12 @@ type Auditor interface {
 	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
+// Outbox keeps the consent updates that must still reach PayNet (negative-tests C11).
+type Outbox interface {
+	// EnqueueUpdate stores a status-only update; a second one for the same consent keeps the first.
+	EnqueueUpdate(ctx context.Context, it store.OutboxItem) error
+}
+
 // Store is everything the journey keeps; *store.Store implements it.
 type Store interface {
 	Consents
@@ -53,6 +59,7 @@ type Store interface {
 	Sessions
 	LoginAttempts
 	Auditor
+	Outbox
 }
 
 // SignatureVerifier verifies PayNet's attached authorize `signature` (spec §4.4, design §3.3) and

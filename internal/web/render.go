@@ -103,7 +103,7 @@ func (h *Handler) base(r *http.Request, s *sess, page, titleKey string) view {
 // dc is the display name and logo of a data consumer; the dc_id when none is configured.
 func (h *Handler) dc(dcID string) dcView {
 	if d, ok := h.o.DCs[dcID]; ok && d.Name != "" {
-		return dcView{Name: d.Name, LogoURL: d.LogoURL}
+		return dcView(d)
 	}
 	return dcView{Name: dcID}
 }

@@ -52,9 +52,8 @@ type journey struct {
 	FormNonce   string    `json:"form_nonce"`
 	Step        string    `json:"step"`
 
-	Failures int    `json:"failures,omitempty"` // failed logins in this journey
-	Locked   bool   `json:"locked,omitempty"`   // sign-in paused: only cancel is left
-	Username string `json:"username,omitempty"` // last username typed, to refill the form
+	Failures int  `json:"failures,omitempty"` // failed logins in this journey
+	Locked   bool `json:"locked,omitempty"`   // sign-in paused: only cancel is left
 	// Superseded marks the pre-login session left behind by a login (the journey moved to a new
 	// id). It may only log in again (a double-clicked login still works); it cannot decide.
 	Superseded bool   `json:"superseded,omitempty"`
