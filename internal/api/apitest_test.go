@@ -20,13 +20,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ofpdp/ofpdp/internal/storetest"
 	"io"
 	"log"
 	"log/slog"
@@ -34,7 +33,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -237,72 +235,15 @@ func otherCA(t testing.TB) (*x509.Certificate, crypto.Signer) {
 
 // ---- database engines ----
 
-// dbEngine opens a fresh, migrated store of one engine.
-type dbEngine struct {
-	name string
-	// url returns the URL of a fresh, empty database for the test (skipping the test when the
-	// engine is not available).
-	url func(t testing.TB) string
-}
-
-// engines are SQLite (always) and PostgreSQL (OFPDP_TEST_POSTGRES_URL; required when CI=true).
-func engines() []dbEngine {
-	return []dbEngine{
-		{name: store.EngineSQLite, url: func(t testing.TB) string { return filepath.Join(t.TempDir(), "ofpdp.db") }},
-		{name: store.EnginePostgres, url: postgresSchemaURL},
-	}
-}
-
-// postgresSchemaURL creates a uniquely named schema in OFPDP_TEST_POSTGRES_URL's database,
-// drops it when the test ends and returns the URL with search_path set to it (the store
-// package's approach).
-func postgresSchemaURL(t testing.TB) string {
+func openStore(t testing.TB, eng storetest.Engine, now func() time.Time) *store.Store {
 	t.Helper()
-	base := os.Getenv("OFPDP_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OFPDP_TEST_POSTGRES_URL not set but CI=true: the PostgreSQL variant must run in CI")
-		}
-		t.Skip("OFPDP_TEST_POSTGRES_URL not set: PostgreSQL variant skipped")
-	}
-	admin, err := sql.Open("pgx", base)
+	st, err := store.Open(context.Background(), eng.URL(t), store.Options{Now: now})
 	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "ofpdp_apitest_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func openStore(t testing.TB, eng dbEngine, now func() time.Time) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), eng.url(t), store.Options{Now: now})
-	if err != nil {
-		t.Fatalf("open %s store: %v", eng.name, err)
+		t.Fatalf("open %s store: %v", eng.Name, err)
 	}
 	t.Cleanup(func() { st.Close() })
 	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate %s store: %v", eng.name, err)
+		t.Fatalf("migrate %s store: %v", eng.Name, err)
 	}
 	return st
 }
@@ -395,7 +336,7 @@ type eventsEnv struct {
 // newEventsEnv starts the api listener on 127.0.0.1 with TLS from mtls.ServerConfig(dp-server,
 // CA pool), the client-certificate gate allowing paynet-mtls (by fingerprint), and the store
 // of eng.
-func newEventsEnv(t testing.TB, eng dbEngine, o envOptions) *eventsEnv {
+func newEventsEnv(t testing.TB, eng storetest.Engine, o envOptions) *eventsEnv {
 	t.Helper()
 	p := testPKI(t)
 	e := &eventsEnv{pki: p, clock: &testClock{t: testNow}, metrics: obs.NewMetrics(), logs: &syncBuffer{}}

@@ -16,6 +16,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/ofpdp/ofpdp/internal/storetest"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -73,8 +74,8 @@ func serveEvent(h http.Handler, r *http.Request) error {
 // BenchmarkConsentEvents is one PayNet connection sending events back to back: events/s of
 // signature verification + validation + committed transaction, per engine.
 func BenchmarkConsentEvents(b *testing.B) {
-	for _, eng := range engines() {
-		b.Run(eng.name, func(b *testing.B) {
+	for _, eng := range storetest.Engines() {
+		b.Run(eng.Name, func(b *testing.B) {
 			e := newEventsEnv(b, eng, envOptions{})
 			peer := e.pki.cert(b, "paynet-mtls")
 			h := e.srv.Config.Handler
@@ -100,8 +101,8 @@ func BenchmarkConsentEvents(b *testing.B) {
 // BenchmarkConsentEventsParallel is PayNet delivering events on several connections at once
 // (b.SetParallelism(4) × GOMAXPROCS goroutines).
 func BenchmarkConsentEventsParallel(b *testing.B) {
-	for _, eng := range engines() {
-		b.Run(eng.name, func(b *testing.B) {
+	for _, eng := range storetest.Engines() {
+		b.Run(eng.Name, func(b *testing.B) {
 			e := newEventsEnv(b, eng, envOptions{})
 			peer := e.pki.cert(b, "paynet-mtls")
 			h := e.srv.Config.Handler

@@ -15,6 +15,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"encoding/json"
+	"github.com/ofpdp/ofpdp/internal/storetest"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,8 +34,8 @@ import (
 
 // forEachEngine runs f against a fresh environment per database engine.
 func forEachEngine(t *testing.T, o envOptions, f func(t *testing.T, e *eventsEnv)) {
-	for _, eng := range engines() {
-		t.Run(eng.name, func(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
 			f(t, newEventsEnv(t, eng, o))
 		})
 	}
@@ -44,7 +45,7 @@ func forEachEngine(t *testing.T, o envOptions, f func(t *testing.T, e *eventsEnv
 // where the engine plays no part beyond "nothing stored").
 func sqliteOnly(t *testing.T, o envOptions) *eventsEnv {
 	t.Helper()
-	return newEventsEnv(t, engines()[0], o)
+	return newEventsEnv(t, storetest.Engines()[0], o)
 }
 
 // storedView is what the golden .stored files record of a consent after an event.

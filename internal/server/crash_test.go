@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/ofpdp/ofpdp/internal/storetest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -201,8 +202,8 @@ func (in *install) stream(ctx context.Context, workers int, out *streamOutcome) 
 // absent. For SQLite and PostgreSQL.
 func TestCrashAcknowledgedEventsAreStored(t *testing.T) {
 	bin := ofpdpBinary(t)
-	for _, eng := range engines() {
-		t.Run(eng.name, func(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
 			in := newInstall(t, eng, true)
 			c := startChild(t, bin, in)
 
@@ -233,7 +234,7 @@ func TestCrashAcknowledgedEventsAreStored(t *testing.T) {
 			if out.refused != 0 {
 				t.Fatalf("%d events were answered with something other than 200 {}", out.refused)
 			}
-			t.Logf("%s: %d events acknowledged of %d sent before SIGKILL", eng.name, len(out.acked), len(out.attempted))
+			t.Logf("%s: %d events acknowledged of %d sent before SIGKILL", eng.Name, len(out.acked), len(out.attempted))
 
 			// Restart on the same database: it must come up and keep serving.
 			in.client.CloseIdleConnections()
@@ -286,7 +287,7 @@ func TestCrashAcknowledgedEventsAreStored(t *testing.T) {
 			if evs, err := st.ConsentEvents(ctx, redelivered); err != nil || len(evs) != 2 || evs[1].Action != "duplicate" {
 				t.Errorf("redelivered consent history %+v %v, want insert then duplicate", evs, err)
 			}
-			t.Logf("%s: %d of %d sent consents stored (%d acknowledged)", eng.name, stored, len(out.attempted), len(out.acked))
+			t.Logf("%s: %d of %d sent consents stored (%d acknowledged)", eng.Name, stored, len(out.attempted), len(out.acked))
 		})
 	}
 }
@@ -295,7 +296,7 @@ func TestCrashAcknowledgedEventsAreStored(t *testing.T) {
 // completes with 200 (and is stored), then the process exits with status 0.
 func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 	bin := ofpdpBinary(t)
-	in := newInstall(t, engines()[0], true)
+	in := newInstall(t, storetest.Engines()[0], true)
 	c := startChild(t, bin, in)
 	id := uuid.NewString()
 	slow := in.startSlowEvent(t, in.apiAddr, createdEvent(t, id))

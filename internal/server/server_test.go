@@ -13,15 +13,14 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/ofpdp/ofpdp/internal/storetest"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,60 +44,6 @@ const (
 
 // ---- database engines ----
 
-// dbEngine gives a test a fresh, empty database of one engine.
-type dbEngine struct {
-	name string
-	url  func(t testing.TB) string
-}
-
-// engines are SQLite (always) and PostgreSQL (OFPDP_TEST_POSTGRES_URL; required when CI=true).
-func engines() []dbEngine {
-	return []dbEngine{
-		{name: store.EngineSQLite, url: func(t testing.TB) string { return filepath.Join(t.TempDir(), "ofpdp.db") }},
-		{name: store.EnginePostgres, url: postgresSchemaURL},
-	}
-}
-
-// postgresSchemaURL creates a uniquely named schema, drops it when the test ends and returns
-// the URL with search_path set to it (the store package's approach).
-func postgresSchemaURL(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("OFPDP_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OFPDP_TEST_POSTGRES_URL not set but CI=true: the PostgreSQL variant must run in CI")
-		}
-		t.Skip("OFPDP_TEST_POSTGRES_URL not set: PostgreSQL variant skipped")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "ofpdp_servertest_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // ---- a DP installation on disk ----
 
 // install is what an operator prepares before `ofpdp serve`: a PKI directory, a server secret,
@@ -120,9 +65,9 @@ type install struct {
 
 // newInstall writes a sandbox-like installation for a database of eng. With freePorts, the
 // listener addresses are free 127.0.0.1 ports (for the binary); otherwise 127.0.0.1:0.
-func newInstall(t testing.TB, eng dbEngine, freePorts bool) *install {
+func newInstall(t testing.TB, eng storetest.Engine, freePorts bool) *install {
 	t.Helper()
-	in := &install{dir: t.TempDir(), dbURL: eng.url(t)}
+	in := &install{dir: t.TempDir(), dbURL: eng.URL(t)}
 	in.pkiDir = filepath.Join(in.dir, "pki")
 	res, err := pki.Generate(in.pkiDir, pki.Options{})
 	if err != nil {
@@ -499,8 +444,8 @@ func (r *running) stop(t testing.TB) error {
 // ops endpoints are not on the api listener (O3). The web listener serves TLS without a client
 // certificate (design §2).
 func TestServerEvents(t *testing.T) {
-	for _, eng := range engines() {
-		t.Run(eng.name, func(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
 			in := newInstall(t, eng, false)
 			r := in.start(t)
 
@@ -563,7 +508,7 @@ func TestServerEvents(t *testing.T) {
 // TestServerGracefulShutdown: when the context ends, /readyz answers 503 while an in-flight
 // event request completes (and is stored), and then Run returns nil.
 func TestServerGracefulShutdown(t *testing.T) {
-	in := newInstall(t, engines()[0], false)
+	in := newInstall(t, storetest.Engines()[0], false)
 	r := in.start(t)
 	id := uuid.NewString()
 	slow := in.startSlowEvent(t, r.apiAddr, createdEvent(t, id))

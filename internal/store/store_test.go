@@ -2,14 +2,11 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ofpdp/ofpdp/internal/storetest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -54,45 +51,12 @@ func sqliteEngine() engine {
 }
 
 // postgresURL is OFPDP_TEST_POSTGRES_URL; without it the PostgreSQL suite is skipped, except in CI.
-func postgresURL(t testing.TB) string {
-	u := os.Getenv("OFPDP_TEST_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("OFPDP_TEST_POSTGRES_URL not set but CI=true: the PostgreSQL store suite must run in CI")
-		}
-		t.Skip("OFPDP_TEST_POSTGRES_URL not set: PostgreSQL store suite skipped")
-	}
-	return u
-}
+func postgresURL(t testing.TB) string { return storetest.PostgresBaseURL(t) }
 
 // postgresEngine gives each test its own schema (search_path in the URL), dropped on cleanup.
 func postgresEngine(base string) engine {
 	return engine{name: EnginePostgres, new: func(t testing.TB) string {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b [6]byte
-		rand.Read(b[:])
-		schema := "ofpdp_test_" + hex.EncodeToString(b[:])
-		if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-			admin.Close()
-			t.Fatalf("create schema: %v", err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-				t.Errorf("drop schema: %v", err)
-			}
-			admin.Close()
-		})
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
+		return storetest.SchemaURL(t, base)
 	}}
 }
 
