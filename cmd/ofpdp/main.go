@@ -24,6 +24,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "serve", help: serveHelp(), run: runServeCommand},
+		{name: "sandbox", help: sandboxHelp(), run: runSandbox},
+		{name: "conformance", help: conformanceHelp(), run: runConformance},
 		{name: "pki", help: [][2]string{
 			{"pki init", "write a development CA, certificates, keys and JWKS (design §8)"},
 			{"pki inspect FILE", "describe a certificate, chain or JWKS"},

@@ -79,7 +79,7 @@ func TestUsage(t *testing.T) {
 func TestHelpListsOnlyWorkingCommands(t *testing.T) {
 	_, out, _ := ofpdp(t, nil, "--help")
 	for _, want := range []string{"serve --check-config", "run the server", "pki init", "pki inspect FILE",
-		"migrate up", "migrate status", "sign", "version"} {
+		"migrate up", "migrate status", "sign", "version", "sandbox", "conformance"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help lacks %q:\n%s", want, out)
 		}

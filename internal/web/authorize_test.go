@@ -181,7 +181,7 @@ func TestRedirectQueryAppended(t *testing.T) {
 	hs := newHarness(t, nil)
 	mustRedirect(t, hs.do(http.MethodGet, authorizeURL(testConsentID, testRedirectQ, testSig), nil), pathLogin)
 	mustStatus(t, hs.do(http.MethodGet, pathLogin, nil), http.StatusOK)
-	w := hs.post(pathCancel, nil)
+	w := hs.leave(hs.post(pathCancel, nil))
 	loc := w.Header().Get("Location")
 	if !strings.HasPrefix(loc, testRedirectQ+"&error=access_denied&error_description=") || !strings.HasSuffix(loc, "&consent_id="+testConsentID) {
 		t.Fatalf("Location %q", loc)

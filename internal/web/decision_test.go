@@ -268,8 +268,7 @@ func TestDoubleSubmit(t *testing.T) {
 func TestReject(t *testing.T) {
 	hs := newHarness(t, nil)
 	hs.review("ACC-SAV")
-	w := hs.decide("reject")
-	mustErrorRedirect(t, w, testRedirect, testConsentID, reasonRejected)
+	hs.ending(hs.decide("reject"), errDeclined)
 	ups := hs.upd.all()
 	if len(ups) != 1 || ups[0].Status != paynet.StatusRejected || ups[0].IDToken != "" || ups[0].UserIdentity != nil ||
 		ups[0].Accounts != nil || ups[0].StatusReason == nil || ups[0].StatusReason.ReasonCode != "not_allowed" {
@@ -281,7 +280,7 @@ func TestReject(t *testing.T) {
 	if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusRejected || a.Reason != reasonRejected || len(a.Accounts) != 0 {
 		t.Fatalf("authorization %+v", a)
 	}
-	mustErrorRedirect(t, hs.post(pathDone, nil), testRedirect, testConsentID, reasonRejected)
+	mustErrorRedirect(t, hs.leave(hs.post(pathDone, nil)), testRedirect, testConsentID, reasonRejected)
 }
 
 // TestCancelOnEveryPage (U4): Cancel on login, accounts and review rejects the consent.
@@ -297,13 +296,12 @@ func TestCancelOnEveryPage(t *testing.T) {
 			case "review":
 				hs.review("ACC-SAV")
 			}
-			w := hs.post(pathCancel, nil)
-			mustErrorRedirect(t, w, testRedirect, testConsentID, reasonCancelled)
+			hs.ending(hs.post(pathCancel, nil), errDeclined)
 			if ups := hs.upd.all(); len(ups) != 1 || ups[0].Status != paynet.StatusRejected {
 				t.Fatalf("updates %+v", ups)
 			}
 			// A second click on Cancel: same answer, no second PATCH.
-			mustErrorRedirect(t, hs.post(pathCancel, nil), testRedirect, testConsentID, reasonCancelled)
+			mustErrorRedirect(t, hs.leave(hs.post(pathCancel, nil)), testRedirect, testConsentID, reasonCancelled)
 			if len(hs.upd.all()) != 1 {
 				t.Fatal("second PATCH")
 			}
@@ -330,7 +328,7 @@ func TestPatchFailure(t *testing.T) {
 	if a == nil || a.Status != consent.StatusFailed || a.Reason != reasonPatchFailed || len(a.Accounts) != 0 {
 		t.Fatalf("authorization %+v", a)
 	}
-	mustErrorRedirect(t, hs.post(pathDone, nil), testRedirect, testConsentID, reasonPatchFailed)
+	mustErrorRedirect(t, hs.leave(hs.post(pathDone, nil)), testRedirect, testConsentID, reasonPatchFailed)
 }
 
 // TestPatchFailureOutbox (negative-tests C11): a PATCH whose outcome is unknown (5xx, 429,
@@ -369,9 +367,9 @@ func TestPatchFailureOutbox(t *testing.T) {
 				if !strings.Contains(w.Body.String(), "nothing was shared") {
 					t.Fatalf("page:\n%s", w.Body.String())
 				}
-				mustErrorRedirect(t, hs.post(pathDone, nil), testRedirect, testConsentID, reasonPatchFailed)
+				mustErrorRedirect(t, hs.leave(hs.post(pathDone, nil)), testRedirect, testConsentID, reasonPatchFailed)
 			} else {
-				mustErrorRedirect(t, w, testRedirect, testConsentID, reasonRejected)
+				mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, reasonRejected)
 			}
 			// A second decision (double click) changes nothing.
 			hs.decide(c.decision)
@@ -445,7 +443,7 @@ func TestTimeout(t *testing.T) {
 				hs.clock.add(4 * time.Minute) // the consent was created a minute before: the window is over
 			}
 			w := c.req(hs)
-			mustErrorRedirect(t, w, testRedirect, testConsentID, reasonTimeout)
+			mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, reasonTimeout)
 			ups := hs.upd.all()
 			if len(ups) != 1 || ups[0].Status != paynet.StatusFailed || ups[0].StatusReason.ReasonCode != "timeout" {
 				t.Fatalf("updates %+v", ups)
@@ -469,7 +467,7 @@ func TestConsentChangedMeanwhile(t *testing.T) {
 	cs.Status = consent.StatusFailed
 	hs.store.put(cs)
 	w := hs.decide("approve")
-	mustErrorRedirect(t, w, testRedirect, testConsentID, reasonNotAwaiting)
+	mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, reasonNotAwaiting)
 	if len(hs.upd.all()) != 0 {
 		t.Fatal("PATCH sent for a consent not awaiting authorization")
 	}
@@ -483,7 +481,7 @@ func TestDecidedInAnotherSession(t *testing.T) {
 	second := newBrowser(hs)
 	second.review("ACC-SAV")
 	mustRedirect(t, hs.decide("approve"), pathComplete)
-	mustErrorRedirect(t, second.decide("approve"), testRedirect, testConsentID, reasonNotAwaiting)
+	mustErrorRedirect(t, second.leave(second.decide("approve")), testRedirect, testConsentID, reasonNotAwaiting)
 	if len(hs.upd.all()) != 1 {
 		t.Fatalf("%d updates", len(hs.upd.all()))
 	}
@@ -594,8 +592,8 @@ func TestConsentGoneBeforeReview(t *testing.T) {
 			cs.Status = status
 			hs.store.put(cs)
 		}
-		mustErrorRedirect(t, hs.do(http.MethodGet, pathReview, nil), testRedirect, testConsentID, reason)
-		mustErrorRedirect(t, hs.post(pathCancel, nil), testRedirect, testConsentID, reason)
+		hs.ending(hs.do(http.MethodGet, pathReview, nil), endingPage(reason))
+		mustErrorRedirect(t, hs.leave(hs.post(pathCancel, nil)), testRedirect, testConsentID, reason)
 		if len(hs.upd.all()) != 0 {
 			t.Fatal("PATCH sent")
 		}
@@ -647,7 +645,7 @@ func TestOutcomeSurvivesConcurrentWrite(t *testing.T) {
 	var moved bool
 	ms := &movingStore{fakeStore: hs.store, move: func(*store.Session) { moved = true }}
 	hs.h.o.Store = ms
-	mustErrorRedirect(t, hs.decide("reject"), testRedirect, testConsentID, reasonRejected)
+	hs.ending(hs.decide("reject"), errDeclined)
 	if !moved {
 		t.Fatal("the session was not moved")
 	}

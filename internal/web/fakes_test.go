@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
@@ -598,6 +599,44 @@ func mustRedirect(t testing.TB, w *httptest.ResponseRecorder, want string) {
 	mustStatus(t, w, http.StatusSeeOther)
 	if got := w.Header().Get("Location"); got != want {
 		t.Fatalf("Location %q, want %q", got, want)
+	}
+}
+
+// leave follows a journey's ending the way a browser does (respondOutcome): a 303 to the
+// same-origin /journey/complete page, which must offer the "Back to {DC}" link (a link, not a
+// form: CSP form-action 'self'), then GET /journey/done. Any other answer is returned unchanged.
+func (hs *harness) leave(w *httptest.ResponseRecorder) *httptest.ResponseRecorder {
+	hs.t.Helper()
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != pathComplete {
+		return w
+	}
+	page := hs.do(http.MethodGet, pathComplete, nil)
+	if !strings.Contains(page.Body.String(), `id="back-to-dc" href="/journey/done"`) {
+		hs.t.Fatalf("the ending page has no Back to DC link:\n%s", page.Body.String())
+	}
+	if strings.Contains(page.Body.String(), `action="/journey/done"`) {
+		hs.t.Fatal("the ending page leaves through a form; the CSP form-action 'self' would block the redirect chain")
+	}
+	return hs.do(http.MethodGet, pathDone, nil)
+}
+
+// ending checks that a journey ended without an authorization the way a browser sees it: a 303 to
+// /journey/complete, whose page says what happened and offers the Back to DC link. It does not
+// follow the link, so the session stays for further requests.
+func (hs *harness) ending(w *httptest.ResponseRecorder, kind errKind) {
+	hs.t.Helper()
+	mustRedirect(hs.t, w, pathComplete)
+	page := hs.do(http.MethodGet, pathComplete, nil)
+	mustStatus(hs.t, page, kind.status)
+	mustStep(hs.t, page, "error")
+	body := page.Body.String()
+	cats, err := loadCatalogs()
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	title := template.HTMLEscapeString(cats[langEN]["error."+kind.code+".title"])
+	if !strings.Contains(body, `id="back-to-dc" href="/journey/done"`) || !strings.Contains(body, title) {
+		hs.t.Fatalf("ending page is not %q with a Back to DC link:\n%s", kind.code, body)
 	}
 }
 

@@ -85,13 +85,11 @@ func New(o Options) (*Handler, error) {
 			origins = append(origins, og)
 		}
 	}
-	// design: CSP of issue 4 §3. form-action must list the redirect origins: a form POST that
-	// ends in a 303 to PayNet is checked against it.
-	h.csp = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; form-action 'self'"
-	for _, og := range origins {
-		h.csp += " " + og
-	}
-	h.csp += "; frame-ancestors 'none'; base-uri 'none'"
+	// CSP of issue 4 §3. form-action is 'self' only: no form navigates off the DP. Browsers check
+	// the whole redirect chain of a form POST against form-action, and leaving goes DP → PayNet →
+	// the data consumer, whose origin no DP can list; so every form ends on a same-origin page and
+	// the journey leaves through a plain link (respondOutcome, done).
+	h.csp = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	if err := h.loadStatic(); err != nil {
 		return nil, err
 	}

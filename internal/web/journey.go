@@ -62,13 +62,13 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (s *sess, ok bool
 }
 
 // respondOutcome answers any request of a decided journey the same way as the decision did.
+//
+// Every outcome goes to the same-origin /journey/complete page first, never straight to PayNet:
+// browsers check a form POST's whole redirect chain against CSP form-action, and that chain
+// (DP → PayNet → the data consumer) ends at an origin the DP cannot list. The page then leaves
+// through a plain "Back to {DC}" link (GET /journey/done → 303 to redirect_uri).
 func (h *Handler) respondOutcome(w http.ResponseWriter, r *http.Request, s *sess) {
-	switch s.j.Outcome {
-	case outcomeAuthorized, outcomePatchFailed:
-		seeOther(w, r, pathComplete)
-	default:
-		seeOther(w, r, errorURL(s.j.RedirectURI, s.j.ConsentID, s.j.Reason))
-	}
+	seeOther(w, r, pathComplete)
 }
 
 // saveOrResume saves the session; when a concurrent request moved it first (a double click),
@@ -556,8 +556,25 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 			seeOther(w, r, stepPath(s.j.Step))
 		}
 	default:
-		h.respondOutcome(w, r, s)
+		h.renderError(w, r, s, endingPage(s.j.Reason))
 	}
+}
+
+// endingPage is the page of a journey that ended without an authorization.
+func endingPage(reason string) errKind {
+	switch reason {
+	case reasonRejected, reasonCancelled:
+		return errDeclined
+	case reasonIdentity:
+		return errIdentity
+	case reasonLocked:
+		return errLocked
+	case reasonTimeout, reasonWindowOver:
+		return errTimedOut
+	case reasonDecided, reasonNotAwaiting:
+		return errAlreadyDecided
+	}
+	return errNothingShared
 }
 
 // done is "Back to {DC}" (GET or POST /journey/done): 303 to redirect_uri?consent_id=… after an

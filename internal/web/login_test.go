@@ -85,7 +85,7 @@ func TestLoginLockedUsername(t *testing.T) {
 		t.Fatal("the bank was asked in a locked journey")
 	}
 	w = hs.post(pathCancel, nil)
-	mustErrorRedirect(t, w, testRedirect, testConsentID, reasonLocked)
+	mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, reasonLocked)
 	ups := hs.upd.all()
 	if len(ups) != 1 || ups[0].Status != paynet.StatusFailed || ups[0].StatusReason == nil || ups[0].StatusReason.ReasonCode != "not_allowed" {
 		t.Fatalf("updates %+v", ups)
@@ -208,7 +208,7 @@ func TestIdentityMismatch(t *testing.T) {
 			}
 			hs.start()
 			w := hs.post(pathLogin, url.Values{"username": {c.user}, "password": {"Demo@1234"}})
-			mustErrorRedirect(t, w, testRedirect, testConsentID, reasonIdentity)
+			hs.ending(w, errIdentity)
 			ups := hs.upd.all()
 			if len(ups) != 1 || ups[0].Status != paynet.StatusFailed || ups[0].IDToken != "" || ups[0].UserIdentity != nil || len(ups[0].Accounts) != 0 {
 				t.Fatalf("updates %+v", ups)
@@ -217,7 +217,7 @@ func TestIdentityMismatch(t *testing.T) {
 				t.Fatalf("authorization %+v", a)
 			}
 			// The journey is over: any page now sends the browser back with the same error.
-			mustErrorRedirect(t, hs.do(http.MethodGet, pathAccounts, nil), testRedirect, testConsentID, reasonIdentity)
+			mustErrorRedirect(t, hs.leave(hs.do(http.MethodGet, pathAccounts, nil)), testRedirect, testConsentID, reasonIdentity)
 		})
 	}
 }

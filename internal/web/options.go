@@ -114,7 +114,7 @@ func (o Options) withDefaults() (Options, error) {
 		bad("RedirectAllowlist is empty: no redirect_uri would be accepted")
 	}
 	for _, u := range o.RedirectAllowlist {
-		if err := checkRedirectURI(u, o.InsecureHTTP); err != nil {
+		if err := checkRedirectURI(u, o.InsecureHTTP || o.Sandbox); err != nil {
 			bad("RedirectAllowlist: %v", err)
 		}
 	}

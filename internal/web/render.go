@@ -67,7 +67,7 @@ type view struct {
 	Nonce          string
 	// error
 	ErrTitle, ErrBody string
-	BackToDC          bool   // a "Back to {DC}" button posting to /journey/done
+	BackToDC          bool   // a "Back to {DC}" link to /journey/done
 	ContinueURL       string // a link back into the journey
 }
 
@@ -140,10 +140,18 @@ var (
 	errServer        = errKind{"server_error", http.StatusInternalServerError}
 	errNothingShared = errKind{"nothing_shared", http.StatusBadGateway}
 	errProcessing    = errKind{"processing", http.StatusConflict}
+	// Journey endings other than an authorization (design §3.9): each page says what happened and
+	// leaves through a "Back to {DC}" link (never a form: see Handler.csp).
+	errDeclined       = errKind{"declined", http.StatusOK}
+	errIdentity       = errKind{"identity_mismatch", http.StatusForbidden}
+	errLocked         = errKind{"login_locked", http.StatusForbidden}
+	errTimedOut       = errKind{"timed_out", http.StatusOK}
+	errAlreadyDecided = errKind{"already_decided", http.StatusConflict}
 )
 
 // errKinds lists every error page (the i18n test checks their messages exist).
-var errKinds = []errKind{errInvalidLink, errSessionGone, errNotFound, errMethod, errForbidden, errServer, errNothingShared, errProcessing}
+var errKinds = []errKind{errInvalidLink, errSessionGone, errNotFound, errMethod, errForbidden, errServer, errNothingShared, errProcessing,
+	errDeclined, errIdentity, errLocked, errTimedOut, errAlreadyDecided}
 
 // sessionlessErrors may be shown again by GET /journey/error?code=…&lang=… (the language switch
 // of a page that has no session to remember the language in).
@@ -178,7 +186,7 @@ func (h *Handler) renderErrorLang(w http.ResponseWriter, r *http.Request, s *ses
 		}
 	} else {
 		switch k {
-		case errNothingShared:
+		case errNothingShared, errDeclined, errIdentity, errLocked, errTimedOut, errAlreadyDecided:
 			v.BackToDC = true
 		case errForbidden, errProcessing:
 			v.ContinueURL = stepPath(s.j.Step)

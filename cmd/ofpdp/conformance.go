@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/ofpdp/ofpdp/internal/conformance"
+	"github.com/ofpdp/ofpdp/internal/sandbox"
+	"github.com/ofpdp/ofpdp/internal/sim"
+)
+
+// conformanceHelp lists `ofpdp conformance` in --help.
+func conformanceHelp() [][2]string {
+	return [][2]string{{"conformance [flags]", "act as PayNet and a DC against a DP: E2E journey, Definition of Done, negative cases"}}
+}
+
+const conformanceAbout = `Acts as PayNet OFP and a data consumer against a DP and runs the E2E test journey (spec §7.6),
+the Definition of Done and every case of negative-tests.md that can be driven from outside. It
+prints a table (id, check, expected, got, result), optionally writes a JSON report, and exits 1
+when any check fails.
+
+Against the sandbox:   ofpdp conformance --sandbox .sandbox/sandbox.json
+Against another DP:    give --dp-api-url, --dp-web-url, --pki-dir, --redirect-uri, --user and
+  --password (or $OFPDP_CONFORMANCE_PASSWORD). The DP must trust the development PKI in --pki-dir
+  as PayNet (ca.crt, paynet-mtls, paynet-sig) and be configured to send its consent updates and
+  key requests to the PayNet simulator this command starts on --paynet-listen.
+The password is better passed in $OFPDP_CONFORMANCE_PASSWORD than on the command line.`
+
+// runConformance is `ofpdp conformance`.
+func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
+	fs := flag.NewFlagSet("ofpdp conformance", flag.ContinueOnError)
+	sandboxFile := fs.String("sandbox", "", "sandbox.json `file` written by ofpdp sandbox")
+	apiURL := fs.String("dp-api-url", "", "`URL` of the DP's api listener (mTLS)")
+	webURL := fs.String("dp-web-url", "", "`URL` of the DP's web listener")
+	pkiDir := fs.String("pki-dir", "", "`directory` of the development PKI the DP trusts (design §8)")
+	redirectURI := fs.String("redirect-uri", "", "PayNet callback `URI` on the DP's redirect_uri allow-list")
+	user := fs.String("user", "", "`username` of a customer to log in as")
+	password := fs.String("password", "", "`password` of --user (default $OFPDP_CONFORMANCE_PASSWORD)")
+	user2 := fs.String("user2", "", "`username` of a second customer (another customer's accounts for U11, D5)")
+	password2 := fs.String("password2", "", "`password` of --user2 (default $OFPDP_CONFORMANCE_PASSWORD2)")
+	dpID := fs.String("dp-id", sandbox.DPID, "the DP's dp_id")
+	dcID := fs.String("dc-id", sandbox.DCID, "dc_id of the data consumer the DP knows")
+	dcName := fs.String("dc-name", sim.DefaultDCName, "display `name` the DP shows for --dc-id")
+	issuer := fs.String("paynet-issuer", sim.DefaultPayNetIssuer, "iss of PayNet's signatures (the DP's paynet.issuer)")
+	listen := fs.String("paynet-listen", "127.0.0.1:8445", "`address` of the PayNet simulator's mTLS listener (where the DP PATCHes)")
+	idTokenIssuer := fs.String("id-token-issuer", "", "iss the DP's id_tokens must carry (default: not checked)")
+	history := fs.Int("history-months", 12, "the DP's data.history_months")
+	report := fs.String("report", "", "write the JSON report to `file`")
+	groups := fs.String("groups", "", "comma-separated `groups` to run (default all): "+strings.Join(conformance.AllGroups, ","))
+	verbose := fs.Bool("v", false, "print each result on stderr as it comes")
+	if code, done := parseFlags(fs, args, stdout, stderr,
+		"ofpdp conformance (--sandbox FILE | --dp-api-url URL --dp-web-url URL --pki-dir DIR --redirect-uri URI --user U --password P) [--report FILE]",
+		conformanceAbout); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ofpdp conformance: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "ofpdp conformance: "+format+"\n", a...)
+		return 2
+	}
+
+	var o conformance.Options
+	if *groups != "" {
+		for g := range strings.SplitSeq(*groups, ",") {
+			if g = strings.TrimSpace(g); g != "" {
+				o.Groups = append(o.Groups, g)
+			}
+		}
+	}
+	explicit := *apiURL != "" || *webURL != "" || *pkiDir != "" || *redirectURI != "" || *user != ""
+	switch {
+	case *sandboxFile != "" && explicit:
+		return usage("give either --sandbox or the explicit --dp-* flags, not both")
+	case *sandboxFile != "":
+		in, err := sandbox.ReadInfo(*sandboxFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "ofpdp conformance: %v\n", err)
+			return 1
+		}
+		o.Target = conformance.Target{APIURL: in.DP.APIURL, WebURL: in.DP.WebURL, PKIDir: in.PKIDir,
+			RedirectURI: in.RedirectURI, DPID: in.DPID, DCID: in.DCID, PayNetIssuer: sandbox.PayNetIssuer}
+		for _, u := range in.Users {
+			o.Target.Users = append(o.Target.Users, conformance.User{Username: u.Username, Password: u.Password})
+		}
+		o.Sim = &sim.Client{BaseURL: in.PayNet.URL}
+	case explicit:
+		if *password == "" {
+			*password, _ = getenv("OFPDP_CONFORMANCE_PASSWORD")
+		}
+		if *password2 == "" {
+			*password2, _ = getenv("OFPDP_CONFORMANCE_PASSWORD2")
+		}
+		var missing []string
+		for _, f := range []struct{ name, v string }{{"--dp-api-url", *apiURL}, {"--dp-web-url", *webURL}, {"--pki-dir", *pkiDir},
+			{"--redirect-uri", *redirectURI}, {"--user", *user}, {"--password", *password}} {
+			if f.v == "" {
+				missing = append(missing, f.name)
+			}
+		}
+		if len(missing) > 0 {
+			return usage("missing %s", strings.Join(missing, ", "))
+		}
+		if (*user2 == "") != (*password2 == "") {
+			return usage("--user2 and --password2 go together")
+		}
+		o.Target = conformance.Target{APIURL: *apiURL, WebURL: *webURL, PKIDir: *pkiDir, RedirectURI: *redirectURI,
+			DPID: *dpID, DCID: *dcID, DCName: *dcName, PayNetIssuer: *issuer, HistoryMonths: *history,
+			Users: []conformance.User{{Username: *user, Password: *password}}}
+		if *user2 != "" {
+			o.Target.Users = append(o.Target.Users, conformance.User{Username: *user2, Password: *password2})
+		}
+		local, err := conformance.StartLocalSim(conformance.LocalSimOptions{Target: o.Target, Listen: *listen, IDTokenIssuer: *idTokenIssuer})
+		if err != nil {
+			fmt.Fprintf(stderr, "ofpdp conformance: %v\n", err)
+			return 1
+		}
+		defer func() {
+			if err := local.Close(); err != nil {
+				fmt.Fprintf(stderr, "ofpdp conformance: stopping the PayNet simulator: %v\n", err)
+			}
+		}()
+		o.Sim = local.Client
+		fmt.Fprintf(stderr, "PayNet simulator listening on %s (mTLS)\n", local.Addr())
+	default:
+		return usage("give --sandbox FILE, or --dp-api-url, --dp-web-url, --pki-dir, --redirect-uri, --user and --password")
+	}
+	if *verbose {
+		o.Progress = func(r conformance.Result) {
+			fmt.Fprintf(stderr, "%-4s %s  %s\n", strings.ToUpper(string(r.Outcome)), r.ID, r.Got)
+		}
+	}
+
+	fmt.Fprintf(stderr, "Testing the DP at %s and %s…\n", o.Target.APIURL, o.Target.WebURL)
+	rep, err := conformance.Run(ctx, o)
+	if rep != nil {
+		if werr := rep.WriteTable(stdout); werr != nil {
+			fmt.Fprintf(stderr, "ofpdp conformance: %v\n", werr)
+		}
+		if *report != "" {
+			if werr := writeReport(*report, rep); werr != nil {
+				fmt.Fprintf(stderr, "ofpdp conformance: %v\n", werr)
+				return 1
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ofpdp conformance: %v\n", err)
+		if errors.Is(err, conformance.ErrOptions) {
+			return 2
+		}
+		return 1
+	}
+	if !rep.OK() {
+		return 1
+	}
+	return 0
+}
+
+func writeReport(path string, rep *conformance.Report) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteJSON(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/obs"
+	"github.com/ofpdp/ofpdp/internal/sandbox"
+)
+
+// sandboxHelp lists `ofpdp sandbox` in --help.
+func sandboxHelp() [][2]string {
+	return [][2]string{{"sandbox [--dir DIR]", "DP + PayNet simulator + mock DC on localhost: start here"}}
+}
+
+const sandboxAbout = `Runs a whole Open Finance setup on 127.0.0.1 in one process: the DP (api, web, ops),
+a PayNet OFP simulator and a mock data consumer, with a development PKI (DIR/pki, made once),
+a SQLite database and demo bank data. It prints the page to open and the demo logins, and writes
+DIR/sandbox.json for "ofpdp conformance --sandbox DIR/sandbox.json". Ctrl-C stops everything.
+
+Default ports: DP api 8443, web 8444, ops 9090; simulator 8445 (mTLS) and 8446 (JSON API,
+callback); mock DC 8447. --ports-from N numbers them N (api), N+1 (web), N+2 (simulator mTLS),
+N+3 (simulator public), N+4 (mock DC), N+5 (ops); a per-port flag overrides either.
+
+The bank's pages are served over plain HTTP on loopback (sandbox only) so that a browser shows no
+certificate warning; --web-tls serves them over HTTPS instead: trust DIR/pki/ca.crt first
+(docs/sandbox.md).`
+
+// runSandbox is `ofpdp sandbox`.
+func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
+	fs := flag.NewFlagSet("ofpdp sandbox", flag.ContinueOnError)
+	dir := fs.String("dir", sandbox.DefaultDir, "`directory` of the PKI, database, server secret, logs and sandbox.json")
+	webTLS := fs.Bool("web-tls", false, "serve the bank's pages over HTTPS (trust DIR/pki/ca.crt) instead of plain HTTP")
+	portsFrom := fs.Int("ports-from", 0, "number the six ports from `N` instead of the fixed defaults")
+	ephemeral := fs.Bool("ephemeral-ports", false, "bind every listener to a free port (tests)")
+	apiPort := fs.Int("api-port", 0, "`port` of the DP's api listener (default 8443)")
+	webPort := fs.Int("web-port", 0, "`port` of the DP's web listener (default 8444)")
+	opsPort := fs.Int("ops-port", 0, "`port` of the DP's ops listener (default 9090)")
+	simPort := fs.Int("sim-port", 0, "`port` of the PayNet simulator's mTLS listener (default 8445)")
+	simPublicPort := fs.Int("sim-public-port", 0, "`port` of the PayNet simulator's JSON API and callback (default 8446)")
+	dcPort := fs.Int("dc-port", 0, "`port` of the mock data consumer (default 8447)")
+	logLevel := fs.String("log-level", "info", "`level` of DIR/sandbox.log: debug, info, warn or error")
+	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp sandbox [--dir DIR] [--web-tls] [--ports-from N | per-port flags] [--ephemeral-ports]", sandboxAbout); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ofpdp sandbox: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	ports := sandbox.Ports{}
+	if *portsFrom != 0 {
+		if *portsFrom < 1 || *portsFrom > 65535-5 {
+			fmt.Fprintf(stderr, "ofpdp sandbox: --ports-from %d: want 1..%d\n", *portsFrom, 65535-5)
+			return 2
+		}
+		ports = sandbox.PortsFrom(*portsFrom)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+		dst  *int
+	}{
+		{"api-port", *apiPort, &ports.API}, {"web-port", *webPort, &ports.Web}, {"ops-port", *opsPort, &ports.Ops},
+		{"sim-port", *simPort, &ports.SimMTLS}, {"sim-public-port", *simPublicPort, &ports.SimPublic}, {"dc-port", *dcPort, &ports.DC},
+	} {
+		if p.v < 0 || p.v > 65535 {
+			fmt.Fprintf(stderr, "ofpdp sandbox: --%s %d: want 1..65535\n", p.name, p.v)
+			return 2
+		}
+		if p.v != 0 {
+			*p.dst = p.v
+		}
+	}
+
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		fmt.Fprintf(stderr, "ofpdp sandbox: %v\n", err)
+		return 1
+	}
+	logPath := filepath.Join(*dir, "sandbox.log")
+	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		fmt.Fprintf(stderr, "ofpdp sandbox: %v\n", err)
+		return 1
+	}
+	defer func() { _ = logFile.Close() }()
+	logger, err := obs.NewLogger(logFile, "text", *logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "ofpdp sandbox: --log-level: %v\n", err)
+		return 2
+	}
+
+	fmt.Fprintln(stderr, "Starting the sandbox (the first start generates the PKI)…")
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	r, err := sandbox.Start(startCtx, sandbox.Options{Dir: *dir, Ephemeral: *ephemeral, Ports: ports, WebTLS: *webTLS, Logger: logger})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stderr, "ofpdp sandbox: %v\n", err)
+		return 1
+	}
+	printSandbox(stdout, r, logPath, *webTLS)
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stderr, "\nStopping the sandbox…")
+	case <-r.Done():
+	}
+	if err := r.Stop(); err != nil {
+		fmt.Fprintf(stderr, "ofpdp sandbox: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stderr, "Sandbox stopped.")
+	return 0
+}
+
+// printSandbox prints the one block a newcomer needs: where to go, how to sign in, where the
+// machine-readable description is.
+func printSandbox(w io.Writer, r *sandbox.Running, logPath string, webTLS bool) {
+	in := r.Info()
+	fmt.Fprintf(w, "\nofpdp sandbox is running. Press Ctrl-C to stop it.\n\n")
+	fmt.Fprintf(w, "  Open the mock data consumer:  %s/\n", in.DC.URL)
+	fmt.Fprintf(w, "  Link an account, and sign in at the bank as one of these demo customers:\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	for _, u := range in.Users {
+		fmt.Fprintf(tw, "      %s\t%s\t%s\n", u.Username, u.Password, u.Name)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w)
+	if webTLS {
+		fmt.Fprintf(w, "  The bank's pages use HTTPS with the sandbox's own CA: trust %s first (docs/sandbox.md).\n",
+			filepath.Join(in.PKIDir, "ca.crt"))
+	} else {
+		fmt.Fprintf(w, "  The bank's pages are plain HTTP on 127.0.0.1, labelled SANDBOX (--web-tls for HTTPS).\n")
+	}
+	fmt.Fprintf(w, "  sandbox.json:  %s   (ofpdp conformance --sandbox %s)\n", r.InfoPath(), r.InfoPath())
+	fmt.Fprintf(w, "  Logs:          %s\n\n", logPath)
+}

@@ -1,0 +1,4 @@
+package conformance
+
+// DataIDs are the rows of the data group, for the sandbox test.
+var DataIDs = dataIDs

@@ -1,0 +1,457 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/bank/demo"
+	"github.com/ofpdp/ofpdp/internal/config"
+	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/mockdc"
+	"github.com/ofpdp/ofpdp/internal/pki"
+	"github.com/ofpdp/ofpdp/internal/server"
+	"github.com/ofpdp/ofpdp/internal/sim"
+)
+
+// Identifiers of the sandbox (issue 6 §3).
+const (
+	DPID         = "DP0000000001"
+	DCID         = "DC0000000001"
+	PayNetIssuer = sim.DefaultPayNetIssuer
+	// DefaultDir is where `ofpdp sandbox` keeps its files.
+	DefaultDir = ".sandbox"
+	// Host is the loopback address every listener binds.
+	Host = "127.0.0.1"
+)
+
+// Files in the sandbox directory.
+const (
+	PKISubdir  = "pki"
+	SecretFile = "server.secret"
+	DBFile     = "ofpdp.db"
+)
+
+// Ports are the TCP ports of the six listeners.
+type Ports struct {
+	API, Web, Ops int // the DP (design.md §2)
+	SimMTLS       int // the simulator's mTLS listener: PayNet's consent API and JWKS
+	SimPublic     int // the simulator's JSON API and browser callback
+	DC            int // the mock data consumer
+}
+
+// DefaultPorts are the fixed ports of `ofpdp sandbox`.
+var DefaultPorts = Ports{API: 8443, Web: 8444, Ops: 9090, SimMTLS: 8445, SimPublic: 8446, DC: 8447}
+
+// PortsFrom numbers the listeners from n: api n, web n+1, simulator mTLS n+2, simulator public
+// n+3, mock DC n+4, ops n+5 (--ports-from).
+func PortsFrom(n int) Ports {
+	return Ports{API: n, Web: n + 1, SimMTLS: n + 2, SimPublic: n + 3, DC: n + 4, Ops: n + 5}
+}
+
+// Options configure a sandbox.
+type Options struct {
+	// Dir holds the PKI, the database, the server secret and sandbox.json (default ".sandbox").
+	Dir string
+	// Ephemeral binds every listener to a free port instead of Ports (tests).
+	Ephemeral bool
+	// Ports overrides DefaultPorts; a zero field keeps the default.
+	Ports Ports
+	// WebTLS serves the DP's web listener over HTTPS (dp-server.crt) instead of plain HTTP.
+	WebTLS bool
+	// Logger receives the logs of every component (default: discarded).
+	Logger *slog.Logger
+	// Now is the clock of every component (default time.Now).
+	Now func() time.Time
+}
+
+// ErrPKI is wrapped when DIR/pki exists but cannot be used.
+var ErrPKI = errors.New("sandbox: unusable PKI directory")
+
+// Running is a started sandbox.
+type Running struct {
+	info     Info
+	infoPath string
+	cancel   context.CancelFunc
+	done     chan struct{}
+	err      error
+	stopOnce sync.Once
+}
+
+// Info is the content of sandbox.json.
+func (r *Running) Info() Info { return r.info }
+
+// InfoPath is where sandbox.json was written.
+func (r *Running) InfoPath() string { return r.infoPath }
+
+// Done is closed when every component has stopped.
+func (r *Running) Done() <-chan struct{} { return r.done }
+
+// Wait blocks until every component has stopped (the context given to Start ended, Stop was
+// called, or one component failed, which stops the others) and returns the failures.
+func (r *Running) Wait() error {
+	<-r.done
+	return r.err
+}
+
+// Stop shuts every component down gracefully and waits for them.
+func (r *Running) Stop() error {
+	r.stopOnce.Do(r.cancel)
+	return r.Wait()
+}
+
+// component is one long-running part of the sandbox.
+type component struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// Start builds and starts the sandbox and returns once the DP answers ready and sandbox.json is
+// written. ctx bounds the start only; the sandbox then runs until Stop is called or one of its
+// components fails.
+func Start(ctx context.Context, o Options) (*Running, error) {
+	if o.Dir == "" {
+		o.Dir = DefaultDir
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	pkiDir := filepath.Join(dir, PKISubdir)
+	if err := ensurePKI(pkiDir, o.Now()); err != nil {
+		return nil, err
+	}
+	secret, err := ensureSecret(filepath.Join(dir, SecretFile))
+	if err != nil {
+		return nil, err
+	}
+
+	ls, err := listen(o)
+	if err != nil {
+		return nil, err
+	}
+	closeAll := func() { ls.close() }
+
+	webScheme := "http"
+	if o.WebTLS {
+		webScheme = "https"
+	}
+	urls := struct{ api, web, ops, simMTLS, simPublic, dc string }{
+		api: "https://" + ls.api.Addr().String(), web: webScheme + "://" + ls.web.Addr().String(),
+		ops: "http://" + ls.ops.Addr().String(), simMTLS: "https://" + ls.simMTLS.Addr().String(),
+		simPublic: "http://" + ls.simPublic.Addr().String(), dc: "http://" + ls.dc.Addr().String(),
+	}
+
+	simulator, err := sim.New(sim.Options{PKIDir: pkiDir, DPID: DPID, DCID: DCID, DCName: mockdc.DefaultAppName,
+		DPAPIURL: urls.api, DPWebURL: urls.web, PublicURL: urls.simPublic, PayNetIssuer: PayNetIssuer,
+		IDTokenIssuer: urls.web, Now: o.Now, Logger: o.Logger.With("component", "paynet-sim")})
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	r := &Running{cancel: cancel, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	start := func(c component) {
+		wg.Go(func() {
+			if err := c.run(runCtx); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
+				mu.Unlock()
+			}
+			// One component ending ends the sandbox.
+			cancel()
+		})
+	}
+	finish := func() {
+		wg.Wait()
+		mu.Lock()
+		r.err = errors.Join(errs...)
+		mu.Unlock()
+		close(r.done)
+	}
+	abort := func(err error) (*Running, error) {
+		cancel()
+		closeAll()
+		finish()
+		return nil, errors.Join(err, r.err)
+	}
+
+	simMTLS, simPublic := ls.simMTLS, ls.simPublic
+	ls.simMTLS, ls.simPublic = nil, nil
+	start(component{"PayNet simulator", func(ctx context.Context) error { return simulator.Serve(ctx, simMTLS, simPublic) }})
+
+	cfg, err := buildConfig(o, dir, pkiDir, secret, ls, urls.web, urls.simMTLS, simulator.RedirectURI())
+	if err != nil {
+		return abort(err)
+	}
+	connector, err := demo.Embedded(demo.Options{Anchor: o.Now()})
+	if err != nil {
+		return abort(fmt.Errorf("sandbox: demo bank: %w", err))
+	}
+	srv, err := server.New(ctx, cfg, server.Deps{Logger: o.Logger.With("component", "dp"), Now: o.Now, Bank: connector})
+	if err != nil {
+		return abort(fmt.Errorf("sandbox: DP: %w", err))
+	}
+	dpLs := server.Listeners{API: ls.api, Web: ls.web, Ops: ls.ops}
+	ls.api, ls.web, ls.ops = nil, nil, nil
+	start(component{"DP", func(ctx context.Context) error { return srv.Run(ctx, dpLs) }})
+
+	dc, err := mockdc.New(mockdc.Options{Sim: &sim.Client{BaseURL: urls.simPublic}, PublicURL: urls.dc, DCID: DCID,
+		Banks: []mockdc.Bank{{ID: mockdc.DefaultBankID, Name: cfg.Branding.BankName}}, Now: o.Now,
+		Logger: o.Logger.With("component", "mock-dc")})
+	if err != nil {
+		return abort(err)
+	}
+	dcLn := ls.dc
+	ls.dc = nil
+	start(component{"mock DC", func(ctx context.Context) error { return dc.Serve(ctx, dcLn) }})
+
+	if err := waitReady(ctx, runCtx, urls.ops+"/readyz"); err != nil {
+		return abort(err)
+	}
+
+	var users []UserInfo
+	for _, l := range demo.Logins() {
+		users = append(users, UserInfo{Username: l.Username, Password: l.Password, Name: l.Name})
+	}
+	r.info = Info{
+		DP:     DPInfo{APIURL: urls.api, WebURL: urls.web, OpsURL: urls.ops},
+		PayNet: URLInfo{URL: urls.simPublic}, DC: URLInfo{URL: urls.dc},
+		PKIDir: pkiDir, DPID: DPID, DCID: DCID, RedirectURI: simulator.RedirectURI(), Users: users,
+	}
+	if r.infoPath, err = writeInfo(dir, r.info); err != nil {
+		return abort(err)
+	}
+	go finish()
+	o.Logger.Info("sandbox running", "dc", urls.dc, "dp_web", urls.web, "dp_api", urls.api, "paynet", urls.simPublic)
+	return r, nil
+}
+
+// listeners are the sandbox's open sockets; a nil one has been handed to its component.
+type listeners struct {
+	api, web, ops, simMTLS, simPublic, dc net.Listener
+}
+
+func (l *listeners) close() {
+	for _, ln := range []net.Listener{l.api, l.web, l.ops, l.simMTLS, l.simPublic, l.dc} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}
+
+// listen opens the six listeners on the loopback interface.
+func listen(o Options) (*listeners, error) {
+	p := DefaultPorts
+	set := func(dst *int, v int) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	set(&p.API, o.Ports.API)
+	set(&p.Web, o.Ports.Web)
+	set(&p.Ops, o.Ports.Ops)
+	set(&p.SimMTLS, o.Ports.SimMTLS)
+	set(&p.SimPublic, o.Ports.SimPublic)
+	set(&p.DC, o.Ports.DC)
+	l := &listeners{}
+	for _, x := range []struct {
+		name string
+		port int
+		dst  *net.Listener
+		flag string
+	}{
+		{"DP api", p.API, &l.api, "--api-port"}, {"DP web", p.Web, &l.web, "--web-port"}, {"DP ops", p.Ops, &l.ops, "--ops-port"},
+		{"PayNet simulator (mTLS)", p.SimMTLS, &l.simMTLS, "--sim-port"},
+		{"PayNet simulator (public)", p.SimPublic, &l.simPublic, "--sim-public-port"},
+		{"mock DC", p.DC, &l.dc, "--dc-port"},
+	} {
+		port := x.port
+		if o.Ephemeral {
+			port = 0
+		}
+		if port < 0 || port > 65535 {
+			l.close()
+			return nil, fmt.Errorf("sandbox: %s port %d is out of range", x.name, port)
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(Host, strconv.Itoa(port)))
+		if err != nil {
+			l.close()
+			return nil, fmt.Errorf("sandbox: %s cannot listen on %s:%d (%w); free the port, or choose others with %s or --ports-from N",
+				x.name, Host, port, err, x.flag)
+		}
+		*x.dst = ln
+	}
+	return l, nil
+}
+
+// buildConfig is the DP's configuration in the sandbox (issue 6 §3).
+func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners, webURL, simMTLSURL, redirectURI string) (*config.Config, error) {
+	cfg, err := config.Load("", nil)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: default configuration: %w", err)
+	}
+	p := func(name string) string { return filepath.Join(pkiDir, name) }
+	paynetMTLS, err := jose.LoadCertificatesFile(p("paynet-mtls.crt"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPKI, err)
+	}
+	cfg.Sandbox = true
+	cfg.DPID = DPID
+	cfg.Log.Format = "text"
+	cfg.Database.URL = filepath.Join(dir, DBFile)
+	cfg.API.Addr = ls.api.Addr().String()
+	cfg.Web.Addr = ls.web.Addr().String()
+	cfg.Web.PublicURL = webURL
+	cfg.Web.InsecureHTTP = !o.WebTLS
+	cfg.Ops.Addr = ls.ops.Addr().String()
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = p("dp-server.crt"), p("dp-server.key")
+	cfg.PayNet.CAFile = p("ca.crt")
+	cfg.PayNet.ClientCertFingerprints = []string{pki.Fingerprint(paynetMTLS[0])}
+	cfg.PayNet.Issuer = PayNetIssuer
+	cfg.PayNet.JWKSURL = simMTLSURL + "/v1/jwks/paynet"
+	cfg.PayNet.ConsentBaseURL = simMTLSURL
+	cfg.PayNet.DCJWKSURLTemplate = simMTLSURL + "/v1/jwks/{dc_id}"
+	cfg.Keys.SigningKeyFile, cfg.Keys.SigningCertFile = p("dp-sig.key"), p("dp-sig.crt")
+	cfg.Keys.MTLSCertFile, cfg.Keys.MTLSKeyFile = p("dp-mtls.crt"), p("dp-mtls.key")
+	cfg.Secrets.ServerSecretFile = secretFile
+	cfg.Authorize.RedirectURIAllowlist = []string{redirectURI}
+	cfg.IDToken.Issuer = webURL
+	cfg.DCs = []config.DC{{ID: DCID, Name: mockdc.DefaultAppName}}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sandbox: the generated DP configuration is invalid:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// ensurePKI generates the development PKI of design.md §8 in dir when none of its files exist,
+// and otherwise checks that all of them do and that the certificates are still valid.
+func ensurePKI(dir string, now time.Time) error {
+	names := pki.FileNames()
+	var present []string
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			present = append(present, n)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %w", ErrPKI, err)
+		}
+	}
+	switch len(present) {
+	case 0:
+		if _, err := pki.Generate(dir, pki.Options{Hosts: []string{"localhost", Host}, Now: func() time.Time { return now }}); err != nil {
+			return fmt.Errorf("sandbox: generating the PKI: %w", err)
+		}
+		return nil
+	case len(names):
+	default:
+		return fmt.Errorf("%w: %s holds %d of the %d files of design §8; remove the directory to generate a new PKI",
+			ErrPKI, dir, len(present), len(names))
+	}
+	for _, n := range names {
+		if filepath.Ext(n) != ".crt" {
+			continue
+		}
+		certs, err := jose.LoadCertificatesFile(filepath.Join(dir, n))
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrPKI, err)
+		}
+		if c := certs[0]; now.After(c.NotAfter) || now.Before(c.NotBefore) {
+			return fmt.Errorf("%w: %s is valid from %s to %s; remove %s to generate a new PKI", ErrPKI, n,
+				c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly), dir)
+		}
+		if n == "dp-server.crt" {
+			if err := certs[0].VerifyHostname(Host); err != nil {
+				return fmt.Errorf("%w: dp-server.crt does not cover %s; remove %s to generate a new PKI", ErrPKI, Host, dir)
+			}
+		}
+	}
+	return nil
+}
+
+// ensureSecret returns the path of the server secret, generating 32 random bytes (as 64 hex
+// digits) into it, 0600, the first time (design.md §3.8: never change it once consents exist).
+func ensureSecret(path string) (string, error) {
+	if st, err := os.Stat(path); err == nil {
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(path, 0o600); err != nil {
+				return "", fmt.Errorf("sandbox: %w", err)
+			}
+		}
+		return path, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	if _, err := f.WriteString(hex.EncodeToString(b[:]) + "\n"); err != nil {
+		_ = f.Close()
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	return path, nil
+}
+
+// waitReady polls the DP's /readyz until it answers 200.
+func waitReady(ctx, runCtx context.Context, url string) error {
+	hc := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := hc.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sandbox: the DP is not ready after 30 s (%s)", last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-runCtx.Done():
+			return errors.New("sandbox: a component stopped while starting")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
