@@ -107,14 +107,13 @@ func TestPatchRefusals(t *testing.T) {
 	now := time.Now()
 
 	type tc struct {
-		name     string
-		consent  CreateConsentRequest
-		client   func() *http.Client
-		body     func(id string) []byte
-		sig      func(body []byte) string // nil = good signature
-		status   int
-		code     string
-		noRecord bool
+		name    string
+		consent CreateConsentRequest
+		client  func() *http.Client
+		body    func(id string) []byte
+		sig     func(body []byte) string // nil = good signature
+		status  int
+		code    string
 	}
 	auth := func(mod func(map[string]any)) func(string) []byte {
 		return func(id string) []byte { return h.authorizedBody(t, id, mod) }

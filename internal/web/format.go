@@ -28,11 +28,6 @@ func last4(number string) string {
 	return n[len(n)-4:]
 }
 
-// isCard reports whether the account is a credit card, whose number is shared masked.
-func isCard(a *bank.Account) bool {
-	return a.Subtype == bank.SubtypeCreditCard || a.Type == bank.TypeCredit
-}
-
 // subtypeKey names the catalogue entry for an account's kind.
 func subtypeKey(a *bank.Account) string {
 	switch a.Subtype {

@@ -157,7 +157,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		username = ""
 	}
 	if username == "" || password == "" || len(password) > maxPassword {
-		h.renderLogin(w, r, s, http.StatusUnauthorized, "login.failed", username)
+		h.renderLogin(w, r, s, http.StatusOK, "login.failed", username)
 		return
 	}
 	now := h.o.Now()
@@ -184,7 +184,9 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			h.o.Logger.ErrorContext(ctx, "web: record login failure", "consent_id", s.j.ConsentID, "error", rerr)
 		}
 		s.j.Failures++
-		alert, status := "login.failed", http.StatusUnauthorized
+		// 200, not 401: a form login is not HTTP authentication, and a 401 must carry
+		// WWW-Authenticate (RFC 9110 §15.5.2).
+		alert, status := "login.failed", http.StatusOK
 		if s.j.Failures >= h.o.LoginMaxFailures || n+1 >= h.o.LoginMaxFailures {
 			s.j.Locked = true
 			alert, status = "login.locked", http.StatusTooManyRequests
