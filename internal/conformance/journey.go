@@ -313,58 +313,71 @@ func (r *runner) visitCallback(ctx context.Context, exit string) (bool, error) {
 	return true, nil
 }
 
-// waitUpdate polls the simulator until it received a PATCH for the consent that pred accepts.
-func (r *runner) waitUpdate(ctx context.Context, consentID string, pred func(sim.UpdateRecord) bool) (*sim.UpdateRecord, error) {
-	var last *sim.ConsentView
+// pollConsent reads the simulator's view of the consent until found reports true or 10 s pass;
+// it returns the last view read and whether found accepted it.
+func (r *runner) pollConsent(ctx context.Context, consentID string, found func(*sim.ConsentView) bool) (*sim.ConsentView, bool, error) {
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		v, err := r.sim.Consent(ctx, consentID)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		last = v
-		for i := len(v.UpdatesReceived) - 1; i >= 0; i-- {
-			if pred(v.UpdatesReceived[i]) {
-				u := v.UpdatesReceived[i]
-				return &u, nil
-			}
+		if found(v) {
+			return v, true, nil
 		}
 		if time.Now().After(deadline) {
-			break
+			return v, false, nil
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return nil, fmt.Errorf("the simulator received %s", describeUpdates(last.UpdatesReceived))
+}
+
+// lastMatch returns the newest element of xs that pred accepts.
+func lastMatch[T any](xs []T, pred func(T) bool) (*T, bool) {
+	for i := len(xs) - 1; i >= 0; i-- {
+		if pred(xs[i]) {
+			x := xs[i]
+			return &x, true
+		}
+	}
+	return nil, false
+}
+
+// waitUpdate polls the simulator until it received a PATCH for the consent that pred accepts.
+func (r *runner) waitUpdate(ctx context.Context, consentID string, pred func(sim.UpdateRecord) bool) (*sim.UpdateRecord, error) {
+	var u *sim.UpdateRecord
+	v, ok, err := r.pollConsent(ctx, consentID, func(v *sim.ConsentView) (found bool) {
+		u, found = lastMatch(v.UpdatesReceived, pred)
+		return found
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("the simulator received %s", describeUpdates(v.UpdatesReceived))
+	}
+	return u, nil
 }
 
 // waitEvent polls the simulator until it sent the DP an event about the consent that pred accepts.
 func (r *runner) waitEvent(ctx context.Context, consentID string, pred func(sim.EventRecord) bool) (*sim.EventRecord, error) {
-	var last *sim.ConsentView
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		v, err := r.sim.Consent(ctx, consentID)
-		if err != nil {
-			return nil, err
-		}
-		last = v
-		for i := len(v.EventsSent) - 1; i >= 0; i-- {
-			if pred(v.EventsSent[i]) {
-				e := v.EventsSent[i]
-				return &e, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			return nil, err
-		}
+	var e *sim.EventRecord
+	v, ok, err := r.pollConsent(ctx, consentID, func(v *sim.ConsentView) (found bool) {
+		e, found = lastMatch(v.EventsSent, pred)
+		return found
+	})
+	if err != nil {
+		return nil, err
 	}
-	var parts []string
-	for _, e := range last.EventsSent {
-		parts = append(parts, fmt.Sprintf("%s/%s→%d", e.EventType, e.Status, e.HTTPStatus))
+	if !ok {
+		var parts []string
+		for _, e := range v.EventsSent {
+			parts = append(parts, fmt.Sprintf("%s/%s→%d", e.EventType, e.Status, e.HTTPStatus))
+		}
+		return nil, fmt.Errorf("events sent: [%s]", strings.Join(parts, ", "))
 	}
-	return nil, fmt.Errorf("events sent: [%s]", strings.Join(parts, ", "))
+	return e, nil
 }
 
 func describeUpdates(us []sim.UpdateRecord) string {
