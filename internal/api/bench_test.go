@@ -123,7 +123,7 @@ func newBenchEnv(b *testing.B, dpKey *jose.SigningKey) *benchEnv {
 		Metrics: obs.NewMetrics(), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: clock},
 		DataOptions{Consents: te.store, Bank: te.bank, DCKeys: staticEncKeys{testDCID + "/" + k.dcEnc.Thumbprint: k.dcEnc},
 			Sealer: be.sealer, InstitutionName: testInst, AccountIDKey: testAccountIDKey, CursorKey: testCursorKeyE2E,
-			RateLimitPerMinute: 1 << 30})
+			RateLimitPerMinute: 1 << 30, RateLimitPerConsentPerMinute: 1 << 30})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,19 +27,22 @@ import (
 // allows and a clamped date range"):
 //
 //	Accept (406) → x-enc-kid present (400) → consent_id and account_id well formed (400) →
-//	endpoint parameters (400) → consent known (403) → per-DC rate limit (429) → consent
-//	authorized and not expired (403 Consent.Invalid) → permission (403 AccessToken.InvalidScope)
-//	→ account in the consent (403 Consent.Invalid) → DC encryption key (400 / 503) → connector
-//	under a deadline (403 / 503) → JSON → JWE inside a DP-signed JWS → 200 application/jose.
+//	endpoint parameters (400) → consent known (403) → per-DC rate limit (429) → per-consent rate
+//	limit (429) → consent authorized and not expired (403 Consent.Invalid) → permission (403
+//	AccessToken.InvalidScope) → account in the consent (403 Consent.Invalid) → DC encryption key
+//	(400 / 503) → connector under a deadline (403 / 503) → JSON → JWE inside a DP-signed JWS →
+//	200 application/jose.
 //
+// The consent and the account's bank reference come from one store read (ConsentAccount).
 // mTLS and the request signature are checked earlier, by the middleware.
 
 // ConsentReader is what the resource server reads of stored consents. *store.Store implements it.
 type ConsentReader interface {
-	// GetConsent returns the consent, or an error wrapping store.ErrNotFound.
+	// GetConsent returns the consent, or an error wrapping store.ErrNotFound (userinfo).
 	GetConsent(ctx context.Context, consentID string) (*store.ConsentRecord, error)
-	// AccountRef resolves a consent's DP account_id to the bank's reference, or store.ErrNotFound.
-	AccountRef(ctx context.Context, consentID, accountID string) (string, error)
+	// ConsentAccount returns the consent (or an error wrapping store.ErrNotFound) and the bank's
+	// reference of the DP account_id, "" when the consent does not authorize that account.
+	ConsentAccount(ctx context.Context, consentID, accountID string) (*store.ConsentRecord, string, error)
 }
 
 // BankReader is the part of the core-bank connector the resource server uses (design.md §6).
@@ -83,6 +86,9 @@ type DataOptions struct {
 	HistoryMonths int
 	// RateLimitPerMinute is the per-DC limit with an equal burst (default 200; spec §7.1).
 	RateLimitPerMinute int
+	// RateLimitPerConsentPerMinute is the per-consent limit with an equal burst, counted after
+	// the per-DC one (default 60; negative-tests D16 "limits per DC and per consent").
+	RateLimitPerConsentPerMinute int
 	// BankTimeout bounds the connector calls of one request (default 4 s; must stay under
 	// PayNet's 5 s, design §3.14).
 	BankTimeout time.Duration
@@ -90,10 +96,11 @@ type DataOptions struct {
 
 // Defaults of DataOptions.
 const (
-	DefaultCursorTTL          = 15 * time.Minute
-	DefaultHistoryMonths      = 12
-	DefaultRateLimitPerMinute = 200
-	DefaultBankTimeout        = 4 * time.Second
+	DefaultCursorTTL                    = 15 * time.Minute
+	DefaultHistoryMonths                = 12
+	DefaultRateLimitPerMinute           = 200
+	DefaultRateLimitPerConsentPerMinute = 60
+	DefaultBankTimeout                  = 4 * time.Second
 	// payNetTimeout is PayNet's synchronous budget (spec §3.0, §7.1); BankTimeout must be below it.
 	payNetTimeout = 5 * time.Second
 	// transientRetryAfter is the Retry-After of a 503 (core bank or key set unavailable).
@@ -124,7 +131,7 @@ type dataServer struct {
 	cursors     cursorCodec
 	cursorTTL   time.Duration
 	history     int
-	limiter     *rateLimiter
+	limits      *dataLimits
 	bankTimeout time.Duration
 }
 
@@ -150,17 +157,20 @@ func newDataServer(h *Handler, o DataOptions) (*dataServer, error) {
 	if d.bankTimeout == 0 {
 		d.bankTimeout = DefaultBankTimeout
 	}
-	perMinute := o.RateLimitPerMinute
+	perMinute, perConsent := o.RateLimitPerMinute, o.RateLimitPerConsentPerMinute
 	if perMinute == 0 {
 		perMinute = DefaultRateLimitPerMinute
 	}
+	if perConsent == 0 {
+		perConsent = DefaultRateLimitPerConsentPerMinute
+	}
 	switch {
-	case d.cursorTTL < 0 || d.history < 0 || perMinute < 0 || d.bankTimeout < 0:
+	case d.cursorTTL < 0 || d.history < 0 || perMinute < 0 || perConsent < 0 || d.bankTimeout < 0:
 		return nil, errors.New("api: DataOptions durations and limits must not be negative")
 	case d.bankTimeout >= payNetTimeout:
 		return nil, fmt.Errorf("api: DataOptions.BankTimeout %v must be below PayNet's %v", d.bankTimeout, payNetTimeout)
 	}
-	d.limiter = newRateLimiter(perMinute)
+	d.limits = newDataLimits(perMinute, perConsent)
 	return d, nil
 }
 
@@ -242,20 +252,18 @@ func (d *dataServer) resource(r *http.Request, res *resource) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if rr.record, err = d.authorizedConsent(ctx, consentID, rr.now); err != nil {
+	rec, ref, err := d.consents.ConsentAccount(ctx, consentID, accountID)
+	if rr.record, err = d.admit(rec, err, rr.now); err != nil {
 		return nil, err
 	}
 	c := &rr.record.Consent
 	if !c.Has(res.perm) {
 		return nil, protoerr.InvalidScope("the consent does not grant "+string(res.perm), nil)
 	}
-	rr.accountRef, err = d.consents.AccountRef(ctx, consentID, accountID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, protoerr.ConsentInvalid("the account is not part of this consent", err)
-	case err != nil:
-		return nil, protoerr.Internal(fmt.Errorf("account lookup: %w", err))
+	if ref == "" {
+		return nil, protoerr.ConsentInvalid("the account is not part of this consent", store.ErrNotFound)
 	}
+	rr.accountRef = ref
 	encKey, err := d.keys.EncryptionKey(ctx, c.DCID, encKid)
 	switch {
 	case errors.Is(err, paynet.ErrUnknownEncKey):
@@ -278,18 +286,24 @@ func (d *dataServer) resource(r *http.Request, res *resource) ([]byte, error) {
 	return body, nil
 }
 
-// authorizedConsent loads the consent, counts the request against its DC's rate limit and checks
-// that the consent may serve data at now (spec §5.2 "only authorized may access data"; design
-// §3.6: past expiration_datetime it is expired even without an event; negative-tests C9, C10).
+// authorizedConsent loads the consent and admits the request (admit).
 func (d *dataServer) authorizedConsent(ctx context.Context, consentID string, now time.Time) (*store.ConsentRecord, error) {
 	rec, err := d.consents.GetConsent(ctx, consentID)
+	return d.admit(rec, err, now)
+}
+
+// admit takes the result of a consent lookup, counts the request against the rate limits of the
+// consent's DC and of the consent (design §3.14; negative-tests D16) and checks that the consent
+// may serve data at now (spec §5.2 "only authorized may access data"; design §3.6: past
+// expiration_datetime it is expired even without an event; negative-tests C9, C10).
+func (d *dataServer) admit(rec *store.ConsentRecord, err error, now time.Time) (*store.ConsentRecord, error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, protoerr.ConsentInvalid("unknown consent_id", err)
 	case err != nil:
 		return nil, protoerr.Internal(fmt.Errorf("consent lookup: %w", err))
 	}
-	if ok, wait := d.limiter.allow(rec.Consent.DCID, now); !ok {
+	if ok, wait := d.limits.allow(rec.Consent.DCID, rec.Consent.ConsentID, now); !ok {
 		return nil, protoerr.RateLimited(wait)
 	}
 	if st := rec.Consent.EffectiveStatus(now); st != consent.StatusAuthorized {

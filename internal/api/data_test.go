@@ -235,11 +235,13 @@ func newTestPKI(tb testing.TB) *testPKI {
 
 // ---- fake store --------------------------------------------------------------------------------
 
-// fakeStore holds consent records in memory and applies store.AccountRef's rule.
+// fakeStore holds consent records in memory and applies store.ConsentAccount's rule. reads
+// counts the consent reads (GetConsent and ConsentAccount calls).
 type fakeStore struct {
-	mu   sync.Mutex
-	recs map[string]store.ConsentRecord
-	fail error // returned by every call when set
+	mu    sync.Mutex
+	recs  map[string]store.ConsentRecord
+	fail  error // returned by every call when set
+	reads int
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{recs: map[string]store.ConsentRecord{}} }
@@ -258,9 +260,17 @@ func (s *fakeStore) edit(id string, fn func(*store.ConsentRecord)) {
 	s.recs[id] = rec
 }
 
+// Reads returns how many consent reads were made.
+func (s *fakeStore) Reads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
 func (s *fakeStore) GetConsent(_ context.Context, id string) (*store.ConsentRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.reads++
 	if s.fail != nil {
 		return nil, s.fail
 	}
@@ -271,23 +281,23 @@ func (s *fakeStore) GetConsent(_ context.Context, id string) (*store.ConsentReco
 	return &rec, nil
 }
 
-func (s *fakeStore) AccountRef(ctx context.Context, consentID, accountID string) (string, error) {
+func (s *fakeStore) ConsentAccount(ctx context.Context, consentID, accountID string) (*store.ConsentRecord, string, error) {
 	rec, err := s.GetConsent(ctx, consentID)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	if rec.Authorization == nil || rec.Authorization.Status != consent.StatusAuthorized {
-		return "", store.ErrNotFound
+		return rec, "", nil
 	}
 	if len(rec.Consent.Accounts) > 0 && !slices.ContainsFunc(rec.Consent.Accounts, func(a consent.Account) bool { return a.AccountID == accountID }) {
-		return "", store.ErrNotFound
+		return rec, "", nil
 	}
 	for _, a := range rec.Authorization.Accounts {
 		if a.AccountID == accountID {
-			return a.AccountRef, nil
+			return rec, a.AccountRef, nil
 		}
 	}
-	return "", store.ErrNotFound
+	return rec, "", nil
 }
 
 // ---- fake connector ----------------------------------------------------------------------------
@@ -586,7 +596,8 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 
 	cfg := envConfig{
 		data: DataOptions{Consents: e.store, Bank: e.bank, DCKeys: dcKeys, InstitutionName: testInst,
-			AccountIDKey: testAccountIDKey, CursorKey: testCursorKeyE2E, RateLimitPerMinute: 10000},
+			AccountIDKey: testAccountIDKey, CursorKey: testCursorKeyE2E, RateLimitPerMinute: 10000,
+			RateLimitPerConsentPerMinute: 10000},
 		dpKey:  func(k *testKeyMaterial) *jose.SigningKey { return k.dpRSA },
 		logger: logger,
 	}
@@ -943,6 +954,66 @@ func TestDataRateLimit(t *testing.T) {
 	e.open(e.do(req{path: path}))
 }
 
+// D16 "limits per DC and per consent": one consent over its own limit gets 429 with Retry-After
+// while another consent of the same DC is still served; the refused requests take nothing of the
+// DC's allowance, and the DC's limit still caps the two together.
+func TestDataRateLimitPerConsent(t *testing.T) {
+	e := newEnv(t, func(c *envConfig) { c.data.RateLimitPerMinute, c.data.RateLimitPerConsentPerMinute = 5, 3 })
+	const otherID = "0c6b1f8e-2d4a-4c3b-8e5f-7a9d1b2c3e4f"
+	other, err := e.store.GetConsent(t.Context(), testConsentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Consent.ConsentID = otherID
+	e.store.put(*other)
+	id := e.accounts[refSavings]
+	pathA := dataPath(id, "/balances")
+	pathB := "/v1/accounts/" + id + "/balances?consent_id=" + otherID
+	for i := 0; i < 3; i++ {
+		e.open(e.do(req{path: pathA}))
+	}
+	calls := e.bank.Calls()
+	for i := 0; i < 4; i++ {
+		resp := e.do(req{path: pathA})
+		if ra := resp.Header.Get("Retry-After"); ra != "20" {
+			t.Errorf("consent A refusal %d: Retry-After %q, want 20 (one token of 3/min)", i+1, ra)
+		}
+		wantError(t, resp, http.StatusTooManyRequests, protoerr.CodeTemporarilyUnavailable)
+	}
+	// Userinfo counts against the consent too.
+	wantError(t, e.do(req{path: "/v1/oauth/userinfo?consent_id=" + testConsentID}), http.StatusTooManyRequests,
+		protoerr.CodeTemporarilyUnavailable)
+	if e.bank.Calls() != calls {
+		t.Error("a rate-limited request reached the connector")
+	}
+	// Consent B of the same DC: the DC's 5/min has 2 left, the refusals above took none.
+	for i := 0; i < 2; i++ {
+		e.open(e.do(req{path: pathB}))
+	}
+	resp := e.do(req{path: pathB})
+	if ra := resp.Header.Get("Retry-After"); ra != "12" {
+		t.Errorf("DC limit: Retry-After %q, want 12 (one token of 5/min)", ra)
+	}
+	wantError(t, resp, http.StatusTooManyRequests, protoerr.CodeTemporarilyUnavailable)
+	e.clock.Advance(12 * time.Second)
+	e.open(e.do(req{path: pathB}))
+}
+
+// One consent read per data request: ConsentAccount (the account endpoints) or GetConsent
+// (userinfo), never both.
+func TestDataOneConsentRead(t *testing.T) {
+	e := newEnv(t)
+	id := e.accounts[refSavings]
+	for _, path := range []string{dataPath(id, ""), dataPath(id, "/balances"), dataPath(id, "/transactions"),
+		"/v1/oauth/userinfo?consent_id=" + testConsentID, dataPath(e.accounts[refOther], "/balances")} {
+		before := e.store.Reads()
+		readBody(t, e.do(req{path: path}))
+		if n := e.store.Reads() - before; n != 1 {
+			t.Errorf("%s: %d consent reads, want 1", path, n)
+		}
+	}
+}
+
 // D15: a connector slower than BankTimeout → 503 TransientAccountAccessFailure with Retry-After
 // well within PayNet's 5 s, and no data; also when the connector ignores its context.
 func TestDataSlowConnector(t *testing.T) {
@@ -979,7 +1050,8 @@ func TestNewDataServerOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.cursorTTL != DefaultCursorTTL || d.history != DefaultHistoryMonths || d.bankTimeout != DefaultBankTimeout || d.limiter.perMinute != DefaultRateLimitPerMinute {
+	if d.cursorTTL != DefaultCursorTTL || d.history != DefaultHistoryMonths || d.bankTimeout != DefaultBankTimeout || d.limits.perDC.perMinute != DefaultRateLimitPerMinute ||
+		d.limits.perConsent.perMinute != DefaultRateLimitPerConsentPerMinute {
 		t.Errorf("defaults not applied: %+v", d)
 	}
 	for name, mut := range map[string]func(*DataOptions){
@@ -992,6 +1064,7 @@ func TestNewDataServerOptions(t *testing.T) {
 		"no cursor key":  func(o *DataOptions) { o.CursorKey = nil },
 		"5 s budget":     func(o *DataOptions) { o.BankTimeout = 5 * time.Second },
 		"negative ttl":   func(o *DataOptions) { o.CursorTTL = -time.Second },
+		"negative limit": func(o *DataOptions) { o.RateLimitPerConsentPerMinute = -1 },
 	} {
 		o := ok
 		mut(&o)

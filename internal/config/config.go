@@ -92,6 +92,8 @@ type PayNet struct {
 	PatchMaxAttempts       int           `yaml:"patch_max_attempts" env:"OFPDP_PAYNET_PATCH_MAX_ATTEMPTS" default:"3" doc:"Attempts for one update-consent PATCH (1–10)."`
 	PatchBudget            time.Duration `yaml:"patch_budget" env:"OFPDP_PAYNET_PATCH_BUDGET" default:"4s" doc:"Total time allowed for all attempts of one PATCH."`
 	SendStatusReason       bool          `yaml:"send_status_reason" env:"OFPDP_PAYNET_SEND_STATUS_REASON" default:"false" doc:"Include a status_reason in the PATCH body for rejected and failed consents."`
+	OutboxInterval         time.Duration `yaml:"outbox_interval" env:"OFPDP_PAYNET_OUTBOX_INTERVAL" default:"30s" doc:"How often each process's outbox worker looks for compensating consent updates due to PayNet (1s–1h; negative-tests C11)."`
+	OutboxMaxAttempts      int           `yaml:"outbox_max_attempts" env:"OFPDP_PAYNET_OUTBOX_MAX_ATTEMPTS" default:"10" doc:"Deliveries of one compensating consent update tried before it is abandoned (1–100); the waits between them are 1, 2, 4, 8, 16, then 30 minutes."`
 }
 
 // Keys are the DP's own keys (design §8 dp-sig, dp-mtls).
@@ -131,9 +133,10 @@ type Bank struct {
 
 // Data configures the data endpoints.
 type Data struct {
-	HistoryMonths      int           `yaml:"history_months" env:"OFPDP_DATA_HISTORY_MONTHS" default:"12" doc:"How many months of transactions can be read back."`
-	RateLimitPerMinute int           `yaml:"rate_limit_per_minute" env:"OFPDP_DATA_RATE_LIMIT_PER_MINUTE" default:"200" doc:"Requests per minute allowed per data consumer (spec §7.1); above it 429 with Retry-After."`
-	DCJWKSCacheTTL     time.Duration `yaml:"dc_jwks_cache_ttl" env:"OFPDP_DATA_DC_JWKS_CACHE_TTL" default:"15m" doc:"How long a data consumer's JWKS is cached (at most 15m)."`
+	HistoryMonths                int           `yaml:"history_months" env:"OFPDP_DATA_HISTORY_MONTHS" default:"12" doc:"How many months of transactions can be read back."`
+	RateLimitPerMinute           int           `yaml:"rate_limit_per_minute" env:"OFPDP_DATA_RATE_LIMIT_PER_MINUTE" default:"200" doc:"Requests per minute allowed per data consumer (spec §7.1); above it 429 with Retry-After."`
+	RateLimitPerConsentPerMinute int           `yaml:"rate_limit_per_consent_per_minute" env:"OFPDP_DATA_RATE_LIMIT_PER_CONSENT_PER_MINUTE" default:"60" doc:"Requests per minute allowed per consent, counted after the per-consumer limit (negative-tests D16); above it 429 with Retry-After."`
+	DCJWKSCacheTTL               time.Duration `yaml:"dc_jwks_cache_ttl" env:"OFPDP_DATA_DC_JWKS_CACHE_TTL" default:"15m" doc:"How long a data consumer's JWKS is cached (at most 15m)."`
 }
 
 // Branding is what the customer sees.

@@ -44,13 +44,13 @@ func TestDefaults(t *testing.T) {
 		TLS: TLS{CertFile: "pki/dp-server.crt", KeyFile: "pki/dp-server.key"},
 		PayNet: PayNet{CAFile: "pki/ca.crt", JWKSFile: "pki/paynet.jwks.json", JWKSCacheTTL: 15 * time.Minute,
 			ConsentBaseURL: "https://localhost:8445", DCJWKSURLTemplate: "https://localhost:8445/v1/jwks/{dc_id}",
-			PatchMaxAttempts: 3, PatchBudget: 4 * time.Second},
+			PatchMaxAttempts: 3, PatchBudget: 4 * time.Second, OutboxInterval: 30 * time.Second, OutboxMaxAttempts: 10},
 		Keys: Keys{SigningKeyFile: "pki/dp-sig.key", SigningCertFile: "pki/dp-sig.crt",
 			MTLSCertFile: "pki/dp-mtls.crt", MTLSKeyFile: "pki/dp-mtls.key"},
 		Authorize: Authorize{SessionIdleTimeout: 5 * time.Minute, LoginMaxFailures: 5, LoginLockout: 15 * time.Minute},
 		IDToken:   IDToken{Issuer: "https://localhost:8444", TTL: 10 * time.Minute},
 		Bank:      Bank{Connector: "demo", Timeout: 4 * time.Second},
-		Data:      Data{HistoryMonths: 12, RateLimitPerMinute: 200, DCJWKSCacheTTL: 15 * time.Minute},
+		Data:      Data{HistoryMonths: 12, RateLimitPerMinute: 200, RateLimitPerConsentPerMinute: 60, DCJWKSCacheTTL: 15 * time.Minute},
 		Branding:  Branding{BankName: "Demo Bank Berhad", PrimaryColor: "#0b5394"},
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -182,7 +182,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		{
 			name: "unknown key in JSON", file: "c.json", content: `{"paynet": {"jwks": "x"}}`,
-			want:     []string{"paynet.jwks: unknown key (keys of paynet: ca_file, client_cert_fingerprints, client_cert_subjects, issuer, jwks_url, jwks_file, jwks_cache_ttl, consent_base_url, dc_jwks_url_template, patch_max_attempts, patch_budget, send_status_reason)"},
+			want:     []string{"paynet.jwks: unknown key (keys of paynet: ca_file, client_cert_fingerprints, client_cert_subjects, issuer, jwks_url, jwks_file, jwks_cache_ttl, consent_base_url, dc_jwks_url_template, patch_max_attempts, patch_budget, send_status_reason, outbox_interval, outbox_max_attempts)"},
 			sentinel: ErrUnknownKey,
 		},
 		{

@@ -35,6 +35,11 @@ const (
 	// MaxIDLength bounds dp_id and dc_id. Spec §2.1 documents 36 characters, but PayNet's own
 	// v1.2.1 examples carry 39-character ids; internal/consent accepts up to 64 as well.
 	MaxIDLength = 64
+	// MinOutboxInterval and MaxOutboxInterval bound paynet.outbox_interval; MaxOutboxAttempts
+	// bounds paynet.outbox_max_attempts.
+	MinOutboxInterval = time.Second
+	MaxOutboxInterval = time.Hour
+	MaxOutboxAttempts = 100
 )
 
 // Profiles and connectors Validate accepts.
@@ -154,6 +159,7 @@ func (c *Config) validate(now time.Time) error {
 
 	v.between("data.history_months", int64(c.Data.HistoryMonths), 1, 120)
 	v.atLeast("data.rate_limit_per_minute", int64(c.Data.RateLimitPerMinute), 1)
+	v.atLeast("data.rate_limit_per_consent_per_minute", int64(c.Data.RateLimitPerConsentPerMinute), 1)
 	v.positive("data.dc_jwks_cache_ttl", c.Data.DCJWKSCacheTTL, MaxJWKSCacheTTL)
 
 	if strings.TrimSpace(c.Branding.BankName) == "" {
@@ -262,6 +268,10 @@ func (v *validator) payNet() {
 	}
 	v.between("paynet.patch_max_attempts", int64(p.PatchMaxAttempts), 1, 10)
 	v.positive("paynet.patch_budget", p.PatchBudget, 0)
+	if v.positive("paynet.outbox_interval", p.OutboxInterval, MaxOutboxInterval) && p.OutboxInterval < MinOutboxInterval {
+		v.bad("paynet.outbox_interval", "must be at least "+formatDuration(MinOutboxInterval))
+	}
+	v.between("paynet.outbox_max_attempts", int64(p.OutboxMaxAttempts), 1, MaxOutboxAttempts)
 }
 
 func (v *validator) signingKey() {

@@ -152,6 +152,11 @@ func TestValidateRules(t *testing.T) {
 		{"consent base url with user", func(c *Config) { c.PayNet.ConsentBaseURL = "https://u:p@pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://u:p@pn.example" must not carry user information; example: "https://localhost:8445"`, ErrInvalidValue},
 		{"dc jwks template", func(c *Config) { c.PayNet.DCJWKSURLTemplate = "https://pn.example/jwks" }, `OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE (paynet.dc_jwks_url_template): "https://pn.example/jwks" must contain {dc_id}; example: "https://localhost:8445/v1/jwks/{dc_id}"`, ErrInvalidValue},
 		{"patch attempts", func(c *Config) { c.PayNet.PatchMaxAttempts = 11 }, `OFPDP_PAYNET_PATCH_MAX_ATTEMPTS (paynet.patch_max_attempts): "11" must be between 1 and 10; example: "3"`, ErrInvalidValue},
+		{"outbox interval zero", func(c *Config) { c.PayNet.OutboxInterval = 0 }, `OFPDP_PAYNET_OUTBOX_INTERVAL (paynet.outbox_interval): "0s" must be a positive duration; example: "30s"`, ErrInvalidValue},
+		{"outbox interval below 1s", func(c *Config) { c.PayNet.OutboxInterval = 500 * time.Millisecond }, `OFPDP_PAYNET_OUTBOX_INTERVAL (paynet.outbox_interval): "500ms" must be at least 1s; example: "30s"`, ErrInvalidValue},
+		{"outbox interval above 1h", func(c *Config) { c.PayNet.OutboxInterval = time.Hour + time.Second }, `OFPDP_PAYNET_OUTBOX_INTERVAL (paynet.outbox_interval): "1h0m1s" must be at most 1h; example: "30s"`, ErrInvalidValue},
+		{"outbox attempts zero", func(c *Config) { c.PayNet.OutboxMaxAttempts = 0 }, `OFPDP_PAYNET_OUTBOX_MAX_ATTEMPTS (paynet.outbox_max_attempts): "0" must be between 1 and 100; example: "10"`, ErrInvalidValue},
+		{"outbox attempts above 100", func(c *Config) { c.PayNet.OutboxMaxAttempts = 101 }, `OFPDP_PAYNET_OUTBOX_MAX_ATTEMPTS (paynet.outbox_max_attempts): "101" must be between 1 and 100; example: "10"`, ErrInvalidValue},
 		{"signing key mismatch", func(c *Config) { c.Keys.SigningKeyFile = p("dc-sig.key") }, `OFPDP_KEYS_SIGNING_KEY_FILE (keys.signing_key_file): "` + p("dc-sig.key") + `" cannot sign with keys.signing_cert_file: `, ErrFile},
 		{"signing cert missing", func(c *Config) { c.Keys.SigningCertFile = missing }, `OFPDP_KEYS_SIGNING_CERT_FILE (keys.signing_cert_file): "` + missing + `" does not exist; example: "pki/dp-sig.crt"`, ErrFile},
 		{"secret required", func(c *Config) { c.Secrets.ServerSecretFile = "" }, `OFPDP_SECRETS_SERVER_SECRET_FILE (secrets.server_secret_file): must be set (required outside the sandbox); example: "/etc/ofpdp/server.secret"`, ErrRequired},
@@ -168,6 +173,7 @@ func TestValidateRules(t *testing.T) {
 		{"bank timeout at 5s", func(c *Config) { c.Bank.Timeout = 5 * time.Second }, `OFPDP_BANK_TIMEOUT (bank.timeout): "5s" must be below PayNet's 5s deadline (spec §7.1); example: "4s"`, ErrInvalidValue},
 		{"history", func(c *Config) { c.Data.HistoryMonths = 0 }, `OFPDP_DATA_HISTORY_MONTHS (data.history_months): "0" must be between 1 and 120; example: "12"`, ErrInvalidValue},
 		{"rate limit", func(c *Config) { c.Data.RateLimitPerMinute = -1 }, `OFPDP_DATA_RATE_LIMIT_PER_MINUTE (data.rate_limit_per_minute): "-1" must be at least 1; example: "200"`, ErrInvalidValue},
+		{"rate limit per consent", func(c *Config) { c.Data.RateLimitPerConsentPerMinute = 0 }, `OFPDP_DATA_RATE_LIMIT_PER_CONSENT_PER_MINUTE (data.rate_limit_per_consent_per_minute): "0" must be at least 1; example: "60"`, ErrInvalidValue},
 		{"dc jwks cache", func(c *Config) { c.Data.DCJWKSCacheTTL = time.Hour }, `OFPDP_DATA_DC_JWKS_CACHE_TTL (data.dc_jwks_cache_ttl): "1h0m0s" must be at most 15m; example: "15m"`, ErrInvalidValue},
 		{"bank name", func(c *Config) { c.Branding.BankName = " " }, `OFPDP_BRANDING_BANK_NAME (branding.bank_name): must be set; example: "Demo Bank Berhad"`, ErrRequired},
 		{"logo type", func(c *Config) { c.Branding.LogoFile = p("ca.crt") }, `OFPDP_BRANDING_LOGO_FILE (branding.logo_file): "` + p("ca.crt") + `" is not an .svg, .png or .jpg image; example: "logo.svg"`, ErrInvalidValue},
@@ -209,6 +215,24 @@ func TestValidateRules(t *testing.T) {
 				t.Errorf("errors.Is(%v) = false", tt.sentinel)
 			}
 		})
+	}
+}
+
+// The bounds of the outbox keys are inclusive.
+func TestValidateOutboxBounds(t *testing.T) {
+	for _, b := range []struct {
+		interval time.Duration
+		attempts int
+	}{{time.Second, 1}, {time.Hour, 100}} {
+		cfg := validConfig(t)
+		cfg.PayNet.OutboxInterval, cfg.PayNet.OutboxMaxAttempts = b.interval, b.attempts
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("outbox_interval %v, outbox_max_attempts %d refused:\n%v", b.interval, b.attempts, err)
+		}
+	}
+	cfg, err := Load("", envMap(map[string]string{"OFPDP_PAYNET_OUTBOX_INTERVAL": "2m", "OFPDP_PAYNET_OUTBOX_MAX_ATTEMPTS": "25"}))
+	if err != nil || cfg.PayNet.OutboxInterval != 2*time.Minute || cfg.PayNet.OutboxMaxAttempts != 25 {
+		t.Fatalf("outbox keys from the environment: %+v %v", cfg.PayNet, err)
 	}
 }
 

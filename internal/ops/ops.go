@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -20,12 +21,33 @@ import (
 // Check is one readiness check; a nil error means ready.
 type Check func(ctx context.Context) error
 
-// AdminStore is what the admin API reads. *store.Store implements it.
+// AdminStore is what the admin API reads, plus the one repair it makes: re-queueing an abandoned
+// consent update (negative-tests C11), which it records in the audit trail (spec §7.4).
+// *store.Store implements it.
 type AdminStore interface {
 	GetConsent(ctx context.Context, consentID string) (*store.ConsentRecord, error)
 	ConsentEvents(ctx context.Context, consentID string) ([]store.StoredEvent, error)
 	OutboundCalls(ctx context.Context, consentID string) ([]store.OutboundCall, error)
+	// ListOutbox returns up to limit outbox items, pending first, then the most recently finished.
+	ListOutbox(ctx context.Context, limit int) ([]store.OutboxItem, error)
+	// RequeueUpdate makes an abandoned item pending again, due at now with its attempts reset;
+	// store.ErrNotFound without an item, store.ErrNotAbandoned for any other item.
+	RequeueUpdate(ctx context.Context, consentID string, now time.Time) error
+	Audit(ctx context.Context, e store.AuditEntry) error
 }
+
+// Limits of GET /admin/v1/outbox?limit=N.
+const (
+	DefaultOutboxLimit = 100
+	MaxOutboxLimit     = store.MaxOutboxList
+)
+
+// Audit trail values of a re-queue by an operator.
+const (
+	AuditActor        = "admin"
+	AuditActionRetry  = "admin.outbox_retry"
+	AuditOutcomeRetry = "requeued"
+)
 
 // Options configure the ops handler.
 type Options struct {
@@ -71,6 +93,8 @@ func New(o Options) *Handler {
 		h.mux.Handle("GET /admin/v1/consents/{consent_id}", h.admin(h.consent))
 		h.mux.Handle("GET /admin/v1/consents/{consent_id}/events", h.admin(h.events))
 		h.mux.Handle("GET /admin/v1/consents/{consent_id}/outbound-calls", h.admin(h.outbound))
+		h.mux.Handle("GET /admin/v1/outbox", h.admin(h.outbox))
+		h.mux.Handle("POST /admin/v1/outbox/{consent_id}/retry", h.admin(h.retry))
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
@@ -224,6 +248,69 @@ func (h *Handler) outbound(w http.ResponseWriter, r *http.Request) {
 			Seconds: c.Duration.Seconds()})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"outbound_calls": out})
+}
+
+// adminOutboxItem is the admin view of a compensating consent update: what is sent and how its
+// delivery went; never a body or a token.
+type adminOutboxItem struct {
+	ConsentID     string    `json:"consent_id"`
+	Status        string    `json:"status"`
+	Reason        string    `json:"reason"`
+	Attempts      int       `json:"attempts"`
+	NextAttemptAt time.Time `json:"next_attempt_at"`
+	LeaseUntil    time.Time `json:"lease_until,omitzero"`
+	CreatedAt     time.Time `json:"created_at"`
+	DoneAt        time.Time `json:"done_at,omitzero"`
+	Outcome       string    `json:"outcome"`
+	LastError     string    `json:"last_error,omitempty"`
+}
+
+// outbox lists the pending consent updates and the most recently finished ones (?limit=N, 1..1000,
+// default 100). A pending item has an empty outcome.
+func (h *Handler) outbox(w http.ResponseWriter, r *http.Request) {
+	limit := DefaultOutboxLimit
+	if q := r.URL.Query().Get("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > MaxOutboxLimit {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_limit"})
+			return
+		}
+		limit = n
+	}
+	items, err := h.o.Admin.ListOutbox(r.Context(), limit)
+	if h.storeErr(w, err) {
+		return
+	}
+	out := make([]adminOutboxItem, 0, len(items))
+	for _, it := range items {
+		out = append(out, adminOutboxItem{ConsentID: it.ConsentID, Status: string(it.Status), Reason: it.Reason,
+			Attempts: it.Attempts, NextAttemptAt: it.NextAttemptAt, LeaseUntil: it.LeaseUntil, CreatedAt: it.CreatedAt,
+			DoneAt: it.DoneAt, Outcome: it.Outcome, LastError: it.LastError})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"outbox": out})
+}
+
+// retry puts an abandoned consent update back to pending, due now with its attempts reset, and
+// audits it: 404 when the consent has no update, 409 when its update is not abandoned (pending,
+// delivered or refused by PayNet, which is never sent again).
+func (h *Handler) retry(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("consent_id")
+	now := h.o.Now()
+	err := h.o.Admin.RequeueUpdate(r.Context(), id, now)
+	if errors.Is(err, store.ErrNotAbandoned) {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "not_abandoned"})
+		return
+	}
+	if h.storeErr(w, err) {
+		return
+	}
+	if err := h.o.Admin.Audit(r.Context(), store.AuditEntry{At: now, Actor: AuditActor, Action: AuditActionRetry,
+		ConsentID: id, Outcome: AuditOutcomeRetry}); err != nil {
+		// The update is re-queued either way; say so, and leave the trace in the log.
+		h.o.Logger.Error("admin api: audit of an outbox re-queue failed", "consent_id", id, "cause", err.Error())
+	}
+	h.o.Logger.Info("admin api: consent update re-queued", "consent_id", id)
+	writeJSON(w, http.StatusOK, map[string]any{"consent_id": id, "next_attempt_at": now, "attempts": 0})
 }
 
 func (h *Handler) storeErr(w http.ResponseWriter, err error) bool {

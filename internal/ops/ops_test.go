@@ -3,11 +3,13 @@ package ops
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,9 +18,17 @@ import (
 	"github.com/ofpdp/ofpdp/internal/store"
 )
 
-type fakeAdmin struct{}
+// fakeAdmin serves one consent, c1, and an outbox of a pending p-1 and an abandoned a-1.
+type fakeAdmin struct {
+	mu        sync.Mutex
+	requeued  map[string]time.Time
+	audits    []store.AuditEntry
+	listLimit int
+	auditErr  error
+	listErr   error
+}
 
-func (fakeAdmin) GetConsent(_ context.Context, id string) (*store.ConsentRecord, error) {
+func (*fakeAdmin) GetConsent(_ context.Context, id string) (*store.ConsentRecord, error) {
 	if id != "c1" {
 		return nil, store.ErrNotFound
 	}
@@ -28,22 +38,59 @@ func (fakeAdmin) GetConsent(_ context.Context, id string) (*store.ConsentRecord,
 			{AccountID: "acc-1", AccountRef: "REF-1", AccountNumber: "1234567890", AccountName: "Savings"}}}}, nil
 }
 
-func (fakeAdmin) ConsentEvents(context.Context, string) ([]store.StoredEvent, error) {
+func (*fakeAdmin) ConsentEvents(context.Context, string) ([]store.StoredEvent, error) {
 	return []store.StoredEvent{{Seq: 1, Type: consent.EventCreated, Action: consent.ActionInsert, Raw: []byte(`{"secret":"x"}`)}}, nil
 }
 
-func (fakeAdmin) OutboundCalls(context.Context, string) ([]store.OutboundCall, error) {
+func (*fakeAdmin) OutboundCalls(context.Context, string) ([]store.OutboundCall, error) {
 	return []store.OutboundCall{{Attempt: 1, Method: "PATCH", HTTPStatus: 200, Outcome: "success"}}, nil
 }
 
-func get(h http.Handler, path, auth string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodGet, path, nil)
-	if auth != "" {
-		r.Header.Set("Authorization", auth)
+var (
+	t0      = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	outbox0 = []store.OutboxItem{
+		{ConsentID: "p-1", Status: consent.StatusFailed, Reason: "patch_failed", Attempts: 2, NextAttemptAt: t0.Add(2 * time.Minute),
+			LastError: "paynet: HTTP 503", CreatedAt: t0.Add(-time.Minute)},
+		{ConsentID: "a-1", Status: consent.StatusRejected, Reason: "customer_rejected", Attempts: 10, NextAttemptAt: t0.Add(-time.Hour),
+			LastError: "paynet: timeout", CreatedAt: t0.Add(-3 * time.Hour), DoneAt: t0.Add(-time.Hour), Outcome: "abandoned"},
 	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
+)
+
+func (f *fakeAdmin) ListOutbox(_ context.Context, limit int) ([]store.OutboxItem, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.listLimit = limit
+	if f.listErr != nil {
+		return nil, f.listErr
+	}
+	return outbox0[:min(limit, len(outbox0))], nil
+}
+
+func (f *fakeAdmin) RequeueUpdate(_ context.Context, id string, now time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case id == "a-1" && f.requeued[id].IsZero():
+		if f.requeued == nil {
+			f.requeued = map[string]time.Time{}
+		}
+		f.requeued[id] = now
+		return nil
+	case id == "a-1" || id == "p-1":
+		return fmt.Errorf("%w (%q)", store.ErrNotAbandoned, id)
+	}
+	return fmt.Errorf("%w: no consent update for %q", store.ErrNotFound, id)
+}
+
+func (f *fakeAdmin) Audit(_ context.Context, e store.AuditEntry) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.audits = append(f.audits, e)
+	return f.auditErr
+}
+
+func get(h http.Handler, path, auth string) *httptest.ResponseRecorder {
+	return do(h, http.MethodGet, path, auth)
 }
 
 func TestOps(t *testing.T) {
@@ -57,9 +104,9 @@ func TestOps(t *testing.T) {
 			return errors.New("connection refused to 10.0.0.5")
 		}},
 		AdminToken: strings.Repeat("t", 32),
-		Admin:      fakeAdmin{},
+		Admin:      &fakeAdmin{},
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:        func() time.Time { return time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC) },
+		Now:        func() time.Time { return t0 },
 	})
 	token := "Bearer " + strings.Repeat("t", 32)
 	cases := []struct {
@@ -104,8 +151,111 @@ func TestOps(t *testing.T) {
 }
 
 func TestAdminDisabledWithoutToken(t *testing.T) {
-	h := New(Options{Admin: fakeAdmin{}})
+	h := New(Options{Admin: &fakeAdmin{}})
 	if w := get(h, "/admin/v1/consents/c1", "Bearer "); w.Code != 404 {
 		t.Fatalf("admin API reachable without a configured token: %d", w.Code)
+	}
+	if w := do(h, http.MethodPost, "/admin/v1/outbox/a-1/retry", "Bearer "); w.Code != 404 {
+		t.Fatalf("outbox re-queue reachable without a configured token: %d", w.Code)
+	}
+}
+
+func do(h http.Handler, method, path, auth string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, path, nil)
+	if auth != "" {
+		r.Header.Set("Authorization", auth)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func newAdmin(f *fakeAdmin) (http.Handler, string) {
+	tok := strings.Repeat("t", 32)
+	return New(Options{AdminToken: tok, Admin: f, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now: func() time.Time { return t0 }}), "Bearer " + tok
+}
+
+func TestAdminOutboxList(t *testing.T) {
+	f := &fakeAdmin{}
+	h, token := newAdmin(f)
+	cases := []struct {
+		name, path, auth string
+		status           int
+		limit            int // passed to the store; 0: not called
+		contains         []string
+	}{
+		{"without token", "/admin/v1/outbox", "", 401, 0, []string{"unauthorized"}},
+		{"default limit", "/admin/v1/outbox", token, 200, DefaultOutboxLimit, []string{
+			`{"consent_id":"p-1","status":"failed","reason":"patch_failed","attempts":2,"next_attempt_at":"2026-11-23T00:02:00Z","created_at":"2026-11-22T23:59:00Z","outcome":"","last_error":"paynet: HTTP 503"}`,
+			`{"consent_id":"a-1","status":"rejected","reason":"customer_rejected","attempts":10,"next_attempt_at":"2026-11-22T23:00:00Z","created_at":"2026-11-22T21:00:00Z","done_at":"2026-11-22T23:00:00Z","outcome":"abandoned","last_error":"paynet: timeout"}`}},
+		{"limit", "/admin/v1/outbox?limit=1", token, 200, 1, []string{`"p-1"`}},
+		{"largest limit", "/admin/v1/outbox?limit=1000", token, 200, MaxOutboxLimit, []string{`"a-1"`}},
+		{"limit zero", "/admin/v1/outbox?limit=0", token, 400, 0, []string{"invalid_limit"}},
+		{"limit too large", "/admin/v1/outbox?limit=1001", token, 400, 0, []string{"invalid_limit"}},
+		{"limit not a number", "/admin/v1/outbox?limit=ten", token, 400, 0, []string{"invalid_limit"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f.listLimit = 0
+			w := get(h, c.path, c.auth)
+			body := w.Body.String()
+			if w.Code != c.status || f.listLimit != c.limit {
+				t.Fatalf("%s: %d (store limit %d) %s", c.path, w.Code, f.listLimit, body)
+			}
+			for _, s := range c.contains {
+				if !strings.Contains(body, s) {
+					t.Fatalf("%s: %s lacks %s", c.path, body, s)
+				}
+			}
+		})
+	}
+	if w := get(h, "/admin/v1/outbox?limit=1", token); strings.Contains(w.Body.String(), `"a-1"`) {
+		t.Fatalf("limit not applied: %s", w.Body.String())
+	}
+	f.listErr = errors.New("database at 10.0.0.5 is down")
+	if w := get(h, "/admin/v1/outbox", token); w.Code != 500 || strings.Contains(w.Body.String(), "10.0.0.5") {
+		t.Fatalf("store failure: %d %s", w.Code, w.Body.String())
+	}
+}
+
+func TestAdminOutboxRetry(t *testing.T) {
+	f := &fakeAdmin{}
+	h, token := newAdmin(f)
+	cases := []struct {
+		name, method, path, auth string
+		status                   int
+		contains                 string
+		audits                   int // audit entries so far
+	}{
+		{"without token", http.MethodPost, "/admin/v1/outbox/a-1/retry", "", 401, "unauthorized", 0},
+		{"with a wrong token", http.MethodPost, "/admin/v1/outbox/a-1/retry", "Bearer nope", 401, "unauthorized", 0},
+		{"GET does not re-queue", http.MethodGet, "/admin/v1/outbox/a-1/retry", token, 404, "not_found", 0},
+		{"no such item", http.MethodPost, "/admin/v1/outbox/zz/retry", token, 404, "not_found", 0},
+		{"pending item", http.MethodPost, "/admin/v1/outbox/p-1/retry", token, 409, "not_abandoned", 0},
+		{"abandoned item", http.MethodPost, "/admin/v1/outbox/a-1/retry", token, 200, `{"attempts":0,"consent_id":"a-1","next_attempt_at":"2026-11-23T00:00:00Z"}`, 1},
+		{"twice", http.MethodPost, "/admin/v1/outbox/a-1/retry", token, 409, "not_abandoned", 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := do(h, c.method, c.path, c.auth)
+			if w.Code != c.status || !strings.Contains(w.Body.String(), c.contains) || len(f.audits) != c.audits {
+				t.Fatalf("%s %s: %d %s (%d audit entries)", c.method, c.path, w.Code, w.Body.String(), len(f.audits))
+			}
+		})
+	}
+	if !f.requeued["a-1"].Equal(t0) {
+		t.Fatalf("re-queued at %v, want now (%v)", f.requeued["a-1"], t0)
+	}
+	want := store.AuditEntry{At: t0, Actor: "admin", Action: AuditActionRetry, ConsentID: "a-1", Outcome: AuditOutcomeRetry}
+	if f.audits[0] != want {
+		t.Fatalf("audit entry %+v, want %+v", f.audits[0], want)
+	}
+
+	// A failing audit does not undo the re-queue: the answer still says it happened.
+	f2 := &fakeAdmin{auditErr: errors.New("disk full")}
+	h2, token2 := newAdmin(f2)
+	if w := do(h2, http.MethodPost, "/admin/v1/outbox/a-1/retry", token2); w.Code != 200 || f2.requeued["a-1"].IsZero() || len(f2.audits) != 1 {
+		t.Fatalf("re-queue with a failing audit: %d %s", w.Code, w.Body.String())
 	}
 }

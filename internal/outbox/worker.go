@@ -18,7 +18,9 @@ import (
 const (
 	OutcomeDelivered = "delivered"
 	OutcomeRefused   = "refused"
-	OutcomeAbandoned = "abandoned"
+	// OutcomeAbandoned is the store's own constant: only items ending with it can be re-queued
+	// by the admin API (store.RequeueUpdate).
+	OutcomeAbandoned = store.OutcomeAbandoned
 	OutcomeRetry     = "retry"
 )
 

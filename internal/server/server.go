@@ -125,7 +125,8 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if err != nil {
 		return nil, fmt.Errorf("consent update client: %w", err)
 	}
-	s.outbox = &outbox.Worker{Store: st, Updater: updater, Now: d.Now, Logger: d.Logger, Metrics: s.metrics}
+	s.outbox = &outbox.Worker{Store: st, Updater: updater, Now: d.Now, Logger: d.Logger, Metrics: s.metrics,
+		Interval: cfg.PayNet.OutboxInterval, MaxAttempts: cfg.PayNet.OutboxMaxAttempts}
 
 	connector := d.Bank
 	if connector == nil {
@@ -157,7 +158,8 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Metrics: s.metrics, Logger: d.Logger, Now: d.Now,
 		Data: &api.DataOptions{Consents: st, Bank: connector, DCKeys: dcKeys, Sealer: signer,
 			BankTimeout: cfg.Bank.Timeout, HistoryMonths: cfg.Data.HistoryMonths, CursorKey: derive(secret, "cursor"),
-			AccountIDKey: accountIDKey, RateLimitPerMinute: cfg.Data.RateLimitPerMinute, InstitutionName: cfg.Branding.BankName}})
+			AccountIDKey: accountIDKey, RateLimitPerMinute: cfg.Data.RateLimitPerMinute,
+			RateLimitPerConsentPerMinute: cfg.Data.RateLimitPerConsentPerMinute, InstitutionName: cfg.Branding.BankName}})
 	if err != nil {
 		return nil, err
 	}

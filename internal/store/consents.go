@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -312,30 +313,44 @@ func checkAuthorization(a *Authorization) error {
 // in that list too; otherwise, or when the consent was not authorized by the customer, ErrNotFound.
 // The caller still checks the consent's current status and expiry.
 func (s *Store) AccountRef(ctx context.Context, consentID, accountID string) (string, error) {
-	rec, err := s.GetConsent(ctx, consentID)
+	_, ref, err := s.ConsentAccount(ctx, consentID, accountID)
 	if err != nil {
 		return "", err
 	}
-	a := rec.Authorization
-	if a == nil || a.Status != consent.StatusAuthorized {
+	if ref == "" {
 		return "", ErrNotFound
 	}
-	if len(rec.Consent.Accounts) > 0 {
-		listed := false
-		for _, acc := range rec.Consent.Accounts {
-			if acc.AccountID == accountID {
-				listed = true
-				break
-			}
-		}
-		if !listed {
-			return "", ErrNotFound
-		}
+	return ref, nil
+}
+
+// ConsentAccount reads a consent and resolves accountID against it in one query: the record
+// (ErrNotFound when the consent is unknown) and the bank's reference of the account under
+// AccountRef's rules, or "" with a nil error when the consent exists but the account is not one
+// it authorizes. It is the one consent read of a data request (spec paynet-dp.md §3.1.5–3.1.7);
+// the caller still checks the consent's current status, expiry and permissions.
+func (s *Store) ConsentAccount(ctx context.Context, consentID, accountID string) (*ConsentRecord, string, error) {
+	rec, err := s.GetConsent(ctx, consentID)
+	if err != nil {
+		return nil, "", err
+	}
+	return rec, authorizedRef(rec, accountID), nil
+}
+
+// authorizedRef is the bank's reference of accountID when the customer authorized the consent
+// with that account and, when PayNet's consent lists accounts, PayNet lists it too; else "".
+func authorizedRef(rec *ConsentRecord, accountID string) string {
+	a := rec.Authorization
+	if a == nil || a.Status != consent.StatusAuthorized {
+		return ""
+	}
+	if len(rec.Consent.Accounts) > 0 && !slices.ContainsFunc(rec.Consent.Accounts,
+		func(acc consent.Account) bool { return acc.AccountID == accountID }) {
+		return ""
 	}
 	for _, acc := range a.Accounts {
 		if acc.AccountID == accountID {
-			return acc.AccountRef, nil
+			return acc.AccountRef
 		}
 	}
-	return "", ErrNotFound
+	return ""
 }

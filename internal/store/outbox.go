@@ -32,7 +32,16 @@ type OutboxItem struct {
 const (
 	maxOutboxText  = 1024 // reason, last error and outcome are cut to this many bytes
 	maxOutboxClaim = 1000 // ClaimDueUpdates returns at most this many items
+	// MaxOutboxList bounds the items ListOutbox returns.
+	MaxOutboxList = 1000
 )
+
+// OutcomeAbandoned is the outcome of an item whose every delivery failed with an unknown outcome;
+// only such an item can be re-queued (RequeueUpdate).
+const OutcomeAbandoned = "abandoned"
+
+// ErrNotAbandoned: RequeueUpdate was asked for an item that is pending, delivered or refused.
+var ErrNotAbandoned = fmt.Errorf("%w: consent update is not abandoned", ErrConflict)
 
 const outboxColumns = `consent_id, status, reason, attempts, next_attempt_at, lease_until, last_error,
 	created_at, done_at, outcome`
@@ -165,7 +174,64 @@ func (s *Store) PendingUpdates(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// outboxItem returns the consent's outbox item, pending or done, or ErrNotFound (tests).
+// ListOutbox returns up to limit (1..MaxOutboxList) items for operators: the pending ones first,
+// oldest due first, then the finished ones, most recently finished first.
+func (s *Store) ListOutbox(ctx context.Context, limit int) ([]OutboxItem, error) {
+	if limit <= 0 || limit > MaxOutboxList {
+		return nil, fmt.Errorf("%w: list needs 1..%d items", ErrInvalidArgument, MaxOutboxList)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+` FROM consent_update_outbox
+		ORDER BY CASE WHEN done_at = 0 THEN 0 ELSE 1 END, done_at DESC, next_attempt_at, consent_id
+		LIMIT $1`, int64(limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: list consent updates: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list consent updates: %w", err)
+		}
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list consent updates: %w", err)
+	}
+	return out, nil
+}
+
+// RequeueUpdate puts the consent's abandoned item back to pending, due at now with its attempts
+// reset, for an operator who has made sure PayNet can take it (docs/operations.md); the last error
+// is kept until the next delivery. ErrNotFound when the consent has no item, ErrNotAbandoned when
+// its item is pending or ended otherwise (delivered, refused).
+func (s *Store) RequeueUpdate(ctx context.Context, consentID string, now time.Time) error {
+	if now.IsZero() {
+		return fmt.Errorf("%w: outbox re-queue without a time", ErrInvalidArgument)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE consent_update_outbox SET done_at = 0, outcome = '', attempts = 0,
+		next_attempt_at = $2, lease_until = 0 WHERE consent_id = $1 AND done_at <> 0 AND outcome = $3`,
+		consentID, ns(now), OutcomeAbandoned)
+	if err != nil {
+		return fmt.Errorf("store: re-queue consent update: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: re-queue consent update: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := s.outboxItem(ctx, consentID); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: no consent update for %q", ErrNotFound, consentID)
+		}
+		return err
+	}
+	return fmt.Errorf("%w (%q)", ErrNotAbandoned, consentID)
+}
+
+// outboxItem returns the consent's outbox item, pending or done, or ErrNotFound.
 func (s *Store) outboxItem(ctx context.Context, consentID string) (*OutboxItem, error) {
 	it, err := scanOutbox(s.db.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM consent_update_outbox
 		WHERE consent_id = $1`, consentID))

@@ -98,6 +98,7 @@ func runSuite(t *testing.T, e engine) {
 		{"Authorize", testAuthorize},
 		{"AuthorizeConcurrent", testAuthorizeConcurrent},
 		{"AccountRef", testAccountRef},
+		{"ConsentAccount", testConsentAccount},
 		{"UseOnce", testUseOnce},
 		{"UseOnceConcurrent", testUseOnceConcurrent},
 		{"Sessions", testSessions},
@@ -106,6 +107,7 @@ func runSuite(t *testing.T, e engine) {
 		{"OutboundCallsAndAudit", testOutboundAndAudit},
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaim", testOutboxConcurrentClaim},
+		{"OutboxListAndRequeue", testOutboxListAndRequeue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, e) })
@@ -570,6 +572,78 @@ func testAccountRef(t *testing.T, e engine) {
 	}
 	if _, err := s.AccountRef(ctx, consentID, "acc-2"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("acc-2 not in PayNet's list: %v", err)
+	}
+}
+
+// testConsentAccount: ConsentAccount returns the record and, under exactly AccountRef's rules,
+// the account's reference ("" where AccountRef says ErrNotFound) from one read.
+func testConsentAccount(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	if rec, ref, err := s.ConsentAccount(ctx, consentID, "acc-1"); !errors.Is(err, ErrNotFound) || rec != nil || ref != "" {
+		t.Fatalf("unknown consent: %v %q %v", rec, ref, err)
+	}
+	const rejectedID = "5d0b7f0e-3c1a-4f4e-9a55-0c8f3b1e2d77"
+	rejected := baseConsent()
+	rejected.ConsentID = rejectedID
+	c := baseConsent()
+	steps := []struct {
+		name    string
+		id      string
+		do      func(t *testing.T)
+		status  consent.Status
+		authz   bool
+		refs    map[string]string // account_id → want ("" = not authorized)
+		version int64
+	}{
+		{"undecided", consentID, func(t *testing.T) {
+			mustApply(t, s, clk, consent.EventCreated, c, consent.ActionInsert)
+		}, consent.StatusAwaitingAuthorization, false, map[string]string{"acc-1": "", "acc-2": "", "acc-3": ""}, 1},
+		{"authorized", consentID, func(t *testing.T) {
+			if _, err := s.Authorize(ctx, consentID, 1, authorized(clk)); err != nil {
+				t.Fatal(err)
+			}
+		}, consent.StatusAuthorized, true, map[string]string{"acc-1": "BANK-0001", "acc-2": "BANK-0002", "acc-3": ""}, 2},
+		{"PayNet lists acc-1 only", consentID, func(t *testing.T) {
+			c.Status, c.UpdatedAt = consent.StatusAuthorized, t0.Add(time.Minute)
+			c.Accounts = []consent.Account{{AccountID: "acc-1", AccountNumber: "1234567890"}}
+			mustApply(t, s, clk, consent.EventStatusUpdated, c, consent.ActionUpdate)
+		}, consent.StatusAuthorized, true, map[string]string{"acc-1": "BANK-0001", "acc-2": "", "acc-3": ""}, 3},
+		{"revoked", consentID, func(t *testing.T) {
+			c.Status, c.UpdatedAt = consent.StatusRevoked, t0.Add(2*time.Minute)
+			mustApply(t, s, clk, consent.EventStatusUpdated, c, consent.ActionUpdate)
+		}, consent.StatusRevoked, true, map[string]string{"acc-1": "BANK-0001", "acc-2": ""}, 4},
+		{"rejected by the customer", rejectedID, func(t *testing.T) {
+			mustApply(t, s, clk, consent.EventCreated, rejected, consent.ActionInsert)
+			a := authorized(clk)
+			a.Status, a.Reason = consent.StatusRejected, "customer_rejected"
+			if _, err := s.Authorize(ctx, rejectedID, 1, a); err != nil {
+				t.Fatal(err)
+			}
+		}, consent.StatusRejected, true, map[string]string{"acc-1": "", "acc-2": ""}, 2},
+	}
+	for _, st := range steps {
+		st.do(t)
+		for acc, want := range st.refs {
+			rec, ref, err := s.ConsentAccount(ctx, st.id, acc)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", st.name, acc, err)
+			}
+			if ref != want {
+				t.Errorf("%s, %s: ref %q, want %q", st.name, acc, ref, want)
+			}
+			if rec.Consent.ConsentID != st.id || rec.Consent.Status != st.status || rec.Version != st.version ||
+				(rec.Authorization != nil) != st.authz {
+				t.Errorf("%s, %s: record %s v%d authz=%v, want %s v%d authz=%v", st.name, acc, rec.Consent.Status,
+					rec.Version, rec.Authorization != nil, st.status, st.version, st.authz)
+			}
+			// The same answer as AccountRef, which keeps its ErrNotFound.
+			old, err := s.AccountRef(ctx, st.id, acc)
+			if (want == "") != errors.Is(err, ErrNotFound) || old != want {
+				t.Errorf("%s, %s: AccountRef %q %v disagrees with ConsentAccount %q", st.name, acc, old, err, want)
+			}
+		}
 	}
 }
 
@@ -1086,6 +1160,121 @@ func testOutboxConcurrentClaim(t *testing.T, e engine) {
 		if n != 1 {
 			t.Fatalf("%s claimed %d times", id, n)
 		}
+	}
+}
+
+// testOutboxListAndRequeue: the operators' view of the outbox and the re-queue of an abandoned item.
+func testOutboxListAndRequeue(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	now := clk.Now()
+	const lease = time.Minute
+
+	if got, err := s.ListOutbox(ctx, 10); err != nil || len(got) != 0 {
+		t.Fatalf("list of an empty outbox: %+v %v", got, err)
+	}
+	for _, limit := range []int{0, -1, MaxOutboxList + 1} {
+		if _, err := s.ListOutbox(ctx, limit); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("list %d: %v", limit, err)
+		}
+	}
+	// p-1 and p-2 pending (p-2 due first); d-1 delivered, a-1 abandoned later, r-1 refused last.
+	for _, it := range []OutboxItem{
+		{ConsentID: "p-1", Status: consent.StatusFailed, Reason: "patch_failed", NextAttemptAt: now.Add(time.Hour)},
+		{ConsentID: "p-2", Status: consent.StatusRejected, Reason: "customer_rejected", NextAttemptAt: now.Add(30 * time.Minute)},
+		{ConsentID: "d-1", Status: consent.StatusFailed},
+		{ConsentID: "a-1", Status: consent.StatusFailed, Reason: "patch_failed"},
+		{ConsentID: "r-1", Status: consent.StatusRejected},
+	} {
+		if err := s.EnqueueUpdate(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.ClaimDueUpdates(ctx, now, lease, 10); err != nil || len(got) != 3 {
+		t.Fatalf("claim: %+v %v", got, err)
+	}
+	if err := s.CompleteUpdate(ctx, "d-1", "delivered", now.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RescheduleUpdate(ctx, "a-1", now, "paynet: HTTP 503"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ClaimDueUpdates(ctx, now, lease, 10); err != nil || len(got) != 1 || got[0].ConsentID != "a-1" || got[0].Attempts != 2 {
+		t.Fatalf("second claim of a-1: %+v %v", got, err)
+	}
+	if err := s.CompleteUpdate(ctx, "a-1", OutcomeAbandoned, now.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteUpdate(ctx, "r-1", "refused: Consent.Invalid", now.Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+
+	ids := func(items []OutboxItem) string {
+		var out []string
+		for _, it := range items {
+			out = append(out, it.ConsentID)
+		}
+		return strings.Join(out, ",")
+	}
+	got, err := s.ListOutbox(ctx, 10)
+	if err != nil || ids(got) != "p-2,p-1,r-1,a-1,d-1" {
+		t.Fatalf("list: %s %v", ids(got), err)
+	}
+	if a := got[3]; a.Status != consent.StatusFailed || a.Reason != "patch_failed" || a.Attempts != 2 || a.Outcome != OutcomeAbandoned ||
+		a.LastError != "paynet: HTTP 503" || !a.DoneAt.Equal(now.Add(2*time.Second)) || !a.CreatedAt.Equal(now) {
+		t.Fatalf("a-1 as listed: %+v", a)
+	}
+	if p := got[0]; p.Outcome != "" || !p.DoneAt.IsZero() || !p.NextAttemptAt.Equal(now.Add(30*time.Minute)) || p.Status != consent.StatusRejected {
+		t.Fatalf("p-2 as listed: %+v", p)
+	}
+	if got, err := s.ListOutbox(ctx, 3); err != nil || ids(got) != "p-2,p-1,r-1" {
+		t.Fatalf("limited list: %s %v", ids(got), err)
+	}
+
+	// Only an abandoned item is re-queued; the others stay as they are.
+	later := now.Add(20 * time.Minute) // p-1 and p-2 are not due yet
+	for id, want := range map[string]error{"nope": ErrNotFound, "p-1": ErrNotAbandoned, "d-1": ErrNotAbandoned, "r-1": ErrNotAbandoned} {
+		before, _ := s.outboxItem(ctx, id)
+		if err := s.RequeueUpdate(ctx, id, later); !errors.Is(err, want) {
+			t.Fatalf("re-queue %s: %v, want %v", id, err, want)
+		}
+		if after, _ := s.outboxItem(ctx, id); before != nil && *after != *before {
+			t.Fatalf("re-queue %s changed it: %+v", id, after)
+		}
+	}
+	if !errors.Is(ErrNotAbandoned, ErrConflict) {
+		t.Fatal("ErrNotAbandoned is not an ErrConflict")
+	}
+	if err := s.RequeueUpdate(ctx, "a-1", time.Time{}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("re-queue without a time: %v", err)
+	}
+	mustPending := func(want int) {
+		t.Helper()
+		if n, err := s.PendingUpdates(ctx); err != nil || n != want {
+			t.Fatalf("PendingUpdates = %d %v, want %d", n, err, want)
+		}
+	}
+	mustPending(2)
+	if err := s.RequeueUpdate(ctx, "a-1", later); err != nil {
+		t.Fatal(err)
+	}
+	mustPending(3)
+	it, err := s.outboxItem(ctx, "a-1")
+	if err != nil || it.Attempts != 0 || !it.NextAttemptAt.Equal(later) || !it.DoneAt.IsZero() || it.Outcome != "" ||
+		!it.LeaseUntil.IsZero() || it.LastError != "paynet: HTTP 503" || it.Status != consent.StatusFailed || it.Reason != "patch_failed" {
+		t.Fatalf("a-1 after re-queue: %+v %v", it, err)
+	}
+	if err := s.RequeueUpdate(ctx, "a-1", later); !errors.Is(err, ErrNotAbandoned) {
+		t.Fatalf("re-queue twice: %v", err)
+	}
+	// It is due at the re-queue time (not before), and a worker claims it as a first attempt.
+	if got, _ := s.ClaimDueUpdates(ctx, later.Add(-time.Nanosecond), lease, 10); len(got) != 0 {
+		t.Fatalf("claimed before the re-queue time: %+v", got)
+	}
+	got, err = s.ClaimDueUpdates(ctx, later, lease, 10)
+	if err != nil || len(got) != 1 || got[0].ConsentID != "a-1" || got[0].Attempts != 1 {
+		t.Fatalf("claim after re-queue: %+v %v", got, err)
 	}
 }
 
