@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/ofpdp/ofpdp/internal/mtls"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -231,7 +231,7 @@ func (v *validator) payNet() {
 		}
 	}
 	for i, fp := range p.ClientCertFingerprints {
-		if _, err := ParseFingerprint(fp); err != nil {
+		if _, err := mtls.ParseFingerprint(fp); err != nil {
 			v.failAt("paynet.client_cert_fingerprints", fmt.Sprintf("[%d]", i), fp, ErrInvalidValue, "is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
 		}
 	}
@@ -616,18 +616,6 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	}
 	ip = ip.Unmap()
 	return netip.PrefixFrom(ip, ip.BitLen()), nil
-}
-
-// ParseFingerprint parses a SHA-256 certificate fingerprint written as 64 hex
-// digits, optionally separated by colons (as openssl prints it), any case.
-func ParseFingerprint(s string) ([32]byte, error) {
-	var out [32]byte
-	b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(s), ":", ""))
-	if err != nil || len(b) != len(out) {
-		return out, fmt.Errorf("config: %q is not a SHA-256 fingerprint", s)
-	}
-	copy(out[:], b)
-	return out, nil
 }
 
 // DCJWKSURL returns the URL of a data consumer's JWKS: dc_jwks_url_template

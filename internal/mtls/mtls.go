@@ -73,6 +73,17 @@ func Fingerprint(c *x509.Certificate) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// ParseFingerprint parses a SHA-256 certificate fingerprint written as 64 hex digits, any case,
+// optionally separated by colons as openssl prints it. It returns the canonical form
+// (lower-case hex, no colons) that Fingerprint produces.
+func ParseFingerprint(s string) (string, error) {
+	n := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), ":", ""))
+	if b, err := hex.DecodeString(n); err != nil || len(b) != sha256.Size {
+		return "", fmt.Errorf("%q is not a SHA-256 fingerprint (64 hex digits)", s)
+	}
+	return n, nil
+}
+
 // ErrNoCertificate: the request carried no client certificate.
 var ErrNoCertificate = errors.New("mtls: no client certificate")
 
@@ -113,9 +124,9 @@ func NewGate(o GateOptions) (*Gate, error) {
 		g.now = time.Now
 	}
 	for _, f := range o.Fingerprints {
-		n := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(f), ":", ""))
-		if b, err := hex.DecodeString(n); err != nil || len(b) != sha256.Size {
-			return nil, fmt.Errorf("client certificate fingerprint %q: want 64 hex digits of SHA-256", f)
+		n, err := ParseFingerprint(f)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate fingerprint: %w", err)
 		}
 		g.fingerprints[n] = true
 	}

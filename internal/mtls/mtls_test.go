@@ -171,3 +171,14 @@ func TestServerConfig(t *testing.T) {
 		t.Fatal("web listener must not ask for client certificates")
 	}
 }
+
+func TestParseFingerprint(t *testing.T) {
+	if fp, err := ParseFingerprint(" AB:cd:" + strings.Repeat("00", 30) + " "); err != nil || fp != "abcd"+strings.Repeat("00", 30) {
+		t.Errorf("ParseFingerprint = %q, %v", fp, err)
+	}
+	for _, bad := range []string{"", "abcd", strings.Repeat("zz", 32), strings.Repeat("00", 33), strings.Repeat("00", 20)} {
+		if _, err := ParseFingerprint(bad); err == nil {
+			t.Errorf("ParseFingerprint(%q) accepted", bad)
+		}
+	}
+}

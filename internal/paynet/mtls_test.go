@@ -8,8 +8,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/ofpdp/ofpdp/internal/mtls"
 )
 
 // tlsServer starts a server with a certificate from p that requires a client certificate from
@@ -43,6 +46,13 @@ func TestMTLSClient(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, caFile := p.tlsFiles(t, dir, "dp-mtls")
 	hc, err := NewMTLSClient(certFile, keyFile, caFile, 5*time.Second)
+	if err == nil {
+		// Outbound TLS 1.2 is held to the same FAPI suites the api listener accepts.
+		tc := hc.Transport.(*http.Transport).TLSClientConfig
+		if tc.MinVersion != tls.VersionTLS12 || !slices.Equal(tc.CipherSuites, mtls.FAPICipherSuites) {
+			t.Errorf("client TLS: min %x, suites %v", tc.MinVersion, tc.CipherSuites)
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

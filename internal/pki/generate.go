@@ -10,11 +10,11 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/ofpdp/ofpdp/internal/mtls"
 	"io"
 	"math/big"
 	"net"
@@ -365,12 +365,5 @@ func serialNumber(r io.Reader) (*big.Int, error) {
 }
 
 func summarize(name string, c *x509.Certificate) Cert {
-	return Cert{File: name + ".crt", Subject: c.Subject.String(), Fingerprint: Fingerprint(c), Thumbprint: jose.Thumbprint(c)}
-}
-
-// Fingerprint returns the SHA-256 fingerprint of a certificate's DER as
-// lower-case hex: the form config.paynet.client_cert_fingerprints takes.
-func Fingerprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return hex.EncodeToString(sum[:])
+	return Cert{File: name + ".crt", Subject: c.Subject.String(), Fingerprint: mtls.Fingerprint(c), Thumbprint: jose.Thumbprint(c)}
 }

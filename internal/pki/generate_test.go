@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"github.com/ofpdp/ofpdp/internal/mtls"
 	"io/fs"
 	"maps"
 	"net"
@@ -201,7 +202,7 @@ func TestGenerateLayout(t *testing.T) {
 				t.Errorf("%s.key does not match %s.crt", tt.name, tt.name)
 			}
 			sum, ok := res.Cert(tt.name)
-			if !ok || sum.Subject != c.Subject.String() || sum.Fingerprint != Fingerprint(c) || sum.Thumbprint != jose.Thumbprint(c) {
+			if !ok || sum.Subject != c.Subject.String() || sum.Fingerprint != mtls.Fingerprint(c) || sum.Thumbprint != jose.Thumbprint(c) {
 				t.Errorf("Result.Cert(%q) = %+v, does not describe the file", tt.name, sum)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ofpdp/ofpdp/internal/mtls"
 	"io"
 	"os"
 	"strings"
@@ -77,7 +78,7 @@ func Inspect(data []byte, now time.Time) (*Report, error) {
 			it := Item{Label: fmt.Sprintf("key %d of %d", i+1, len(ks.Keys)), Kid: k.Kid, Use: k.Use, Alg: k.Alg}
 			if len(k.Chain) > 0 {
 				it.Cert = k.Chain[0]
-				it.Fingerprint, it.Thumbprint = Fingerprint(it.Cert), jose.Thumbprint(it.Cert)
+				it.Fingerprint, it.Thumbprint = mtls.Fingerprint(it.Cert), jose.Thumbprint(it.Cert)
 			}
 			it.JWK, it.JWKError = jwkJSON(jose.PublicKey{Kid: k.Kid, Use: k.Use, Alg: k.Alg, Key: k.Key, Thumbprint: k.Thumbprint})
 			r.add(it, now)
@@ -90,7 +91,7 @@ func Inspect(data []byte, now time.Time) (*Report, error) {
 		r.Kind = "PEM"
 		for i, c := range certs {
 			it := Item{Label: fmt.Sprintf("certificate %d of %d", i+1, len(certs)), Cert: c,
-				Fingerprint: Fingerprint(c), Thumbprint: jose.Thumbprint(c)}
+				Fingerprint: mtls.Fingerprint(c), Thumbprint: jose.Thumbprint(c)}
 			use := jose.UseSig
 			if c.KeyUsage&x509.KeyUsageKeyEncipherment != 0 && c.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 				use = jose.UseEnc

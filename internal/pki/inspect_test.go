@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"github.com/ofpdp/ofpdp/internal/mtls"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -79,7 +80,7 @@ func TestInspect(t *testing.T) {
 				if it.Cert.Subject.String() != tt.subjects[i] {
 					t.Errorf("item %d subject %q, want %q", i, it.Cert.Subject, tt.subjects[i])
 				}
-				if it.Fingerprint != Fingerprint(it.Cert) || it.Thumbprint != jose.Thumbprint(it.Cert) {
+				if it.Fingerprint != mtls.Fingerprint(it.Cert) || it.Thumbprint != jose.Thumbprint(it.Cert) {
 					t.Errorf("item %d fingerprint/thumbprint do not match the certificate", i)
 				}
 				if !strings.Contains(it.JWK, `"use":"`+tt.uses[i]+`"`) || !strings.Contains(it.JWK, `"x5t#S256":"`+it.Thumbprint+`"`) || strings.Contains(it.JWK, "x5c") {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/ofpdp/ofpdp/internal/mtls"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -331,7 +332,7 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 	cfg.Ops.Addr = ls.ops.Addr().String()
 	cfg.TLS.CertFile, cfg.TLS.KeyFile = p("dp-server.crt"), p("dp-server.key")
 	cfg.PayNet.CAFile = p("ca.crt")
-	cfg.PayNet.ClientCertFingerprints = []string{pki.Fingerprint(paynetMTLS[0])}
+	cfg.PayNet.ClientCertFingerprints = []string{mtls.Fingerprint(paynetMTLS[0])}
 	cfg.PayNet.Issuer = PayNetIssuer
 	cfg.PayNet.JWKSURL = simMTLSURL + "/v1/jwks/paynet"
 	cfg.PayNet.ConsentBaseURL = simMTLSURL
