@@ -17,7 +17,7 @@ import (
 
 // newWeb maps the configuration onto the customer journey's options.
 func newWeb(cfg *config.Config, st *store.Store, connector bank.Connector, verifier *jose.Verifier,
-	updater *paynet.Client, signer *jose.Signer, accountIDKey []byte, _ *obs.Metrics, d Deps) (http.Handler, error) {
+	updater *paynet.Client, signer *jose.Signer, accountIDKey []byte, metrics *obs.Metrics, d Deps) (http.Handler, error) {
 	logo, err := logoURL(cfg.Branding.LogoFile)
 	if err != nil {
 		return nil, err
@@ -33,7 +33,7 @@ func newWeb(cfg *config.Config, st *store.Store, connector bank.Connector, verif
 		Branding: web.Branding{BankName: cfg.Branding.BankName, LogoURL: logo, PrimaryColor: cfg.Branding.PrimaryColor},
 		DCs:      dcs, SessionIdle: cfg.Authorize.SessionIdleTimeout, LoginMaxFailures: cfg.Authorize.LoginMaxFailures,
 		LoginLockout: cfg.Authorize.LoginLockout, InsecureHTTP: cfg.Web.InsecureHTTP, Sandbox: cfg.Sandbox,
-		Now: d.Now, Logger: d.Logger,
+		Metrics: metrics, Now: d.Now, Logger: d.Logger,
 	})
 }
 

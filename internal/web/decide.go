@@ -157,6 +157,7 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 	}
 	h.audit(ctx, "decision", id, string(a.Status), a.Reason)
 	h.o.Logger.InfoContext(ctx, "web: journey decided", "consent_id", id, "outcome", outcome, "reason", d.reason)
+	h.countJourney(outcome)
 
 	s.j.Outcome, s.j.Reason, s.j.Step = outcome, d.reason, stepDone
 	if err := h.saveOutcome(ctx, s); err != nil {
@@ -276,4 +277,12 @@ func (h *Handler) awaitOutcome(w http.ResponseWriter, r *http.Request, s *sess) 
 		return
 	}
 	h.renderError(w, r, s, errProcessing)
+}
+
+// countJourney counts a journey's end by outcome (a fixed set: authorized, patch_failed,
+// rejected, failed, refused).
+func (h *Handler) countJourney(outcome string) {
+	if h.o.Metrics != nil {
+		h.o.Metrics.Journeys.WithLabelValues(outcome).Inc()
+	}
 }

@@ -266,6 +266,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, s *sess, reason
 	h.o.Logger.InfoContext(r.Context(), "web: consent can no longer be authorized", "consent_id", s.j.ConsentID, "reason", reason)
 	h.audit(r.Context(), "journey", s.j.ConsentID, "refused", reason)
 	s.j.Outcome, s.j.Reason = outcomeRefused, reason
+	h.countJourney(outcomeRefused)
 	if err := h.save(r.Context(), s); err != nil {
 		h.o.Logger.WarnContext(r.Context(), "web: save refused journey", "consent_id", s.j.ConsentID, "error", err)
 	}

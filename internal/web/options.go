@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/internal/obs"
 )
 
 // Defaults applied by New when an Options field is zero.
@@ -69,6 +70,9 @@ type Options struct {
 	InsecureHTTP bool
 	// Sandbox shows a visible "Sandbox" label.
 	Sandbox bool
+
+	// Metrics, when set, counts journey outcomes (ofpdp_authorization_journeys_total).
+	Metrics *obs.Metrics
 
 	Now    func() time.Time
 	Rand   io.Reader
