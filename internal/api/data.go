@@ -269,9 +269,7 @@ func (d *dataServer) resource(r *http.Request, res *resource) ([]byte, error) {
 	case errors.Is(err, paynet.ErrUnknownEncKey):
 		return nil, protoerr.InvalidRequest("unknown x-enc-kid", err)
 	case err != nil:
-		return nil, &protoerr.Error{Status: http.StatusServiceUnavailable, Code: protoerr.CodeTemporarilyUnavailable,
-			Public: "the data consumer's encryption keys are unavailable, retry later", Cause: err,
-			RetryAfter: transientRetryAfter}
+		return nil, protoerr.Unavailable("the data consumer's encryption keys are unavailable, retry later", err, transientRetryAfter)
 	}
 	plaintext, err := callBank(ctx, d.bankTimeout, func(ctx context.Context) ([]byte, error) {
 		return res.fetch(ctx, rr)

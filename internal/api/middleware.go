@@ -104,7 +104,11 @@ func (h *Handler) clientCert(next http.Handler) http.Handler {
 // both to the handler (design §3.2; negative-tests §5.2).
 func (h *Handler) signature(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+		var body []byte
+		var err error
+		if r.Body != nil && r.Body != http.NoBody { // the data GETs carry none: nothing to read or copy
+			body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+		}
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {

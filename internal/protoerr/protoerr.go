@@ -95,6 +95,14 @@ func Transient(public string, cause error, retryAfter time.Duration) *Error {
 	return e
 }
 
+// Unavailable: a dependency other than the core bank (e.g. PayNet's key service) cannot be
+// reached; 503 temporarily_unavailable with Retry-After.
+func Unavailable(public string, cause error, retryAfter time.Duration) *Error {
+	e := newErr(http.StatusServiceUnavailable, CodeTemporarilyUnavailable, public, cause)
+	e.RetryAfter = retryAfter
+	return e
+}
+
 // RateLimited: too many requests (429 with Retry-After).
 func RateLimited(retryAfter time.Duration) *Error {
 	e := newErr(http.StatusTooManyRequests, CodeTemporarilyUnavailable, "rate limit exceeded, retry later", nil)
