@@ -120,14 +120,11 @@ func (r *runner) cancelAndMismatch(ctx context.Context) {
 			if err != nil {
 				return err.Error(), false
 			}
-			j, err := r.startJourney(ctx, resp.ConsentID)
+			j, err := r.loggedIn(ctx, resp.ConsentID, u)
 			if err != nil {
 				return err.Error(), false
 			}
 			defer j.close()
-			if err := j.login(ctx, u.Username, u.Password); err != nil {
-				return err.Error(), false
-			}
 			if err := j.cancel(ctx); err != nil {
 				return err.Error(), false
 			}
@@ -140,14 +137,11 @@ func (r *runner) cancelAndMismatch(ctx context.Context) {
 			if err != nil {
 				return err.Error(), false
 			}
-			j, err := r.startJourney(ctx, resp.ConsentID)
+			j, err := r.loggedIn(ctx, resp.ConsentID, u)
 			if err != nil {
 				return err.Error(), false
 			}
 			defer j.close()
-			if err := j.login(ctx, u.Username, u.Password); err != nil {
-				return err.Error(), false
-			}
 			if j.onPage(isAccountsForm) {
 				return j.last.describe() + "; accounts offered to the wrong customer", false
 			}
@@ -280,4 +274,18 @@ func (r *runner) lockout(ctx context.Context) {
 			}
 			return got, true
 		})
+}
+
+// loggedIn opens the authorize link of consentID in a new browser and logs in as u. The caller
+// closes the journey.
+func (r *runner) loggedIn(ctx context.Context, consentID string, u User) (*journey, error) {
+	j, err := r.startJourney(ctx, consentID)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.login(ctx, u.Username, u.Password); err != nil {
+		j.close()
+		return nil, err
+	}
+	return j, nil
 }
