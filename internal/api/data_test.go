@@ -1050,8 +1050,8 @@ func TestNewDataServerOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.cursorTTL != DefaultCursorTTL || d.history != DefaultHistoryMonths || d.bankTimeout != DefaultBankTimeout || d.limits.perDC.perMinute != DefaultRateLimitPerMinute ||
-		d.limits.perConsent.perMinute != DefaultRateLimitPerConsentPerMinute {
+	if d.cursorTTL != DefaultCursorTTL || d.history != DefaultHistoryMonths || d.bankTimeout != DefaultBankTimeout || d.limits.perDC.PerMinute() != DefaultRateLimitPerMinute ||
+		d.limits.perConsent.PerMinute() != DefaultRateLimitPerConsentPerMinute {
 		t.Errorf("defaults not applied: %+v", d)
 	}
 	for name, mut := range map[string]func(*DataOptions){

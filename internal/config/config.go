@@ -61,9 +61,12 @@ type API struct {
 
 // Web configures the web listener (design §2).
 type Web struct {
-	Addr         string `yaml:"addr" env:"OFPDP_WEB_ADDR" default:":8444" doc:"host:port the web listener binds."`
-	PublicURL    string `yaml:"public_url" env:"OFPDP_WEB_PUBLIC_URL" default:"https://localhost:8444" doc:"The external https URL of the web listener, as the customer's browser sees it."`
-	InsecureHTTP bool   `yaml:"insecure_http" env:"OFPDP_WEB_INSECURE_HTTP" default:"false" doc:"Serve the web listener over plain HTTP. Allowed only in the sandbox."`
+	Addr                        string   `yaml:"addr" env:"OFPDP_WEB_ADDR" default:":8444" doc:"host:port the web listener binds."`
+	PublicURL                   string   `yaml:"public_url" env:"OFPDP_WEB_PUBLIC_URL" default:"https://localhost:8444" doc:"The external https URL of the web listener, as the customer's browser sees it."`
+	InsecureHTTP                bool     `yaml:"insecure_http" env:"OFPDP_WEB_INSECURE_HTTP" default:"false" doc:"Serve the web listener over plain HTTP. Allowed only in the sandbox."`
+	TrustedProxies              []string `yaml:"trusted_proxies" env:"OFPDP_WEB_TRUSTED_PROXIES" example:"10.0.0.0/8,192.0.2.7" doc:"CIDRs (or single IPs) of the load balancers or WAFs in front of the web listener. Only from them is X-Forwarded-For believed (right-most untrusted entry) for the client address that rate limits and sign-in counters use; empty = the connection's address."`
+	RateLimitPerClientPerMinute int      `yaml:"rate_limit_per_client_per_minute" env:"OFPDP_WEB_RATE_LIMIT_PER_CLIENT_PER_MINUTE" default:"300" doc:"Requests a minute one client address may make to the web listener (a journey takes about ten; customers behind one carrier NAT share an address). Beyond it: 429 page with Retry-After."`
+	RateLimitGlobalPerSecond    int      `yaml:"rate_limit_global_per_second" env:"OFPDP_WEB_RATE_LIMIT_GLOBAL_PER_SECOND" default:"500" doc:"Requests a second the web listener of this process accepts in all. Beyond it: 429 page with Retry-After."`
 }
 
 // Ops configures the ops listener (design §2).
@@ -112,10 +115,17 @@ type Secrets struct {
 
 // Authorize configures the customer journey.
 type Authorize struct {
-	RedirectURIAllowlist []string      `yaml:"redirect_uri_allowlist" env:"OFPDP_AUTHORIZE_REDIRECT_URI_ALLOWLIST" example:"https://ofp.paynet.my/callback" doc:"Exact redirect_uri values the DP will redirect to (design §3.10). Required outside the sandbox."`
-	SessionIdleTimeout   time.Duration `yaml:"session_idle_timeout" env:"OFPDP_AUTHORIZE_SESSION_IDLE_TIMEOUT" default:"5m" doc:"A customer session ends after this long without a request."`
-	LoginMaxFailures     int           `yaml:"login_max_failures" env:"OFPDP_AUTHORIZE_LOGIN_MAX_FAILURES" default:"5" doc:"Failed logins before the customer is locked out (the consent becomes failed)."`
-	LoginLockout         time.Duration `yaml:"login_lockout" env:"OFPDP_AUTHORIZE_LOGIN_LOCKOUT" default:"15m" doc:"How long a locked-out customer stays locked out."`
+	RedirectURIAllowlist            []string      `yaml:"redirect_uri_allowlist" env:"OFPDP_AUTHORIZE_REDIRECT_URI_ALLOWLIST" example:"https://ofp.paynet.my/callback" doc:"Exact redirect_uri values the DP will redirect to (design §3.10). Required outside the sandbox."`
+	SessionIdleTimeout              time.Duration `yaml:"session_idle_timeout" env:"OFPDP_AUTHORIZE_SESSION_IDLE_TIMEOUT" default:"5m" doc:"A customer session ends after this long without a request."`
+	LoginMaxFailures                int           `yaml:"login_max_failures" env:"OFPDP_AUTHORIZE_LOGIN_MAX_FAILURES" default:"5" doc:"Failed sign-ins of one username from one client address before progressive delay starts; also the failed sign-ins one journey may have before it is locked (only cancel is left, and the consent becomes failed)."`
+	LoginLockout                    time.Duration `yaml:"login_lockout" env:"OFPDP_AUTHORIZE_LOGIN_LOCKOUT" default:"15m" doc:"Window of the sign-in counters: failures older than this are forgotten, and a hard lock lasts this long (below 24h)."`
+	LoginDelayStep                  time.Duration `yaml:"login_delay_step" env:"OFPDP_AUTHORIZE_LOGIN_DELAY_STEP" default:"30s" doc:"Progressive delay: past authorize.login_max_failures, one more sign-in of that username from that address is allowed after 1×, 2×, 3× … this step."`
+	LoginHardLockFailures           int           `yaml:"login_hard_lock_failures" env:"OFPDP_AUTHORIZE_LOGIN_HARD_LOCK_FAILURES" default:"20" doc:"Failed sign-ins of one username from any address within authorize.login_lockout that lock the username (the only lock a stranger can cause; at least authorize.login_max_failures)."`
+	LoginMaxFailuresPerClient       int           `yaml:"login_max_failures_per_client" env:"OFPDP_AUTHORIZE_LOGIN_MAX_FAILURES_PER_CLIENT" default:"30" doc:"Failed sign-ins from one client address, any username, within authorize.login_lockout (password spraying). Beyond it: 429."`
+	LoginMaxFailuresPerConsent      int           `yaml:"login_max_failures_per_consent" env:"OFPDP_AUTHORIZE_LOGIN_MAX_FAILURES_PER_CONSENT" default:"10" doc:"Failed sign-ins for one consent, across its journeys, within authorize.login_lockout. Beyond it the journey is locked."`
+	LoginMaxFailuresGlobalPerMinute int           `yaml:"login_max_failures_global_per_minute" env:"OFPDP_AUTHORIZE_LOGIN_MAX_FAILURES_GLOBAL_PER_MINUTE" default:"600" doc:"Failed sign-ins a minute across the whole deployment (all replicas). Beyond it: 429 for everyone until the minute ends."`
+	SessionsPerConsent              int           `yaml:"sessions_per_consent" env:"OFPDP_AUTHORIZE_SESSIONS_PER_CONSENT" default:"20" doc:"Journey sessions one consent may have at once; opening its link again in the same browser reuses the session."`
+	RequireIdentityBinding          bool          `yaml:"require_identity_binding" env:"OFPDP_AUTHORIZE_REQUIRE_IDENTITY_BINDING" default:"true" doc:"Refuse a consent that carries no id_type and hashed_id_number (error page, PATCH failed): without them anyone who opens the link could approve it. Only a development deployment (the sandbox) may set false."`
 }
 
 // IDToken configures the id_token (spec §4.5).

@@ -39,7 +39,7 @@ func TestDefaults(t *testing.T) {
 		Database: Database{URL: "ofpdp.db", MaxOpenConns: 10},
 		API: API{Addr: ":8443", MaxBodyBytes: 1048576, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 			WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second},
-		Web: Web{Addr: ":8444", PublicURL: "https://localhost:8444"},
+		Web: Web{Addr: ":8444", PublicURL: "https://localhost:8444", RateLimitPerClientPerMinute: 300, RateLimitGlobalPerSecond: 500},
 		Ops: Ops{Addr: "127.0.0.1:9090"},
 		TLS: TLS{CertFile: "pki/dp-server.crt", KeyFile: "pki/dp-server.key"},
 		PayNet: PayNet{CAFile: "pki/ca.crt", JWKSFile: "pki/paynet.jwks.json", JWKSCacheTTL: 15 * time.Minute,
@@ -47,11 +47,13 @@ func TestDefaults(t *testing.T) {
 			PatchMaxAttempts: 3, PatchBudget: 4 * time.Second, OutboxInterval: 30 * time.Second, OutboxMaxAttempts: 10},
 		Keys: Keys{SigningKeyFile: "pki/dp-sig.key", SigningCertFile: "pki/dp-sig.crt",
 			MTLSCertFile: "pki/dp-mtls.crt", MTLSKeyFile: "pki/dp-mtls.key"},
-		Authorize: Authorize{SessionIdleTimeout: 5 * time.Minute, LoginMaxFailures: 5, LoginLockout: 15 * time.Minute},
-		IDToken:   IDToken{Issuer: "https://localhost:8444", TTL: 10 * time.Minute},
-		Bank:      Bank{Connector: "demo", Timeout: 4 * time.Second},
-		Data:      Data{HistoryMonths: 12, RateLimitPerMinute: 200, RateLimitPerConsentPerMinute: 60, DCJWKSCacheTTL: 15 * time.Minute},
-		Branding:  Branding{BankName: "Demo Bank Berhad", PrimaryColor: "#0b5394"},
+		Authorize: Authorize{SessionIdleTimeout: 5 * time.Minute, LoginMaxFailures: 5, LoginLockout: 15 * time.Minute,
+			LoginDelayStep: 30 * time.Second, LoginHardLockFailures: 20, LoginMaxFailuresPerClient: 30, LoginMaxFailuresPerConsent: 10,
+			LoginMaxFailuresGlobalPerMinute: 600, SessionsPerConsent: 20, RequireIdentityBinding: true},
+		IDToken:  IDToken{Issuer: "https://localhost:8444", TTL: 10 * time.Minute},
+		Bank:     Bank{Connector: "demo", Timeout: 4 * time.Second},
+		Data:     Data{HistoryMonths: 12, RateLimitPerMinute: 200, RateLimitPerConsentPerMinute: 60, DCJWKSCacheTTL: 15 * time.Minute},
+		Branding: Branding{BankName: "Demo Bank Berhad", PrimaryColor: "#0b5394"},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", cfg, want)

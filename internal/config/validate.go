@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/ofpdp/ofpdp/internal/mtls"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -18,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ofpdp/ofpdp/internal/mtls"
 
 	"github.com/ofpdp/ofpdp/internal/jose"
 )
@@ -111,6 +112,13 @@ func (c *Config) validate(now time.Time) error {
 	if c.Web.InsecureHTTP && !c.Sandbox {
 		v.bad("web.insecure_http", "is allowed only in the sandbox")
 	}
+	for i, s := range c.Web.TrustedProxies {
+		if _, err := parsePrefix(s); err != nil {
+			v.failAt("web.trusted_proxies", fmt.Sprintf("[%d]", i), s, ErrInvalidValue, "is neither a CIDR nor an IP address")
+		}
+	}
+	v.atLeast("web.rate_limit_per_client_per_minute", int64(c.Web.RateLimitPerClientPerMinute), 1)
+	v.atLeast("web.rate_limit_global_per_second", int64(c.Web.RateLimitGlobalPerSecond), 1)
 
 	v.hostPort("ops.addr", c.Ops.Addr)
 	if c.Ops.AdminTokenFile != "" && v.file("ops.admin_token_file", c.Ops.AdminTokenFile) {
@@ -144,7 +152,16 @@ func (c *Config) validate(now time.Time) error {
 	}
 	v.positive("authorize.session_idle_timeout", c.Authorize.SessionIdleTimeout, 0)
 	v.atLeast("authorize.login_max_failures", int64(c.Authorize.LoginMaxFailures), 1)
-	v.positive("authorize.login_lockout", c.Authorize.LoginLockout, 0)
+	v.positive("authorize.login_lockout", c.Authorize.LoginLockout, 24*time.Hour-time.Second)
+	v.positive("authorize.login_delay_step", c.Authorize.LoginDelayStep, time.Hour)
+	v.atLeast("authorize.login_hard_lock_failures", int64(c.Authorize.LoginHardLockFailures), int64(max(1, c.Authorize.LoginMaxFailures)))
+	v.atLeast("authorize.login_max_failures_per_client", int64(c.Authorize.LoginMaxFailuresPerClient), 1)
+	v.atLeast("authorize.login_max_failures_per_consent", int64(c.Authorize.LoginMaxFailuresPerConsent), 1)
+	v.atLeast("authorize.login_max_failures_global_per_minute", int64(c.Authorize.LoginMaxFailuresGlobalPerMinute), 1)
+	v.atLeast("authorize.sessions_per_consent", int64(c.Authorize.SessionsPerConsent), 1)
+	if !c.Authorize.RequireIdentityBinding && !c.Sandbox {
+		v.bad("authorize.require_identity_binding", "may be false only in a development deployment (the sandbox): without identity binding anyone who opens a consent link can approve it")
+	}
 
 	v.url("id_token.issuer", c.IDToken.Issuer, c.Sandbox)
 	v.positive("id_token.ttl", c.IDToken.TTL, time.Hour)
@@ -594,9 +611,14 @@ func readAdminToken(path string) (string, error) {
 
 // TrustedProxyPrefixes parses api.trusted_proxies; a single IP counts as a
 // one-address prefix.
-func (a API) TrustedProxyPrefixes() ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(a.TrustedProxies))
-	for _, s := range a.TrustedProxies {
+func (a API) TrustedProxyPrefixes() ([]netip.Prefix, error) { return parsePrefixes(a.TrustedProxies) }
+
+// TrustedProxyPrefixes parses web.trusted_proxies like API.TrustedProxyPrefixes.
+func (w Web) TrustedProxyPrefixes() ([]netip.Prefix, error) { return parsePrefixes(w.TrustedProxies) }
+
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
 		p, err := parsePrefix(s)
 		if err != nil {
 			return nil, err

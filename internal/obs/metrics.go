@@ -28,6 +28,9 @@ type Metrics struct {
 	OutboxPending prometheus.Gauge
 	// OutboxOutcomes counts outbox deliveries by outcome: delivered, refused, abandoned, retry.
 	OutboxOutcomes *prometheus.CounterVec
+	// WebRefusals counts customer-listener requests refused before anything is stored, by reason:
+	// rate_limited, authorize_refused, sessions_capped, login_throttled.
+	WebRefusals *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics on a fresh registry with the Go and process collectors.
@@ -65,7 +68,11 @@ func NewMetrics() *Metrics {
 		OutboxOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ofpdp_consent_update_outbox_total", Help: "Compensating consent update deliveries by outcome (delivered, refused, abandoned, retry).",
 		}, []string{"outcome"}),
+		WebRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_web_refusals_total", Help: "Customer-listener requests refused before anything was stored, by reason.",
+		}, []string{"reason"}),
 	}
+	reg.MustRegister(m.WebRefusals)
 	reg.MustRegister(m.Requests, m.Latency, m.SignatureFailures, m.Events, m.ConsentUpdates, m.DataResponses, m.Journeys,
 		m.OutboxPending, m.OutboxOutcomes)
 	return m

@@ -343,6 +343,9 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 	cfg.Authorize.RedirectURIAllowlist = []string{redirectURI}
 	cfg.IDToken.Issuer = webURL
 	cfg.DCs = []config.DC{{ID: DCID, Name: mockdc.DefaultAppName}}
+	// Until the simulator, mock DC and conformance runner bind every consent they create to the
+	// demo customer, the sandbox accepts consents without an identity.
+	cfg.Authorize.RequireIdentityBinding = false
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: the generated DP configuration is invalid:\n%w", err)
 	}

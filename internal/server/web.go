@@ -9,6 +9,7 @@ import (
 	"github.com/ofpdp/ofpdp/internal/bank"
 	"github.com/ofpdp/ofpdp/internal/config"
 	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/obs"
 	"github.com/ofpdp/ofpdp/internal/paynet"
 	"github.com/ofpdp/ofpdp/internal/store"
@@ -22,6 +23,10 @@ func newWeb(cfg *config.Config, st *store.Store, connector bank.Connector, verif
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := cfg.Web.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
 	dcs := make(map[string]web.DCInfo, len(cfg.DCs))
 	for _, dc := range cfg.DCs {
 		dcs[dc.ID] = web.DCInfo{Name: dc.Name, LogoURL: dc.LogoURL}
@@ -31,8 +36,17 @@ func newWeb(cfg *config.Config, st *store.Store, connector bank.Connector, verif
 		DPID: cfg.DPID, IDTokenIssuer: cfg.IDToken.Issuer, IDTokenTTL: cfg.IDToken.TTL,
 		RedirectAllowlist: cfg.Authorize.RedirectURIAllowlist, AccountIDKey: accountIDKey,
 		Branding: web.Branding{BankName: cfg.Branding.BankName, LogoURL: logo, PrimaryColor: cfg.Branding.PrimaryColor},
-		DCs:      dcs, SessionIdle: cfg.Authorize.SessionIdleTimeout, LoginMaxFailures: cfg.Authorize.LoginMaxFailures,
-		LoginLockout: cfg.Authorize.LoginLockout, InsecureHTTP: cfg.Web.InsecureHTTP, Sandbox: cfg.Sandbox,
+		DCs:      dcs, SessionIdle: cfg.Authorize.SessionIdleTimeout, SessionsPerConsent: cfg.Authorize.SessionsPerConsent,
+		Lockout: lockout.Policy{
+			MaxFailures: cfg.Authorize.LoginMaxFailures, DelayStep: cfg.Authorize.LoginDelayStep,
+			HardLockFailures: cfg.Authorize.LoginHardLockFailures, Window: cfg.Authorize.LoginLockout,
+			PerClient: cfg.Authorize.LoginMaxFailuresPerClient, PerConsent: cfg.Authorize.LoginMaxFailuresPerConsent,
+			GlobalPerMinute: cfg.Authorize.LoginMaxFailuresGlobalPerMinute,
+		},
+		RequireIdentityBinding: cfg.Authorize.RequireIdentityBinding,
+		TrustedProxies:         proxies,
+		RatePerClientPerMinute: cfg.Web.RateLimitPerClientPerMinute, RateGlobalPerSecond: cfg.Web.RateLimitGlobalPerSecond,
+		InsecureHTTP: cfg.Web.InsecureHTTP, Sandbox: cfg.Sandbox,
 		Metrics: metrics, Now: d.Now, Logger: d.Logger,
 	})
 }

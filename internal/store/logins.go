@@ -2,47 +2,98 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"database/sql"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
-// LoginAttemptRetention is how long Purge keeps failed login attempts; lockout windows
-// (LoginFailuresSince) must be shorter.
+// LoginAttemptRetention is how long Purge keeps a login counter after its window started; every
+// login window (AttemptLimit.Window) must be shorter.
 const LoginAttemptRetention = 24 * time.Hour
 
-// userHash is what login_attempts stores instead of the username: SHA-256 hex of it lower-cased.
-func userHash(username string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(username)))
-	return hex.EncodeToString(sum[:])
+// AttemptLimit is the rule one login counter enforces. The numbers come from internal/lockout.
+type AttemptLimit struct {
+	// Max is how many attempts the window allows.
+	Max int
+	// Window is the counter's lifetime: a counter whose window started Window ago starts again.
+	Window time.Duration
+	// DelayStep is zero for a hard limit (refused until the window ends). Otherwise past Max one
+	// more attempt is allowed after k×DelayStep, k counting the attempts past the limit
+	// (progressive delay).
+	DelayStep time.Duration
 }
 
-// RecordLoginFailure counts one failed login for username at the given time (negative-tests U12),
-// shared by every replica.
-func (s *Store) RecordLoginFailure(ctx context.Context, username string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO login_attempts (user_hash, failed_at) VALUES ($1, $2)`,
-		userHash(username), ns(at)); err != nil {
-		return fmt.Errorf("store: record login failure: %w", err)
+// Reservation is the answer of ReserveLoginAttempt.
+type Reservation struct {
+	OK       bool      // the attempt is taken and may go ahead
+	Attempts int       // attempts in the window, this one included (when OK)
+	RetryAt  time.Time // when refused: the earliest instant another attempt may be allowed
+}
+
+// ReserveLoginAttempt takes one attempt of the counter key at now if l allows it, in one
+// statement (an upsert that changes the row only while under the limit), so concurrent callers
+// on every replica see each other: at most l.Max attempts are reserved per window, plus one per
+// elapsed delay step. A reservation counts as a failure until ReleaseLoginAttempt or
+// ClearLoginAttempts undoes it.
+func (s *Store) ReserveLoginAttempt(ctx context.Context, key string, l AttemptLimit, now time.Time) (Reservation, error) {
+	if key == "" || l.Max < 1 || l.Window <= 0 || l.DelayStep < 0 {
+		return Reservation{}, fmt.Errorf("%w: login attempt key %q limit %+v", ErrInvalidArgument, key, l)
+	}
+	step := l.DelayStep.Nanoseconds()
+	firstNext := int64(0)
+	if l.Max <= 1 {
+		firstNext = ns(now) + step
+	}
+	var attempts int
+	err := s.db.QueryRowContext(ctx, `INSERT INTO login_throttle (throttle_key, attempts, window_start, next_at)
+		VALUES ($1, 1, CAST($2 AS BIGINT), CAST($6 AS BIGINT))
+		ON CONFLICT (throttle_key) DO UPDATE SET
+			attempts = CASE WHEN login_throttle.window_start <= CAST($3 AS BIGINT) THEN 1
+				ELSE login_throttle.attempts + 1 END,
+			next_at = CASE WHEN login_throttle.window_start <= CAST($3 AS BIGINT) THEN CAST($6 AS BIGINT)
+				WHEN login_throttle.attempts + 1 >= CAST($4 AS BIGINT)
+					THEN CAST($2 AS BIGINT) + (login_throttle.attempts + 2 - CAST($4 AS BIGINT)) * CAST($5 AS BIGINT)
+				ELSE 0 END,
+			window_start = CASE WHEN login_throttle.window_start <= CAST($3 AS BIGINT) THEN CAST($2 AS BIGINT)
+				ELSE login_throttle.window_start END
+		WHERE login_throttle.window_start <= CAST($3 AS BIGINT)
+			OR login_throttle.attempts < CAST($4 AS BIGINT)
+			OR (CAST($5 AS BIGINT) > 0 AND login_throttle.next_at <= CAST($2 AS BIGINT))
+		RETURNING attempts`,
+		key, ns(now), ns(now.Add(-l.Window)), int64(l.Max), step, firstNext).Scan(&attempts)
+	if err == nil {
+		return Reservation{OK: true, Attempts: attempts}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Reservation{}, fmt.Errorf("store: reserve login attempt: %w", err)
+	}
+	var start, next int64
+	if err := s.db.QueryRowContext(ctx, `SELECT attempts, window_start, next_at FROM login_throttle WHERE throttle_key = $1`, key).
+		Scan(&attempts, &start, &next); err != nil {
+		return Reservation{}, fmt.Errorf("store: read login attempts: %w", err)
+	}
+	retry := fromNS(start).Add(l.Window)
+	if step > 0 && next > 0 && fromNS(next).Before(retry) {
+		retry = fromNS(next)
+	}
+	return Reservation{Attempts: attempts, RetryAt: retry}, nil
+}
+
+// ReleaseLoginAttempt gives back one reserved attempt of key: the attempt did not happen (the
+// core bank could not answer). Releasing an unknown key is not an error.
+func (s *Store) ReleaseLoginAttempt(ctx context.Context, key string) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE login_throttle SET attempts = attempts - 1
+		WHERE throttle_key = $1 AND attempts > 0`, key); err != nil {
+		return fmt.Errorf("store: release login attempt: %w", err)
 	}
 	return nil
 }
 
-// LoginFailuresSince counts username's failed logins at or after since.
-func (s *Store) LoginFailuresSince(ctx context.Context, username string, since time.Time) (int, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts WHERE user_hash = $1 AND failed_at >= $2`,
-		userHash(username), ns(since)).Scan(&n); err != nil {
-		return 0, fmt.Errorf("store: count login failures: %w", err)
-	}
-	return n, nil
-}
-
-// ClearLoginFailures forgets username's failed logins (after a successful login).
-func (s *Store) ClearLoginFailures(ctx context.Context, username string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_attempts WHERE user_hash = $1`, userHash(username)); err != nil {
-		return fmt.Errorf("store: clear login failures: %w", err)
+// ClearLoginAttempts forgets the counter key (after a successful login).
+func (s *Store) ClearLoginAttempts(ctx context.Context, key string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_throttle WHERE throttle_key = $1`, key); err != nil {
+		return fmt.Errorf("store: clear login attempts: %w", err)
 	}
 	return nil
 }

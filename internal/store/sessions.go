@@ -99,3 +99,13 @@ func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
 	}
 	return nil
 }
+
+// CountSessions returns how many sessions the consent has, expired ones included until Purge
+// removes them (the journey caps sessions per consent).
+func (s *Store) CountSessions(ctx context.Context, consentID string) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE consent_id = $1`, consentID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count sessions: %w", err)
+	}
+	return n, nil
+}

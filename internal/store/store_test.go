@@ -103,6 +103,7 @@ func runSuite(t *testing.T, e engine) {
 		{"UseOnceConcurrent", testUseOnceConcurrent},
 		{"Sessions", testSessions},
 		{"Lockout", testLockout},
+		{"LockoutConcurrent", testLockoutConcurrent},
 		{"Purge", testPurge},
 		{"OutboundCallsAndAudit", testOutboundAndAudit},
 		{"Outbox", testOutbox},
@@ -804,50 +805,101 @@ func testLockout(t *testing.T, e engine) {
 	clk := newClock()
 	s := e.open(t, clk)
 	now := clk.Now()
-	for i, name := range []string{"Alice", "alice", "ALICE"} {
-		if err := s.RecordLoginFailure(ctx, name, now.Add(time.Duration(i)*time.Minute)); err != nil {
+	hard := AttemptLimit{Max: 3, Window: 10 * time.Minute}
+	reserve := func(key string, l AttemptLimit, at time.Time) Reservation {
+		t.Helper()
+		r, err := s.ReserveLoginAttempt(ctx, key, l, at)
+		if err != nil {
 			t.Fatal(err)
 		}
+		return r
 	}
-	if err := s.RecordLoginFailure(ctx, "bob", now); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		since time.Time
-		want  int
-	}{{now.Add(-time.Hour), 3}, {now, 3}, {now.Add(time.Minute), 2}, {now.Add(3 * time.Minute), 0}} {
-		if n, err := s.LoginFailuresSince(ctx, "aLiCe", c.since); err != nil || n != c.want {
-			t.Fatalf("since %v: %d %v, want %d", c.since, n, err, c.want)
+	for i := 1; i <= 3; i++ {
+		if r := reserve("u:a", hard, now); !r.OK || r.Attempts != i {
+			t.Fatalf("attempt %d: %+v", i, r)
 		}
 	}
-	// Only a hash of the lower-cased username is stored.
-	var hashes []string
-	rows, err := s.db.QueryContext(ctx, `SELECT user_hash FROM login_attempts`)
-	if err != nil {
+	// A hard limit refuses until the window ends, and says when.
+	if r := reserve("u:a", hard, now.Add(9*time.Minute)); r.OK || !r.RetryAt.Equal(now.Add(10*time.Minute)) {
+		t.Fatalf("past the limit: %+v", r)
+	}
+	// Another key is not affected.
+	if r := reserve("u:b", hard, now); !r.OK || r.Attempts != 1 {
+		t.Fatalf("other key: %+v", r)
+	}
+	// Released attempts (the bank did not answer) do not count.
+	if err := s.ReleaseLoginAttempt(ctx, "u:a"); err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var h string
-		rows.Scan(&h)
-		hashes = append(hashes, h)
+	if r := reserve("u:a", hard, now.Add(time.Minute)); !r.OK || r.Attempts != 3 {
+		t.Fatalf("after release: %+v", r)
 	}
-	rows.Close()
-	for _, h := range hashes {
-		if strings.Contains(strings.ToLower(h), "alice") || strings.Contains(h, "bob") || len(h) != 64 {
-			t.Fatalf("stored %q", h)
+	// The window restarts the counter.
+	if r := reserve("u:a", hard, now.Add(10*time.Minute)); !r.OK || r.Attempts != 1 {
+		t.Fatalf("new window: %+v", r)
+	}
+	// Clear forgets the key.
+	if err := s.ClearLoginAttempts(ctx, "u:a"); err != nil {
+		t.Fatal(err)
+	}
+	if r := reserve("u:a", hard, now.Add(10*time.Minute)); !r.OK || r.Attempts != 1 {
+		t.Fatalf("after clear: %+v", r)
+	}
+	if err := s.ReleaseLoginAttempt(ctx, "unknown"); err != nil {
+		t.Fatalf("release unknown: %v", err)
+	}
+
+	// Progressive delay: past Max, one attempt after 1×, then 2×, 3× the step.
+	prog := AttemptLimit{Max: 2, Window: time.Hour, DelayStep: 30 * time.Second}
+	t0 := now
+	reserve("uc:x", prog, t0)
+	if r := reserve("uc:x", prog, t0); !r.OK || r.Attempts != 2 {
+		t.Fatalf("second: %+v", r)
+	}
+	if r := reserve("uc:x", prog, t0.Add(29*time.Second)); r.OK || !r.RetryAt.Equal(t0.Add(30*time.Second)) {
+		t.Fatalf("inside the first delay: %+v", r)
+	}
+	t1 := t0.Add(30 * time.Second)
+	if r := reserve("uc:x", prog, t1); !r.OK || r.Attempts != 3 {
+		t.Fatalf("after the first delay: %+v", r)
+	}
+	if r := reserve("uc:x", prog, t1.Add(59*time.Second)); r.OK || !r.RetryAt.Equal(t1.Add(time.Minute)) {
+		t.Fatalf("inside the second delay: %+v", r)
+	}
+	if r := reserve("uc:x", prog, t1.Add(time.Minute)); !r.OK || r.Attempts != 4 {
+		t.Fatalf("after the second delay: %+v", r)
+	}
+
+	for _, bad := range []AttemptLimit{{}, {Max: 1}, {Max: 1, Window: time.Minute, DelayStep: -1}} {
+		if _, err := s.ReserveLoginAttempt(ctx, "k", bad, now); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("limit %+v: %v", bad, err)
 		}
 	}
-	if hashes[0] != userHash("alice") || userHash("alice") != "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90" {
-		t.Fatalf("hash %s", hashes[0])
+}
+
+// testLockoutConcurrent: reservations from many goroutines never pass the limit, on both engines.
+func testLockoutConcurrent(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	l := AttemptLimit{Max: 5, Window: 15 * time.Minute, DelayStep: time.Minute}
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			r, err := s.ReserveLoginAttempt(ctx, "u:concurrent", l, clk.Now())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if r.OK {
+				ok.Add(1)
+			}
+		})
 	}
-	if err := s.ClearLoginFailures(ctx, "ALICE"); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := s.LoginFailuresSince(ctx, "alice", now.Add(-time.Hour)); n != 0 {
-		t.Fatalf("after clear: %d", n)
-	}
-	if n, _ := s.LoginFailuresSince(ctx, "bob", now.Add(-time.Hour)); n != 1 {
-		t.Fatalf("bob: %d", n)
+	wg.Wait()
+	if ok.Load() != 5 {
+		t.Fatalf("%d reservations granted, want 5", ok.Load())
 	}
 }
 
@@ -863,8 +915,9 @@ func testPurge(t *testing.T, e engine) {
 	s.UseOnce(ctx, "b", now.Add(time.Hour))
 	s.CreateSession(ctx, Session{IDHash: "s1", AbsoluteExpiry: now.Add(time.Minute)})
 	s.CreateSession(ctx, Session{IDHash: "s2", AbsoluteExpiry: now.Add(3 * time.Hour)})
-	s.RecordLoginFailure(ctx, "u", now)
-	s.RecordLoginFailure(ctx, "u", now.Add(3*time.Hour))
+	lim := AttemptLimit{Max: 5, Window: time.Hour}
+	s.ReserveLoginAttempt(ctx, "u:old", lim, now)
+	s.ReserveLoginAttempt(ctx, "u:new", lim, now.Add(3*time.Hour))
 	mustApply(t, s, clk, consent.EventCreated, baseConsent(), consent.ActionInsert)
 
 	clk.Add(2*time.Hour + time.Second)
@@ -872,14 +925,15 @@ func testPurge(t *testing.T, e engine) {
 		t.Fatalf("purge at +2h: %d %v", n, err)
 	}
 	clk.Add(LoginAttemptRetention)
-	if n, err := s.Purge(ctx); err != nil || n != 2 { // session s2, first login failure
+	if n, err := s.Purge(ctx); err != nil || n != 2 { // session s2, the older login counter
 		t.Fatalf("purge at +26h: %d %v", n, err)
 	}
 	if fresh, _ := s.UseOnce(ctx, "a", clk.Now().Add(time.Minute)); !fresh {
 		t.Fatal("purged jti not fresh")
 	}
-	if n, _ := s.LoginFailuresSince(ctx, "u", time.Time{}); n != 1 {
-		t.Fatalf("login failures left: %d", n)
+	var left int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_throttle`).Scan(&left); err != nil || left != 1 {
+		t.Fatalf("login counters left: %d %v", left, err)
 	}
 	// Consents and their history are never purged.
 	if evs, err := s.ConsentEvents(ctx, consentID); err != nil || len(evs) != 1 {

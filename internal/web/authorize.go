@@ -90,9 +90,15 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		// Nothing in this request is trusted: log no parameter values.
-		h.o.Logger.WarnContext(ctx, "web: authorize refused", "error", err)
-		h.audit(ctx, "authorize", "", "refused", errorClass(err))
+		// Nothing in this request is trusted and anyone can send it: nothing is written to the
+		// store (no audit row, no session). It is counted, and a sample is logged without any
+		// parameter value.
+		if h.o.Metrics != nil {
+			h.o.Metrics.WebRefusals.WithLabelValues("authorize_refused").Inc()
+		}
+		if h.refusalLog.Allow() {
+			h.o.Logger.WarnContext(ctx, "web: authorize refused", "actor", "anonymous", "reason", errorClass(err), "error", err)
+		}
 		h.renderError(w, r, nil, errInvalidLink)
 		return
 	}
@@ -121,6 +127,24 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		seeOther(w, r, errorURL(p.RedirectURI, p.ConsentID, reason))
 		return
 	}
+	// The same browser opening the same link again continues its journey.
+	if cur, err := h.loadSession(r); err == nil && cur.j.ConsentID == p.ConsentID && cur.j.RedirectURI == p.RedirectURI &&
+		cur.j.Outcome == "" && !cur.j.Superseded && !cur.expired(now) {
+		seeOther(w, r, stepPath(cur.j.Step))
+		return
+	}
+	if n, err := h.o.Store.CountSessions(ctx, p.ConsentID); err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: authorize: count sessions", "consent_id", p.ConsentID, "error", err)
+		h.renderError(w, r, nil, errServer)
+		return
+	} else if n >= h.o.SessionsPerConsent {
+		if h.o.Metrics != nil {
+			h.o.Metrics.WebRefusals.WithLabelValues("sessions_capped").Inc()
+		}
+		h.o.Logger.WarnContext(ctx, "web: authorize: too many sessions for the consent", "consent_id", p.ConsentID, "sessions", n)
+		h.renderError(w, r, nil, errTooMany)
+		return
+	}
 
 	csrf, err1 := h.randomToken()
 	nonce, err2 := h.randomToken()
@@ -135,7 +159,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		Lang:     negotiateLang(r.Header.Get("Accept-Language")),
 		CSRF:     csrf, FormNonce: nonce, Step: stepLogin,
 	}
-	id, _, err := h.newSession(ctx, j, now)
+	id, s, err := h.newSession(ctx, j, now)
 	if err != nil {
 		h.o.Logger.ErrorContext(ctx, "web: authorize: session", "consent_id", p.ConsentID, "error", err)
 		h.renderError(w, r, nil, errServer)
@@ -143,6 +167,13 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	h.setCookie(w, id)
 	h.audit(ctx, "authorize", p.ConsentID, "started", "")
+	if h.o.RequireIdentityBinding && !rec.Consent.IdentifiesCustomer() {
+		// design §3.11: a consent that names no customer could be approved by whoever opens
+		// the link (consent phishing). It fails, and the page says why.
+		h.o.Logger.InfoContext(ctx, "web: authorize: consent carries no customer identity", "consent_id", p.ConsentID)
+		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonIdentityRequired))
+		return
+	}
 	seeOther(w, r, pathLogin)
 }
 

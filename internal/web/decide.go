@@ -131,6 +131,11 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 	if d.status == consent.StatusAuthorized && !h.o.Now().Before(s.j.Deadline) {
 		d = h.negative(s, consent.StatusFailed, reasonTimeout)
 	}
+	// The customer signed in against the consent as it was then; decide against it as it is now.
+	if reason := h.identityProblem(&rec.Consent, s.j.IDType, s.j.HashedIDNumber); d.status == consent.StatusAuthorized && reason != "" {
+		h.o.Logger.InfoContext(ctx, "web: consent no longer matches the signed-in customer", "consent_id", id, "reason", reason)
+		d = h.negative(s, consent.StatusFailed, reason)
+	}
 
 	now := h.o.Now()
 	a := store.Authorization{Status: d.status, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: d.reason}
@@ -279,7 +284,7 @@ func (h *Handler) awaitOutcome(w http.ResponseWriter, r *http.Request, s *sess) 
 	h.renderError(w, r, s, errProcessing)
 }
 
-// countJourney counts a journey's end by outcome (a fixed set: authorized, patch_failed,
+// countJourney counts a journey's end by outcome (a fixed set: authorized, patch_failed, cancelled,
 // rejected, failed, refused).
 func (h *Handler) countJourney(outcome string) {
 	if h.o.Metrics != nil {

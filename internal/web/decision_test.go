@@ -283,14 +283,31 @@ func TestReject(t *testing.T) {
 	mustErrorRedirect(t, hs.leave(hs.post(pathDone, nil)), testRedirect, testConsentID, reasonRejected)
 }
 
-// TestCancelOnEveryPage (U4): Cancel on login, accounts and review rejects the consent.
+// TestCancelBeforeLogin: Cancel before anyone signed in claims no customer decision: no consent
+// update is sent and nothing is recorded; the browser goes back with error=access_denied and the
+// consent stays awaiting authorization (PayNet times it out, spec §5.2).
+func TestCancelBeforeLogin(t *testing.T) {
+	hs := newHarness(t, nil)
+	hs.start()
+	hs.ending(hs.post(pathCancel, nil), errCancelled)
+	if ups := hs.upd.all(); len(ups) != 0 {
+		t.Fatalf("a consent update was sent for a cancel before sign-in: %+v", ups)
+	}
+	if rec := hs.store.record(testConsentID); rec.Authorization != nil || rec.Consent.Status != consent.StatusAwaitingAuthorization {
+		t.Fatalf("recorded %+v", rec.Authorization)
+	}
+	mustErrorRedirect(t, hs.leave(hs.post(pathCancel, nil)), testRedirect, testConsentID, reasonCancelledBeforeLogin)
+	if len(hs.upd.all()) != 0 {
+		t.Fatal("a consent update was sent on the second click")
+	}
+}
+
+// TestCancelOnEveryPage (U4): Cancel after sign-in, on accounts and review, rejects the consent.
 func TestCancelOnEveryPage(t *testing.T) {
-	for _, page := range []string{"login", "accounts", "review"} {
+	for _, page := range []string{"accounts", "review"} {
 		t.Run(page, func(t *testing.T) {
 			hs := newHarness(t, nil)
 			switch page {
-			case "login":
-				hs.start()
 			case "accounts":
 				hs.login()
 			case "review":

@@ -33,16 +33,21 @@ type fakeStore struct {
 	consents map[string]store.ConsentRecord
 	sessions map[string]store.Session
 	once     map[string]time.Time
-	failures map[string][]time.Time
+	counters map[string]fakeCounter
 	audits   []store.AuditEntry
 	outbox   []store.OutboxItem // one per consent, the first enqueued
 	now      func() time.Time
 }
 
+type fakeCounter struct {
+	attempts    int
+	start, next time.Time
+}
+
 func newFakeStore(now func() time.Time) *fakeStore {
 	return &fakeStore{
 		consents: map[string]store.ConsentRecord{}, sessions: map[string]store.Session{},
-		once: map[string]time.Time{}, failures: map[string][]time.Time{}, now: now,
+		once: map[string]time.Time{}, counters: map[string]fakeCounter{}, now: now,
 	}
 }
 
@@ -143,30 +148,71 @@ func (f *fakeStore) DeleteSession(_ context.Context, idHash string) error {
 	return nil
 }
 
-func (f *fakeStore) RecordLoginFailure(_ context.Context, username string, at time.Time) error {
+// ReserveLoginAttempt has store.ReserveLoginAttempt's semantics, in memory.
+func (f *fakeStore) ReserveLoginAttempt(_ context.Context, key string, l store.AttemptLimit, now time.Time) (store.Reservation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.failures[strings.ToLower(username)] = append(f.failures[strings.ToLower(username)], at)
+	c, ok := f.counters[key]
+	switch {
+	case !ok || !c.start.After(now.Add(-l.Window)):
+		c = fakeCounter{start: now}
+	case c.attempts >= l.Max && (l.DelayStep == 0 || c.next.After(now)):
+		retry := c.start.Add(l.Window)
+		if l.DelayStep > 0 && c.next.Before(retry) {
+			retry = c.next
+		}
+		return store.Reservation{Attempts: c.attempts, RetryAt: retry}, nil
+	}
+	c.attempts++
+	c.next = time.Time{}
+	if c.attempts >= l.Max {
+		c.next = now.Add(time.Duration(c.attempts+1-l.Max) * l.DelayStep)
+	}
+	f.counters[key] = c
+	return store.Reservation{OK: true, Attempts: c.attempts}, nil
+}
+
+func (f *fakeStore) ReleaseLoginAttempt(_ context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.counters[key]; ok && c.attempts > 0 {
+		c.attempts--
+		f.counters[key] = c
+	}
 	return nil
 }
 
-func (f *fakeStore) LoginFailuresSince(_ context.Context, username string, since time.Time) (int, error) {
+func (f *fakeStore) ClearLoginAttempts(_ context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.counters, key)
+	return nil
+}
+
+// attempts sums the reserved attempts of the counters whose key starts with prefix
+// ("u:" usernames, "uc:" username and client, "c:" clients, "k:" consents, "g" global).
+func (f *fakeStore) attempts(prefix string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
-	for _, t := range f.failures[strings.ToLower(username)] {
-		if !t.Before(since) {
+	for k, c := range f.counters {
+		if strings.HasPrefix(k, prefix) {
+			n += c.attempts
+		}
+	}
+	return n
+}
+
+func (f *fakeStore) CountSessions(_ context.Context, consentID string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, s := range f.sessions {
+		if s.ConsentID == consentID {
 			n++
 		}
 	}
 	return n, nil
-}
-
-func (f *fakeStore) ClearLoginFailures(_ context.Context, username string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.failures, strings.ToLower(username))
-	return nil
 }
 
 func (f *fakeStore) Audit(_ context.Context, e store.AuditEntry) error {
@@ -416,6 +462,7 @@ type harness struct {
 	csrf   string // the last CSRF token seen in a page
 	nonce  string // the last form nonce seen in a page
 	lang   string // Accept-Language sent
+	addr   string // RemoteAddr sent ("" = httptest's 192.0.2.1:1234)
 }
 
 func testConsent(now time.Time) consent.Consent {
@@ -437,15 +484,16 @@ func newHarness(t testing.TB, mod func(*Options)) *harness {
 	hs.store.put(testConsent(c.now()))
 	o := Options{
 		Store: hs.store, Bank: hs.bank, Updater: hs.upd, IDTokens: hs.signer,
-		Signatures:        fakeVerifier{sigs: map[string]string{testSig: testConsentID, otherSig: otherConsent}},
-		DPID:              testDPID,
-		IDTokenIssuer:     "https://dp.bank.example",
-		RedirectAllowlist: []string{testRedirect, testRedirectQ},
-		AccountIDKey:      testKey,
-		Branding:          Branding{BankName: "Demo Bank Berhad", PrimaryColor: "#0b5394"},
-		DCs:               map[string]DCInfo{testDCID: {Name: "Duit Planner"}},
-		Now:               c.now,
-		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Signatures:             fakeVerifier{sigs: map[string]string{testSig: testConsentID, otherSig: otherConsent}},
+		DPID:                   testDPID,
+		IDTokenIssuer:          "https://dp.bank.example",
+		RedirectAllowlist:      []string{testRedirect, testRedirectQ},
+		AccountIDKey:           testKey,
+		RequireIdentityBinding: true,
+		Branding:               Branding{BankName: "Demo Bank Berhad", PrimaryColor: "#0b5394"},
+		DCs:                    map[string]DCInfo{testDCID: {Name: "Duit Planner"}},
+		Now:                    c.now,
+		Logger:                 slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mod != nil {
 		mod(&o)
@@ -484,6 +532,9 @@ func (hs *harness) do(method, target string, form url.Values, hdr ...string) *ht
 	}
 	if hs.cookie != "" {
 		r.AddCookie(&http.Cookie{Name: hs.h.cookieName(), Value: hs.cookie})
+	}
+	if hs.addr != "" {
+		r.RemoteAddr = hs.addr
 	}
 	w := httptest.NewRecorder()
 	hs.h.ServeHTTP(w, r)

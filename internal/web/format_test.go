@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ofpdp/ofpdp/internal/lockout"
 )
 
 func TestLast4(t *testing.T) {
@@ -49,8 +51,8 @@ func TestOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.o.IDTokenTTL != DefaultIDTokenTTL || h.o.SessionIdle != DefaultSessionIdle || h.o.LoginMaxFailures != 5 ||
-		h.o.LoginLockout != DefaultLoginLockout || h.o.Branding.PrimaryColor != DefaultPrimaryColor || h.o.Now == nil || h.o.Rand == nil {
+	if h.o.IDTokenTTL != DefaultIDTokenTTL || h.o.SessionIdle != DefaultSessionIdle || h.o.Lockout.MaxFailures != 5 ||
+		h.o.Lockout.Window != lockout.DefaultWindow || h.o.SessionsPerConsent != DefaultSessionsPerConsent || h.o.Branding.PrimaryColor != DefaultPrimaryColor || h.o.Now == nil || h.o.Rand == nil {
 		t.Fatalf("defaults not applied: %+v", h.o)
 	}
 	cases := []struct {
@@ -76,7 +78,9 @@ func TestOptions(t *testing.T) {
 		{"protocol-relative logo", "LogoURL", func(o *Options) { o.Branding.LogoURL = "//cdn/logo.png" }},
 		{"javascript DC logo", "DCs", func(o *Options) { o.DCs = map[string]DCInfo{"DC": {LogoURL: "javascript:alert(1)"}} }},
 		{"negative idle", "SessionIdle", func(o *Options) { o.SessionIdle = -1 }},
-		{"negative failures", "LoginMaxFailures", func(o *Options) { o.LoginMaxFailures = -1 }},
+		{"negative failures", "MaxFailures", func(o *Options) { o.Lockout.MaxFailures = -1 }},
+		{"negative session cap", "SessionsPerConsent", func(o *Options) { o.SessionsPerConsent = -1 }},
+		{"negative client rate", "RatePerClientPerMinute", func(o *Options) { o.RatePerClientPerMinute = -1 }},
 	}
 	for _, c := range cases {
 		o := valid()

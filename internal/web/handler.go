@@ -12,6 +12,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/ofpdp/ofpdp/internal/lockout"
+	"github.com/ofpdp/ofpdp/internal/ratelimit"
 )
 
 // Journey paths. The browser-facing contract of the real-browser test: stable element ids and a
@@ -53,6 +58,13 @@ type Handler struct {
 	static  map[string]staticFile
 	version string // content hash of the static files, part of their URLs
 
+	guard     *lockout.Guard
+	global    *rate.Limiter    // requests to the whole web listener
+	perClient *ratelimit.Keyed // requests per client address
+	// refusalLog samples the log lines of refused authorize requests: anyone can send them, so
+	// they are counted in a metric and only a few a second are logged.
+	refusalLog *rate.Limiter
+
 	// pollEvery and waitFor bound how long a repeated decision waits for the first one's outcome.
 	pollEvery, waitFor time.Duration
 	// decisionTimeout bounds the PATCH and the local recording of a decision, which run detached
@@ -74,9 +86,16 @@ func New(o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	guard, err := lockout.New(o.Lockout, o.Store)
+	if err != nil {
+		return nil, err
+	}
 	h := &Handler{
-		o: o, pages: pages, cats: cats, allow: map[string]bool{},
-		pollEvery: 100 * time.Millisecond, waitFor: 8 * time.Second, decisionTimeout: 15 * time.Second,
+		o: o, pages: pages, cats: cats, allow: map[string]bool{}, guard: guard,
+		global:     rate.NewLimiter(rate.Limit(o.RateGlobalPerSecond), o.RateGlobalPerSecond),
+		perClient:  ratelimit.NewPerMinute(o.RatePerClientPerMinute),
+		refusalLog: rate.NewLimiter(1, 5),
+		pollEvery:  100 * time.Millisecond, waitFor: 8 * time.Second, decisionTimeout: 15 * time.Second,
 	}
 	var origins []string
 	for _, u := range o.RedirectAllowlist {
@@ -111,7 +130,7 @@ func New(o Options) (*Handler, error) {
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
-	h.root = h.headers(cop.Handler(mux))
+	h.root = h.headers(h.limit(cop.Handler(mux)))
 	return h, nil
 }
 

@@ -18,7 +18,7 @@ import (
 func dynamicKeys() []string {
 	keys := []string{
 		"login.title", "accounts.title", "review.title", "success.title",
-		"login.failed", "login.locked", "login.unavailable",
+		"login.failed", "login.locked", "login.unavailable", "login.throttled",
 		"accounts.required", "accounts.invalid", "accounts.unavailable", "accounts.changed",
 		"purpose.other",
 	}

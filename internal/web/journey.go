@@ -6,10 +6,13 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ofpdp/ofpdp/internal/bank"
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/store"
 )
 
@@ -133,9 +136,11 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, s *sess, s
 }
 
 // loginSubmit authenticates the customer with the core bank. Wrong credentials get one generic
-// message (never which field). LoginMaxFailures failures within LoginLockout lock the username,
-// checked before the bank is asked; a journey that reaches the limit is locked too and can only
-// be cancelled (→ failed). After a login the customer must be the one the consent names
+// message (never which field). Before the bank is asked, the attempt is reserved on the sign-in
+// counters of internal/lockout (atomically, across replicas) and the session's one login slot is
+// claimed, so parallel requests cannot overrun a limit; a journey that reaches
+// Lockout.MaxFailures failures, or a username or consent past its hard limit, is locked and can
+// only be cancelled (→ failed). After a login the customer must be the one the consent names
 // (design §3.11, U6), and the session id is rotated.
 func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -143,86 +148,82 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.j.Step != stepLogin {
-		seeOther(w, r, stepPath(s.j.Step))
-		return
-	}
-	if s.j.Locked {
-		h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.locked", "")
-		return
-	}
 	username := strings.TrimSpace(r.PostFormValue("username"))
 	password := r.PostFormValue("password")
 	if len(username) > maxUsername {
 		username = ""
 	}
+	if s, ok = h.claimLogin(w, r, s); !ok {
+		return
+	}
 	if username == "" || password == "" || len(password) > maxPassword {
-		h.renderLogin(w, r, s, http.StatusOK, "login.failed", username)
+		h.endLogin(w, r, s, http.StatusOK, "login.failed", username)
 		return
 	}
 	now := h.o.Now()
-	key := strings.ToLower(username)
-	n, err := h.o.Store.LoginFailuresSince(ctx, key, now.Add(-h.o.LoginLockout))
-	if err != nil {
-		h.o.Logger.ErrorContext(ctx, "web: login failures", "consent_id", s.j.ConsentID, "error", err)
-		h.renderLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable", username)
-		return
-	}
-	if n >= h.o.LoginMaxFailures {
-		s.j.Locked = true
-		h.audit(ctx, "login", s.j.ConsentID, "locked", "username locked")
-		if !h.saveOrResume(w, r, s) {
+	ticket, err := h.guard.Begin(ctx, lockout.Attempt{Username: username, Client: h.clientAddr(r), ConsentID: s.j.ConsentID}, now)
+	var refused *lockout.Refused
+	if errors.As(err, &refused) {
+		if h.o.Metrics != nil {
+			h.o.Metrics.WebRefusals.WithLabelValues("login_throttled").Inc()
+		}
+		h.audit(ctx, "login", s.j.ConsentID, "throttled", refused.Limit.Error())
+		if refused.Locks() {
+			s.j.Locked = true
+			h.endLogin(w, r, s, http.StatusTooManyRequests, "login.locked", username)
 			return
 		}
-		h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.locked", username)
+		w.Header().Set("Retry-After", retryAfter(refused.RetryAt.Sub(now)))
+		h.endLogin(w, r, s, http.StatusTooManyRequests, "login.throttled", username)
+		return
+	}
+	if err != nil {
+		h.o.Logger.ErrorContext(ctx, "web: login attempt counters", "consent_id", s.j.ConsentID, "error", err)
+		h.endLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable", username)
 		return
 	}
 
 	cust, err := h.o.Bank.Authenticate(ctx, username, password)
 	if errors.Is(err, bank.ErrInvalidCredentials) {
-		if rerr := h.o.Store.RecordLoginFailure(ctx, key, now); rerr != nil {
-			h.o.Logger.ErrorContext(ctx, "web: record login failure", "consent_id", s.j.ConsentID, "error", rerr)
-		}
+		ticket.Failed()
 		s.j.Failures++
 		// 200, not 401: a form login is not HTTP authentication, and a 401 must carry
 		// WWW-Authenticate (RFC 9110 §15.5.2).
 		alert, status := "login.failed", http.StatusOK
-		if s.j.Failures >= h.o.LoginMaxFailures || n+1 >= h.o.LoginMaxFailures {
+		if s.j.Failures >= h.guard.Policy().MaxFailures {
 			s.j.Locked = true
 			alert, status = "login.locked", http.StatusTooManyRequests
 		}
 		h.audit(ctx, "login", s.j.ConsentID, "failure", "")
-		if !h.saveOrResume(w, r, s) {
-			return
-		}
-		h.renderLogin(w, r, s, status, alert, username)
+		h.endLogin(w, r, s, status, alert, username)
 		return
 	}
 	if err != nil {
+		if aerr := ticket.Abandoned(context.WithoutCancel(ctx)); aerr != nil {
+			h.o.Logger.WarnContext(ctx, "web: release login attempt", "consent_id", s.j.ConsentID, "error", aerr)
+		}
 		h.o.Logger.ErrorContext(ctx, "web: bank authenticate", "consent_id", s.j.ConsentID, "error", err)
-		h.renderLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable", username)
+		h.endLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable", username)
 		return
 	}
-	if err := h.o.Store.ClearLoginFailures(ctx, key); err != nil {
-		h.o.Logger.WarnContext(ctx, "web: clear login failures", "consent_id", s.j.ConsentID, "error", err)
+	if err := ticket.Succeeded(context.WithoutCancel(ctx)); err != nil {
+		h.o.Logger.WarnContext(ctx, "web: clear login attempts", "consent_id", s.j.ConsentID, "error", err)
 	}
 
 	rec, ok := h.awaiting(w, r, s)
 	if !ok {
 		return
 	}
-	c := rec.Consent
 	hashed := consent.HashIDNumber(cust.IDNumber)
-	if c.HashedIDNumber != "" && (subtle.ConstantTimeCompare([]byte(hashed), []byte(c.HashedIDNumber)) != 1 ||
-		(c.IDType != "" && string(c.IDType) != cust.IDType)) {
-		h.o.Logger.InfoContext(ctx, "web: logged-in customer does not match the consent", "consent_id", s.j.ConsentID)
-		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonIdentity))
+	if reason := h.identityProblem(&rec.Consent, cust.IDType, hashed); reason != "" {
+		h.o.Logger.InfoContext(ctx, "web: logged-in customer does not match the consent", "consent_id", s.j.ConsentID, "reason", reason)
+		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reason))
 		return
 	}
 	h.audit(ctx, "login", s.j.ConsentID, "success", "")
 
 	next := s.j
-	next.Step, next.Failures, next.Notice = stepAccounts, 0, ""
+	next.Step, next.Failures, next.Notice, next.LoginStarted = stepAccounts, 0, "", time.Time{}
 	next.CustomerRef, next.AuthTime = cust.Ref, now
 	next.IDType, next.HashedIDNumber, next.MaskedIDNumber = cust.IDType, hashed, consent.MaskIDNumber(cust.IDNumber)
 	if cust.MobileNumber != "" {
@@ -533,7 +534,26 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonLocked))
 		return
 	}
+	if s.j.CustomerRef == "" {
+		h.cancelBeforeLogin(w, r, s)
+		return
+	}
 	h.conclude(w, r, s, h.negative(s, consent.StatusRejected, reasonCancelled))
+}
+
+// cancelBeforeLogin ends a journey nobody signed in to. No customer decided, so no signed
+// `rejected` is sent (design §3.9 keeps `rejected` for a customer's decision) and nothing is
+// recorded; `failed` is not sent either, or anyone holding the link could end a consent its
+// customer may still approve within the window. The consent stays awaiting authorization until
+// PayNet's 5-minute window ends (spec §5.2); the browser goes back with error=access_denied.
+func (h *Handler) cancelBeforeLogin(w http.ResponseWriter, r *http.Request, s *sess) {
+	h.audit(r.Context(), "journey", s.j.ConsentID, "cancelled", reasonCancelledBeforeLogin)
+	s.j.Outcome, s.j.Reason = outcomeCancelled, reasonCancelledBeforeLogin
+	h.countJourney(outcomeCancelled)
+	if !h.saveOrResume(w, r, s) {
+		return
+	}
+	h.respondOutcome(w, r, s)
 }
 
 // complete is GET /journey/complete: the success page after an authorization, or the "nothing
@@ -576,6 +596,10 @@ func endingPage(reason string) errKind {
 		return errTimedOut
 	case reasonDecided, reasonNotAwaiting:
 		return errAlreadyDecided
+	case reasonIdentityRequired:
+		return errIDRequired
+	case reasonCancelledBeforeLogin:
+		return errCancelled
 	}
 	return errNothingShared
 }
@@ -659,4 +683,86 @@ func (h *Handler) audit(ctx context.Context, action, consentID, outcome, detail 
 	if err != nil {
 		h.o.Logger.WarnContext(ctx, "web: audit failed", "action", action, "consent_id", consentID, "error", err)
 	}
+}
+
+// loginClaimTTL is how long a login in flight holds its session's login slot; past it (the
+// process died mid-login) the slot is free again. It is longer than any core-bank deadline.
+const loginClaimTTL = 30 * time.Second
+
+// claimLogin serialises the logins of one session: it takes the session's login slot (a
+// compare-and-swap on the session row, so it holds across replicas) and returns the session as
+// saved. A request that finds the slot taken waits for it (a double click logs in once the first
+// request is done); past waitFor it is answered with the throttled page. ok is false when it
+// answered.
+func (h *Handler) claimLogin(w http.ResponseWriter, r *http.Request, s *sess) (*sess, bool) {
+	ctx := r.Context()
+	deadline := time.Now().Add(h.waitFor)
+	for {
+		switch {
+		case s.j.Outcome != "":
+			h.respondOutcome(w, r, s)
+			return nil, false
+		case s.j.Step != stepLogin:
+			seeOther(w, r, stepPath(s.j.Step))
+			return nil, false
+		case s.j.Locked:
+			h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.locked", "")
+			return nil, false
+		}
+		now := h.o.Now()
+		if s.j.LoginStarted.IsZero() || now.Sub(s.j.LoginStarted) > loginClaimTTL {
+			s.j.LoginStarted = now
+			err := h.save(ctx, s)
+			if err == nil {
+				return s, true
+			}
+			if !errors.Is(err, store.ErrConflict) {
+				h.o.Logger.ErrorContext(ctx, "web: claim login", "consent_id", s.j.ConsentID, "error", err)
+				h.renderError(w, r, nil, errSessionGone)
+				return nil, false
+			}
+		}
+		if time.Now().After(deadline) {
+			h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.throttled", "")
+			return nil, false
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(h.pollEvery):
+		}
+		cur, err := h.loadByHash(ctx, s.row.IDHash)
+		if err != nil {
+			h.renderError(w, r, nil, errSessionGone)
+			return nil, false
+		}
+		s = cur
+	}
+}
+
+// endLogin frees the session's login slot, saves the journey and shows the login page again.
+func (h *Handler) endLogin(w http.ResponseWriter, r *http.Request, s *sess, status int, alert, username string) {
+	s.j.LoginStarted = time.Time{}
+	if !h.saveOrResume(w, r, s) {
+		return
+	}
+	h.renderLogin(w, r, s, status, alert, username)
+}
+
+// retryAfter is a Retry-After value in whole seconds, at least 1.
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
+}
+
+// identityProblem is why the signed-in customer (id type, hashed id number) may not decide the
+// consent c, or "" when they may (design §3.11): the consent must name a customer when
+// RequireIdentityBinding is on, and the customer must be that one.
+func (h *Handler) identityProblem(c *consent.Consent, idType, hashedIDNumber string) string {
+	switch {
+	case h.o.RequireIdentityBinding && !c.IdentifiesCustomer():
+		return reasonIdentityRequired
+	case !c.MatchesCustomer(idType, hashedIDNumber):
+		return reasonIdentity
+	}
+	return ""
 }

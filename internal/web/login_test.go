@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/paynet"
 )
 
@@ -44,8 +47,8 @@ func TestLoginGenericFailure(t *testing.T) {
 			t.Fatalf("message %q says which field was wrong", a)
 		}
 	}
-	if n, _ := hs.store.LoginFailuresSince(t.Context(), "AISYAH", time.Time{}); n != 1 {
-		t.Fatalf("failures recorded for aisyah: %d", n)
+	if n := hs.store.attempts("u:"); n != 2 { // aisyah and nobody; not the empty password
+		t.Fatalf("failures recorded per username: %d", n)
 	}
 	if hs.bank.calls() != 2 {
 		t.Fatalf("bank called %d times, want 2 (not for an empty password)", hs.bank.calls())
@@ -58,14 +61,26 @@ func TestLoginGenericFailure(t *testing.T) {
 	}
 }
 
-// TestLoginLockedUsername (U12): LoginMaxFailures failures within LoginLockout lock the username;
-// the bank is not asked while it is locked, the message is the generic "too many attempts", and
-// only cancel is left, which fails the consent (design §3.9).
-func TestLoginLockedUsername(t *testing.T) {
-	hs := newHarness(t, func(o *Options) { o.LoginMaxFailures = 3; o.LoginLockout = 10 * time.Minute })
-	for range 3 {
-		_ = hs.store.RecordLoginFailure(t.Context(), "aisyah", hs.clock.now().Add(-time.Minute))
+// failLogins records n failed sign-ins for username from n different addresses at `at`.
+func (hs *harness) failLogins(username string, n int, at time.Time) {
+	hs.t.Helper()
+	for i := range n {
+		tk, err := hs.h.guard.Begin(context.Background(), lockout.Attempt{Username: username, Client: fmt.Sprint("203.0.113.", i), ConsentID: "elsewhere"}, at)
+		if err != nil {
+			hs.t.Fatal(err)
+		}
+		tk.Failed()
 	}
+}
+
+// TestLoginLockedUsername (U12): Lockout.HardLockFailures failures within Lockout.Window lock the
+// username; the bank is not asked while it is locked, the message is the generic "too many
+// attempts", and only cancel is left, which fails the consent (design §3.9).
+func TestLoginLockedUsername(t *testing.T) {
+	hs := newHarness(t, func(o *Options) {
+		o.Lockout = lockout.Policy{MaxFailures: 3, HardLockFailures: 3, Window: 10 * time.Minute}
+	})
+	hs.failLogins("AISYAH", 3, hs.clock.now().Add(-time.Minute))
 	hs.start()
 	w := hs.post(pathLogin, url.Values{"username": {"Aisyah"}, "password": {"Demo@1234"}})
 	mustStatus(t, w, http.StatusTooManyRequests)
@@ -95,23 +110,24 @@ func TestLoginLockedUsername(t *testing.T) {
 	}
 }
 
-// TestLoginLockoutExpires: failures older than LoginLockout no longer count.
+// TestLoginLockoutExpires: failures older than Lockout.Window no longer count, and a login clears
+// the username's counters.
 func TestLoginLockoutExpires(t *testing.T) {
-	hs := newHarness(t, func(o *Options) { o.LoginMaxFailures = 3; o.LoginLockout = 10 * time.Minute })
-	for range 3 {
-		_ = hs.store.RecordLoginFailure(t.Context(), "aisyah", hs.clock.now().Add(-11*time.Minute))
-	}
+	hs := newHarness(t, func(o *Options) {
+		o.Lockout = lockout.Policy{MaxFailures: 3, HardLockFailures: 3, Window: 10 * time.Minute}
+	})
+	hs.failLogins("aisyah", 3, hs.clock.now().Add(-11*time.Minute))
 	hs.start()
 	mustRedirect(t, hs.post(pathLogin, url.Values{"username": {"aisyah"}, "password": {"Demo@1234"}}), pathAccounts)
-	if n, _ := hs.store.LoginFailuresSince(t.Context(), "aisyah", time.Time{}); n != 0 {
-		t.Fatalf("failures not cleared after a login: %d", n)
+	if n := hs.store.attempts("u:"); n != 0 {
+		t.Fatalf("username counters not cleared after a login: %d", n)
 	}
 }
 
-// TestLoginJourneyLockout (U12): one journey cannot try more than LoginMaxFailures logins, even
+// TestLoginJourneyLockout (U12): one journey cannot try more than Lockout.MaxFailures logins, even
 // spread over several usernames; the attempt that reaches the limit shows the locked message.
 func TestLoginJourneyLockout(t *testing.T) {
-	hs := newHarness(t, func(o *Options) { o.LoginMaxFailures = 3 })
+	hs := newHarness(t, func(o *Options) { o.Lockout.MaxFailures = 3 })
 	hs.start()
 	for i, u := range []string{"a1", "a2", "a3"} {
 		w := hs.post(pathLogin, url.Values{"username": {u}, "password": {"x"}})
@@ -140,8 +156,8 @@ func TestLoginBankDown(t *testing.T) {
 	hs.bank.down = true
 	w := hs.post(pathLogin, url.Values{"username": {"aisyah"}, "password": {"Demo@1234"}})
 	mustStatus(t, w, http.StatusServiceUnavailable)
-	if n, _ := hs.store.LoginFailuresSince(t.Context(), "aisyah", time.Time{}); n != 0 {
-		t.Fatal("an outage counted as a failed login")
+	if n := hs.store.attempts(""); n != 0 {
+		t.Fatalf("an outage counted as a failed login: %d attempts kept", n)
 	}
 }
 
@@ -222,9 +238,10 @@ func TestIdentityMismatch(t *testing.T) {
 	}
 }
 
-// TestNoIdentityOnConsent: a consent without hashed_id_number can be authorized by any customer.
+// TestNoIdentityOnConsent: with identity binding off (development deployments only), a consent
+// without hashed_id_number can be authorized by any customer.
 func TestNoIdentityOnConsent(t *testing.T) {
-	hs := newHarness(t, nil)
+	hs := newHarness(t, func(o *Options) { o.RequireIdentityBinding = false })
 	cs := testConsent(hs.clock.now())
 	cs.IDType, cs.HashedIDNumber = "", ""
 	hs.store.put(cs)

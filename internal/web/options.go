@@ -6,22 +6,30 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/obs"
 )
 
 // Defaults applied by New when an Options field is zero.
 const (
-	DefaultIDTokenTTL       = 10 * time.Minute // spec §4.5: exp − iat = 600 s
-	DefaultSessionIdle      = 5 * time.Minute
-	DefaultLoginMaxFailures = 5
-	DefaultLoginLockout     = 15 * time.Minute
-	DefaultPrimaryColor     = "#0b5394"
+	DefaultIDTokenTTL   = 10 * time.Minute // spec §4.5: exp − iat = 600 s
+	DefaultSessionIdle  = 5 * time.Minute
+	DefaultPrimaryColor = "#0b5394"
+	// DefaultSessionsPerConsent caps the journey sessions one consent may have at once: a link
+	// opened in a few browsers is normal, thousands are an attack on the store.
+	DefaultSessionsPerConsent = 20
+	// DefaultRatePerClientPerMinute and DefaultRateGlobalPerSecond limit requests to the web
+	// listener. A journey takes about ten requests; many customers can share one carrier NAT
+	// address, so the per-client limit is generous.
+	DefaultRatePerClientPerMinute = 300
+	DefaultRateGlobalPerSecond    = 500
 )
 
 // ErrOptions is wrapped by every error New returns for invalid Options.
@@ -61,9 +69,24 @@ type Options struct {
 	Branding Branding
 	DCs      map[string]DCInfo
 
-	SessionIdle      time.Duration // idle timeout of a journey session (default 5 min)
-	LoginMaxFailures int           // failures within LoginLockout that lock a username (default 5)
-	LoginLockout     time.Duration // default 15 min
+	SessionIdle time.Duration // idle timeout of a journey session (default 5 min)
+	// SessionsPerConsent caps the sessions one consent may have (default DefaultSessionsPerConsent).
+	SessionsPerConsent int
+	// Lockout limits sign-in attempts (internal/lockout; zero fields take its defaults). Its
+	// MaxFailures also caps the failed sign-ins of one journey.
+	Lockout lockout.Policy
+	// RequireIdentityBinding refuses consents that carry no id_type and hashed_id_number
+	// (design §3.11): without them anyone who opens the link could approve. Only development
+	// deployments (the sandbox) may turn it off.
+	RequireIdentityBinding bool
+
+	// TrustedProxies are the addresses whose X-Forwarded-For names the client (for rate limits
+	// and sign-in counters); from anyone else the connection's address is the client.
+	TrustedProxies []netip.Prefix
+	// RatePerClientPerMinute and RateGlobalPerSecond limit requests to the web listener (429
+	// page with Retry-After beyond them). Zero takes the default.
+	RatePerClientPerMinute int
+	RateGlobalPerSecond    int
 
 	// InsecureHTTP is for the sandbox only: the cookie drops Secure and the __Host- prefix, no
 	// HSTS, and pages are labelled SANDBOX.
@@ -148,17 +171,23 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SessionIdle < 0 {
 		bad("SessionIdle must be positive")
 	}
-	if o.LoginMaxFailures == 0 {
-		o.LoginMaxFailures = DefaultLoginMaxFailures
+	var err error
+	if o.Lockout, err = o.Lockout.WithDefaults(); err != nil {
+		bad("Lockout: %v", err)
 	}
-	if o.LoginMaxFailures < 0 {
-		bad("LoginMaxFailures must be positive")
-	}
-	if o.LoginLockout == 0 {
-		o.LoginLockout = DefaultLoginLockout
-	}
-	if o.LoginLockout < 0 {
-		bad("LoginLockout must be positive")
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"SessionsPerConsent", &o.SessionsPerConsent, DefaultSessionsPerConsent},
+		{"RatePerClientPerMinute", &o.RatePerClientPerMinute, DefaultRatePerClientPerMinute},
+		{"RateGlobalPerSecond", &o.RateGlobalPerSecond, DefaultRateGlobalPerSecond}} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+		if *f.v < 0 {
+			bad("%s must be positive", f.name)
+		}
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/paynet"
 	"github.com/ofpdp/ofpdp/internal/store"
 )
@@ -34,11 +35,10 @@ type Sessions interface {
 	DeleteSession(ctx context.Context, idHash string) error
 }
 
-// LoginAttempts counts failed logins per username across replicas (negative-tests U12).
-type LoginAttempts interface {
-	RecordLoginFailure(ctx context.Context, username string, at time.Time) error
-	LoginFailuresSince(ctx context.Context, username string, since time.Time) (int, error)
-	ClearLoginFailures(ctx context.Context, username string) error
+// SessionCounter caps the sessions of one consent (hardening against session flooding).
+type SessionCounter interface {
+	// CountSessions returns how many sessions (expired ones included, until purged) the consent has.
+	CountSessions(ctx context.Context, consentID string) (int, error)
 }
 
 // Auditor appends to the audit trail (no PII in entries).
@@ -57,7 +57,8 @@ type Store interface {
 	Consents
 	Replay
 	Sessions
-	LoginAttempts
+	SessionCounter
+	lockout.Counters
 	Auditor
 	Outbox
 }

@@ -20,31 +20,40 @@ const (
 	reasonWindowOver     = "authorization_window_over"
 	reasonOtherDP        = "consent_for_another_dp"
 	reasonDecided        = "decided_elsewhere"
+	// reasonIdentityRequired: the consent names no customer (no id_type + hashed_id_number)
+	// while authorize.require_identity_binding is on (design §3.11).
+	reasonIdentityRequired = "identity_required"
+	// reasonCancelledBeforeLogin: cancelled before anyone signed in; no consent update is sent,
+	// because no customer decided (docs/security.md "Cancel before sign-in").
+	reasonCancelledBeforeLogin = "cancelled_before_login"
 )
 
 // descriptions are the error_description texts sent back to PayNet (RFC 6749 §4.1.2.1: printable
 // ASCII without '"' and '\'; no personal data).
 var descriptions = map[string]string{
-	reasonRejected:       "The customer rejected the consent",
-	reasonCancelled:      "The customer cancelled the authorization",
-	reasonIdentity:       "The authenticated customer does not match the consent",
-	reasonLocked:         "Too many failed login attempts",
-	reasonTimeout:        "The authorization was not completed in time",
-	reasonPatchFailed:    "The data provider could not record the authorization",
-	reasonUnknownConsent: "The consent is not known to the data provider",
-	reasonNotAwaiting:    "The consent is not awaiting authorization",
-	reasonWindowOver:     "The authorization window has ended",
-	reasonOtherDP:        "The consent is not addressed to this data provider",
-	reasonDecided:        "The consent was already decided",
+	reasonRejected:             "The customer rejected the consent",
+	reasonCancelled:            "The customer cancelled the authorization",
+	reasonIdentity:             "The authenticated customer does not match the consent",
+	reasonLocked:               "Too many failed login attempts",
+	reasonTimeout:              "The authorization was not completed in time",
+	reasonPatchFailed:          "The data provider could not record the authorization",
+	reasonUnknownConsent:       "The consent is not known to the data provider",
+	reasonNotAwaiting:          "The consent is not awaiting authorization",
+	reasonWindowOver:           "The authorization window has ended",
+	reasonOtherDP:              "The consent is not addressed to this data provider",
+	reasonDecided:              "The consent was already decided",
+	reasonIdentityRequired:     "The consent does not identify the customer",
+	reasonCancelledBeforeLogin: "The authorization was cancelled before sign-in",
 }
 
 // paynetReasonCodes are status_reason.reason_code values (spec §5.1) for negative updates.
 var paynetReasonCodes = map[string]string{
-	reasonRejected:  "not_allowed",
-	reasonCancelled: "not_allowed",
-	reasonLocked:    "not_allowed",
-	reasonIdentity:  "validation_error",
-	reasonTimeout:   "timeout",
+	reasonRejected:         "not_allowed",
+	reasonCancelled:        "not_allowed",
+	reasonLocked:           "not_allowed",
+	reasonIdentity:         "validation_error",
+	reasonIdentityRequired: "validation_error",
+	reasonTimeout:          "timeout",
 }
 
 // withQuery appends params, in order, to redirectURI's query (with & when it already has one),

@@ -147,18 +147,23 @@ var (
 	errLocked         = errKind{"login_locked", http.StatusForbidden}
 	errTimedOut       = errKind{"timed_out", http.StatusOK}
 	errAlreadyDecided = errKind{"already_decided", http.StatusConflict}
+	errIDRequired     = errKind{"identity_required", http.StatusForbidden}
+	errCancelled      = errKind{"cancelled", http.StatusOK}
+	// errTooMany answers a request over the web listener's limits (or a consent with too many
+	// sessions), before anything is stored.
+	errTooMany = errKind{"too_many_requests", http.StatusTooManyRequests}
 )
 
 // errKinds lists every error page (the i18n test checks their messages exist).
 var errKinds = []errKind{errInvalidLink, errSessionGone, errNotFound, errMethod, errForbidden, errServer, errNothingShared, errProcessing,
-	errDeclined, errIdentity, errLocked, errTimedOut, errAlreadyDecided}
+	errDeclined, errIdentity, errLocked, errTimedOut, errAlreadyDecided, errIDRequired, errCancelled, errTooMany}
 
 // sessionlessErrors may be shown again by GET /journey/error?code=…&lang=… (the language switch
 // of a page that has no session to remember the language in).
 var sessionlessErrors = map[string]errKind{}
 
 func init() {
-	for _, k := range []errKind{errInvalidLink, errSessionGone, errNotFound, errMethod, errForbidden, errServer} {
+	for _, k := range []errKind{errInvalidLink, errSessionGone, errNotFound, errMethod, errForbidden, errServer, errTooMany} {
 		sessionlessErrors[k.code] = k
 	}
 }
@@ -186,7 +191,7 @@ func (h *Handler) renderErrorLang(w http.ResponseWriter, r *http.Request, s *ses
 		}
 	} else {
 		switch k {
-		case errNothingShared, errDeclined, errIdentity, errLocked, errTimedOut, errAlreadyDecided:
+		case errNothingShared, errDeclined, errIdentity, errLocked, errTimedOut, errAlreadyDecided, errIDRequired, errCancelled:
 			v.BackToDC = true
 		case errForbidden, errProcessing:
 			v.ContinueURL = stepPath(s.j.Step)

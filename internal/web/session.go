@@ -38,6 +38,7 @@ const (
 	outcomeRejected    = "rejected"     // customer rejected or cancelled: error redirect
 	outcomeFailed      = "failed"       // identity mismatch, lockout, timeout: error redirect
 	outcomeRefused     = "refused"      // consent no longer awaiting authorization: error redirect, no PATCH
+	outcomeCancelled   = "cancelled"    // cancelled before sign-in: error redirect, no PATCH
 )
 
 // journey is the session data (JSON in store.Session.Data). It holds no raw ID number, password
@@ -58,6 +59,9 @@ type journey struct {
 	// id). It may only log in again (a double-clicked login still works); it cannot decide.
 	Superseded bool   `json:"superseded,omitempty"`
 	Notice     string `json:"notice,omitempty"` // a message key shown once on the next page
+	// LoginStarted holds the session's one login slot while a login is with the bank
+	// (Handler.claimLogin); zero when free.
+	LoginStarted time.Time `json:"login_started,omitzero"`
 
 	CustomerRef        string    `json:"customer_ref,omitempty"`
 	AuthTime           time.Time `json:"auth_time,omitzero"`
@@ -210,7 +214,7 @@ func (h *Handler) rotate(ctx context.Context, w http.ResponseWriter, old *sess, 
 	if err != nil {
 		return nil, err
 	}
-	old.j.Superseded = true
+	old.j.Superseded, old.j.LoginStarted = true, time.Time{}
 	if err := h.save(ctx, old); err != nil {
 		// The old id must not stay usable for anything but login: remove it instead.
 		if derr := h.o.Store.DeleteSession(ctx, old.row.IDHash); derr != nil && !errors.Is(derr, store.ErrNotFound) {
