@@ -515,17 +515,11 @@ func TestAccountGoneBeforeApproval(t *testing.T) {
 func TestRecordRetriesAfterEvent(t *testing.T) {
 	hs := newHarness(t, nil)
 	hs.review("ACC-SAV")
-	hs.upd.gate, hs.upd.started = make(chan struct{}), make(chan struct{}, 1)
-	done := make(chan *httptest.ResponseRecorder)
-	go func() {
-		done <- hs.raw(http.MethodPost, pathDecision, url.Values{"csrf": {hs.csrf}, "nonce": {hs.nonce}, "decision": {"approve"}})
-	}()
-	<-hs.upd.started
+	release := hs.approveHeld()
 	cs := testConsent(hs.clock.now())
 	cs.Status = consent.StatusAuthorized // the consent_status_updated event
 	hs.store.put(cs)
-	close(hs.upd.gate)
-	mustRedirect(t, <-done, pathComplete)
+	mustRedirect(t, release(), pathComplete)
 	if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusAuthorized || len(a.Accounts) != 1 {
 		t.Fatalf("authorization %+v", a)
 	}
