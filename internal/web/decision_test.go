@@ -209,6 +209,11 @@ func TestApprove(t *testing.T) {
 	if !slices.Equal(a.Accounts, wantStored) {
 		t.Fatalf("stored accounts %+v", a.Accounts)
 	}
+	reviewed := testConsent(hs.clock.now())
+	if ap := a.Approved; ap == nil || ap.Purpose != reviewed.Purpose || !slices.Equal(ap.Permissions, reviewed.Permissions) ||
+		!ap.ExpirationDatetime.Equal(reviewed.ExpirationDatetime) || !slices.Equal(ap.AccountIDs, hs.ids("ACC-SAV", "ACC-CARD")) {
+		t.Fatalf("approved %+v", a.Approved)
+	}
 
 	w = hs.do(http.MethodGet, pathComplete, nil)
 	mustStatus(t, w, http.StatusOK)

@@ -79,6 +79,8 @@ func (f *fakeStore) Authorize(_ context.Context, id string, version int64, a sto
 		return 0, store.ErrNotFound
 	case rec.Version != version:
 		return 0, store.ErrConflict
+	case (a.Status == consent.StatusAuthorized) != (a.Approved != nil):
+		return 0, store.ErrInvalidArgument // an authorization, and only it, carries what was approved
 	case rec.Authorization != nil || !consent.DecisionFrom(rec.Consent.Status, a.Status):
 		return 0, consent.ErrNotAwaitingAuthorization
 	}
