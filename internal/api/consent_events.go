@@ -51,6 +51,10 @@ func (h *Handler) consentEvents(w http.ResponseWriter, r *http.Request) {
 		h.eventOutcome(ev.Type, "immutable_field")
 		fail(w, r, protoerr.ConsentInvalid("the event changes a field that never changes for a consent", err))
 		return
+	case errors.Is(err, consent.ErrWidened):
+		h.eventOutcome(ev.Type, "widened")
+		fail(w, r, protoerr.ConsentInvalid("the event grants more than the customer approved", err))
+		return
 	case errors.Is(err, consent.ErrIllegalTransition):
 		h.eventOutcome(ev.Type, "illegal_transition")
 		fail(w, r, protoerr.ConsentInvalid("illegal consent status transition", err))

@@ -28,12 +28,15 @@ import (
 //
 //	Accept (406) → x-enc-kid present (400) → consent_id and account_id well formed (400) →
 //	endpoint parameters (400) → consent known (403) → per-DC rate limit (429) → per-consent rate
-//	limit (429) → consent authorized and not expired (403 Consent.Invalid) → permission (403
-//	AccessToken.InvalidScope) → account in the consent (403 Consent.Invalid) → DC encryption key
+//	limit (429) → customer's approval recorded, consent authorized and not past the effective
+//	expiry (403 Consent.Invalid) → permission in the effective consent (403
+//	AccessToken.InvalidScope) → account in the effective consent (403 Consent.Invalid) → DC encryption key
 //	(400 / 503) → connector under a deadline (403 / 503) → JSON → JWE inside a DP-signed JWS →
 //	200 application/jose.
 //
-// The consent and the account's bank reference come from one store read (ConsentAccount).
+// The effective consent is consent.Effective: PayNet's consent intersected with what the
+// customer approved, with the earlier expiry. The consent and the account's bank reference come
+// from one store read (ConsentAccount).
 // mTLS and the request signature are checked earlier, by the middleware.
 
 // ConsentReader is what the resource server reads of stored consents. *store.Store implements it.
@@ -253,11 +256,13 @@ func (d *dataServer) resource(r *http.Request, res *resource) ([]byte, error) {
 		}
 	}
 	rec, ref, err := d.consents.ConsentAccount(ctx, consentID, accountID)
-	if rr.record, err = d.admit(rec, err, rr.now); err != nil {
+	grant, err := d.admit(rec, err, rr.now)
+	if err != nil {
 		return nil, err
 	}
-	c := &rr.record.Consent
-	if !c.Has(res.perm) {
+	rr.record = rec
+	c := &rec.Consent
+	if !grant.Has(res.perm) {
 		return nil, protoerr.InvalidScope("the consent does not grant "+string(res.perm), nil)
 	}
 	if ref == "" {
@@ -287,27 +292,41 @@ func (d *dataServer) resource(r *http.Request, res *resource) ([]byte, error) {
 // authorizedConsent loads the consent and admits the request (admit).
 func (d *dataServer) authorizedConsent(ctx context.Context, consentID string, now time.Time) (*store.ConsentRecord, error) {
 	rec, err := d.consents.GetConsent(ctx, consentID)
-	return d.admit(rec, err, now)
+	if _, err := d.admit(rec, err, now); err != nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 // admit takes the result of a consent lookup, counts the request against the rate limits of the
 // consent's DC and of the consent (design §3.14; negative-tests D16) and checks that the consent
 // may serve data at now (spec §5.2 "only authorized may access data"; design §3.6: past
-// expiration_datetime it is expired even without an event; negative-tests C9, C10).
-func (d *dataServer) admit(rec *store.ConsentRecord, err error, now time.Time) (*store.ConsentRecord, error) {
+// expiration_datetime it is expired even without an event; negative-tests C9, C10). Data is
+// served on the effective consent only (consent.Effective: PayNet's consent intersected with
+// what the customer approved, with the earlier expiry), which it returns; a consent without the
+// customer's recorded approval serves nothing.
+func (d *dataServer) admit(rec *store.ConsentRecord, err error, now time.Time) (consent.Grant, error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, protoerr.ConsentInvalid("unknown consent_id", err)
+		return consent.Grant{}, protoerr.ConsentInvalid("unknown consent_id", err)
 	case err != nil:
-		return nil, protoerr.Internal(fmt.Errorf("consent lookup: %w", err))
+		return consent.Grant{}, protoerr.Internal(fmt.Errorf("consent lookup: %w", err))
 	}
 	if ok, wait := d.limits.allow(rec.Consent.DCID, rec.Consent.ConsentID, now); !ok {
-		return nil, protoerr.RateLimited(wait)
+		return consent.Grant{}, protoerr.RateLimited(wait)
 	}
-	if st := rec.Consent.EffectiveStatus(now); st != consent.StatusAuthorized {
-		return nil, protoerr.ConsentInvalid("the consent is "+string(st), nil)
+	approved := rec.Approved()
+	if approved == nil {
+		if st := rec.Consent.EffectiveStatus(now); st != consent.StatusAuthorized {
+			return consent.Grant{}, protoerr.ConsentInvalid("the consent is "+string(st), nil)
+		}
+		return consent.Grant{}, protoerr.ConsentInvalid("the customer's authorization is not recorded on this data provider", nil)
 	}
-	return rec, nil
+	g := consent.Effective(rec.Consent, *approved)
+	if st := g.EffectiveStatus(now); st != consent.StatusAuthorized {
+		return consent.Grant{}, protoerr.ConsentInvalid("the consent is "+string(st), nil)
+	}
+	return g, nil
 }
 
 func (d *dataServer) refuse(w http.ResponseWriter, r *http.Request, endpoint string, err error) {

@@ -286,18 +286,7 @@ func (s *fakeStore) ConsentAccount(ctx context.Context, consentID, accountID str
 	if err != nil {
 		return nil, "", err
 	}
-	if rec.Authorization == nil || rec.Authorization.Status != consent.StatusAuthorized {
-		return rec, "", nil
-	}
-	if len(rec.Consent.Accounts) > 0 && !slices.ContainsFunc(rec.Consent.Accounts, func(a consent.Account) bool { return a.AccountID == accountID }) {
-		return rec, "", nil
-	}
-	for _, a := range rec.Authorization.Accounts {
-		if a.AccountID == accountID {
-			return rec, a.AccountRef, nil
-		}
-	}
-	return rec, "", nil
+	return rec, rec.AccountRef(accountID), nil
 }
 
 // ---- fake connector ----------------------------------------------------------------------------
@@ -671,6 +660,9 @@ func (e *testEnv) putConsent(now time.Time) {
 		},
 		Version:       2,
 		Authorization: &store.Authorization{Status: consent.StatusAuthorized, CustomerRef: testCustomer, Accounts: auth, DecidedAt: now.Add(-55 * time.Minute)},
+	})
+	e.store.edit(testConsentID, func(r *store.ConsentRecord) {
+		r.Authorization.Approved = new(consent.Approve(r.Consent, ids(auth)))
 	})
 }
 
@@ -1141,4 +1133,13 @@ func TestDataMetrics(t *testing.T) {
 			t.Errorf("data responses %s/%s = %v, want 1", c.endpoint, c.outcome, got)
 		}
 	}
+}
+
+// ids are the account ids of an authorization's accounts.
+func ids(accts []store.AuthorizedAccount) []string {
+	out := make([]string, len(accts))
+	for i, a := range accts {
+		out[i] = a.AccountID
+	}
+	return out
 }

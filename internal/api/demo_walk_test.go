@@ -27,6 +27,7 @@ func TestTransactionsFullWalkOfTheDemoBank(t *testing.T) {
 		rec.Authorization.CustomerRef = customer
 		rec.Authorization.Accounts = []store.AuthorizedAccount{{AccountID: id, AccountRef: ref}}
 		rec.Consent.Accounts = []consent.Account{{AccountID: id}}
+		rec.Authorization.Approved.AccountIDs = []string{id}
 	})
 	e.accounts[refSavings] = id // txPage reads this account
 

@@ -32,26 +32,32 @@ type Decision struct {
 var (
 	// ErrUnknownConsent: an event other than consent_created for a consent_id never seen (C1).
 	ErrUnknownConsent = errors.New("consent: unknown consent")
-	// ErrImmutableField: the event changes consent_id, dc_id, dp_id, id_type or hashed_id_number (C2, design §3.6).
+	// ErrImmutableField: the event changes consent_id, dc_id, dp_id, created_at, id_type or
+	// hashed_id_number (C2, design §3.6).
 	ErrImmutableField = errors.New("consent: immutable field changed")
 	// ErrIllegalTransition: the status change is not in the lifecycle of spec §5.2 (C3).
 	ErrIllegalTransition = errors.New("consent: illegal status transition")
 )
 
 // Decide applies design §3.6 ("every event is the whole consent now") to the stored consent
-// (nil when the consent_id is unknown) and an incoming event:
+// (nil when the consent_id is unknown), what the customer approved on this DP (nil until the
+// customer's authorization is recorded) and an incoming event:
 //
 //   - unknown consent: consent_created inserts it; any other event type is ErrUnknownConsent (C1);
-//   - consent_id, dc_id and dp_id never change, and id_type and hashed_id_number never change once set
-//     (they may go from empty to set): ErrImmutableField (C2);
+//   - consent_id, dc_id, dp_id and created_at (spec §5.1) never change, and id_type and
+//     hashed_id_number never change once set (they may go from empty to set): ErrImmutableField
+//     (C2; a moved created_at would also move the authorization window);
 //   - an updated_at older than the stored one: ActionIgnoreStale;
 //   - the same updated_at and the same content: ActionDuplicate (a redelivery, no side effect);
 //   - the same updated_at, the same content except status awaiting_authorization while the stored
 //     status is a local decision (authorized, rejected, failed — store.Authorize): ActionDuplicate,
 //     because it is a redelivery of the event the decision was taken on;
+//   - after the customer's approval, an event that widens it (Approved.Widened) is refused with a
+//     *WidenedError, unless it ends the consent (a terminal status serves no data, and refusing
+//     it would keep serving a consent PayNet has ended); narrowing is an update;
 //   - otherwise ActionUpdate, if CanTransition(stored status, new status) (spec §5.2): terminal
 //     statuses never change, whatever updated_at says (C3). Accounts are kept as PayNet sent them.
-func Decide(current *Consent, ev Event) (Decision, error) {
+func Decide(current *Consent, approved *Approved, ev Event) (Decision, error) {
 	in := ev.Consent
 	if !ev.Type.Valid() {
 		return Decision{}, fmt.Errorf("%w: unknown event type", ErrInvalidEvent)
@@ -90,6 +96,11 @@ func Decide(current *Consent, ev Event) (Decision, error) {
 	if !CanTransition(current.Status, in.Status) {
 		return Decision{}, fmt.Errorf("%w: %s to %s", ErrIllegalTransition, current.Status, in.Status)
 	}
+	if approved != nil && !in.Status.Terminal() {
+		if err := approved.Widened(in); err != nil {
+			return Decision{}, err
+		}
+	}
 	return Decision{Action: ActionUpdate, Consent: in}, nil
 }
 
@@ -106,6 +117,8 @@ func checkImmutable(cur, in *Consent) error {
 		return fmt.Errorf("%w: dc_id", ErrImmutableField)
 	case in.DPID != cur.DPID:
 		return fmt.Errorf("%w: dp_id", ErrImmutableField)
+	case !in.CreatedAt.Equal(cur.CreatedAt):
+		return fmt.Errorf("%w: created_at", ErrImmutableField)
 	case cur.IDType != "" && in.IDType != "" && in.IDType != cur.IDType:
 		return fmt.Errorf("%w: id_type", ErrImmutableField)
 	case cur.HashedIDNumber != "" && in.HashedIDNumber != "" && in.HashedIDNumber != cur.HashedIDNumber:

@@ -42,6 +42,7 @@ func TestDecide(t *testing.T) {
 		{"dc_id changed", ptr(stored()), EventUpdated, with(func(c *Consent) { c.DCID = "DC2"; c.UpdatedAt = later }), "", ErrImmutableField},
 		{"dc_id changed on a stale event", ptr(stored()), EventUpdated, with(func(c *Consent) { c.DCID = "DC2"; c.UpdatedAt = t0.Add(-time.Second) }), "", ErrImmutableField},
 		{"dp_id changed", ptr(stored()), EventUpdated, with(func(c *Consent) { c.DPID = "DP2"; c.UpdatedAt = later }), "", ErrImmutableField},
+		{"created_at changed", ptr(stored()), EventUpdated, with(func(c *Consent) { c.CreatedAt = t0.Add(-time.Hour); c.UpdatedAt = later }), "", ErrImmutableField},
 		{"consent_id changed", ptr(stored()), EventUpdated, with(func(c *Consent) { c.ConsentID = "28ce19c8-85be-4049-899c-21cdc02cde79" }), "", ErrImmutableField},
 		{"id_type changed", ptr(stored()), EventUpdated, with(func(c *Consent) { c.IDType = IDTypePassport; c.UpdatedAt = later }), "", ErrImmutableField},
 		{"hash changed", ptr(stored()), EventUpdated, with(func(c *Consent) { c.HashedIDNumber = HashIDNumber("X1"); c.UpdatedAt = later }), "", ErrImmutableField},
@@ -108,7 +109,7 @@ func TestDecide(t *testing.T) {
 			if c.current != nil {
 				before = *c.current
 			}
-			d, err := Decide(c.current, Event{Type: c.typ, Consent: c.in})
+			d, err := Decide(c.current, nil, Event{Type: c.typ, Consent: c.in})
 			if c.err != nil {
 				if !errors.Is(err, c.err) {
 					t.Fatalf("err = %v, want %v", err, c.err)
@@ -139,7 +140,7 @@ func TestDecide(t *testing.T) {
 }
 
 func TestDecideInvalidType(t *testing.T) {
-	if _, err := Decide(nil, Event{Type: "consent_event_type_unspecified", Consent: stored()}); !errors.Is(err, ErrInvalidEvent) {
+	if _, err := Decide(nil, nil, Event{Type: "consent_event_type_unspecified", Consent: stored()}); !errors.Is(err, ErrInvalidEvent) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -453,7 +453,7 @@ func FuzzParseEvent(f *testing.F) {
 		if err != nil || !sameContent(&again.Consent, &c) {
 			t.Fatal("not deterministic")
 		}
-		d, err := Decide(&c, ev)
+		d, err := Decide(&c, nil, ev)
 		if err != nil || d.Action != ActionDuplicate {
 			t.Fatalf("Decide(self) = %v, %v", d.Action, err)
 		}

@@ -30,6 +30,9 @@ type Authorization struct {
 	Accounts    []AuthorizedAccount `json:"accounts"`
 	DecidedAt   time.Time           `json:"decided_at"`
 	Reason      string              `json:"reason"` // short code, e.g. "customer_rejected", "identity_mismatch", "patch_failed"
+	// Approved is what the customer approved: required for an authorization, nil otherwise. It is
+	// kept in its own column; its AccountIDs are always those of Accounts.
+	Approved *consent.Approved `json:"-"`
 }
 
 // ConsentRecord is a stored consent: PayNet's consent with the local status, the compare-and-swap
@@ -108,16 +111,17 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ev consent.Event, typ c
 	// A no-op UPDATE is the portable SELECT … FOR UPDATE: it locks the row on PostgreSQL, and
 	// SQLite's BEGIN IMMEDIATE already holds the write lock.
 	rec, err := scanRecord(tx.QueryRowContext(ctx,
-		`UPDATE consents SET version = version WHERE consent_id = $1 RETURNING data, status, version, authz`, id))
+		`UPDATE consents SET version = version WHERE consent_id = $1 RETURNING `+recordColumns, id))
 	var current *consent.Consent
+	var approved *consent.Approved
 	switch {
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		return consent.Decision{}, err
 	default:
-		current = &rec.Consent
+		current, approved = &rec.Consent, rec.Approved()
 	}
-	d, err := consent.Decide(current, ev)
+	d, err := consent.Decide(current, approved, ev)
 	if err != nil {
 		return consent.Decision{}, err
 	}
@@ -171,12 +175,15 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, ev consent.Event, typ c
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
-// scanRecord reads (data, status, version, authz).
+// recordColumns are the columns scanRecord reads.
+const recordColumns = `data, status, version, authz, approved`
+
+// scanRecord reads recordColumns.
 func scanRecord(row rowScanner) (*ConsentRecord, error) {
 	var data, status string
-	var authz sql.NullString
+	var authz, approved sql.NullString
 	rec := &ConsentRecord{}
-	if err := row.Scan(&data, &status, &rec.Version, &authz); err != nil {
+	if err := row.Scan(&data, &status, &rec.Version, &authz, &approved); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -191,14 +198,56 @@ func scanRecord(row rowScanner) (*ConsentRecord, error) {
 		if err := json.Unmarshal([]byte(authz.String), rec.Authorization); err != nil {
 			return nil, fmt.Errorf("store: decode authorization: %w", err)
 		}
+		if approved.Valid {
+			a := &consent.Approved{}
+			if err := json.Unmarshal([]byte(approved.String), a); err != nil {
+				return nil, fmt.Errorf("store: decode approval: %w", err)
+			}
+			a.AccountIDs = accountIDs(rec.Authorization.Accounts)
+			rec.Authorization.Approved = a
+		}
 	}
 	return rec, nil
+}
+
+func accountIDs(accts []AuthorizedAccount) []string {
+	ids := make([]string, len(accts))
+	for i, a := range accts {
+		ids[i] = a.AccountID
+	}
+	return ids
+}
+
+// Approved is what the customer approved on this DP, or nil when the consent has no recorded
+// authorization (undecided, rejected, failed, or authorized by PayNet alone): then no data may
+// be served on it.
+func (r *ConsentRecord) Approved() *consent.Approved {
+	if a := r.Authorization; a != nil && a.Status == consent.StatusAuthorized {
+		return a.Approved
+	}
+	return nil
+}
+
+// AccountRef is the bank's reference of accountID when the customer authorized the consent and
+// the effective consent (consent.Effective) covers the account; else "". The caller still checks
+// the effective status, expiry and permissions.
+func (r *ConsentRecord) AccountRef(accountID string) string {
+	ap := r.Approved()
+	if ap == nil || !consent.Effective(r.Consent, *ap).Covers(accountID) {
+		return ""
+	}
+	for _, acc := range r.Authorization.Accounts {
+		if acc.AccountID == accountID {
+			return acc.AccountRef
+		}
+	}
+	return ""
 }
 
 // GetConsent returns the stored consent, or ErrNotFound.
 func (s *Store) GetConsent(ctx context.Context, consentID string) (*ConsentRecord, error) {
 	return scanRecord(s.db.QueryRowContext(ctx,
-		`SELECT data, status, version, authz FROM consents WHERE consent_id = $1`, consentID))
+		`SELECT `+recordColumns+` FROM consents WHERE consent_id = $1`, consentID))
 }
 
 // ConsentEvents returns a consent's event history in receipt order, or ErrNotFound for a consent
@@ -232,10 +281,13 @@ func (s *Store) ConsentEvents(ctx context.Context, consentID string) ([]StoredEv
 }
 
 // Authorize records the customer's decision (design §3.9) with compare-and-swap on version:
-// ErrConflict when the version moved, ErrNotFound for an unknown consent. It sets the local status
-// to a.Status, which must be authorized, rejected or failed and a legal move from the current
-// status (consent.CanTransition), and a consent is decided once: a second decision is
-// consent.ErrIllegalTransition too (negative-tests U7). It returns the new version.
+// ErrConflict when the version moved, ErrNotFound for an unknown consent. A decision only moves a
+// consent from awaiting_authorization to a.Status (authorized, rejected or failed), or records
+// itself on a consent PayNet already moved to that very status (consent.DecisionFrom); it never
+// overwrites a status PayNet set after the journey read the consent (e.g. suspended), and a
+// consent is decided once (negative-tests U7): both are consent.ErrNotAwaitingAuthorization.
+// The check and the write are one guarded statement. An authorization stores a.Approved (what
+// the customer approved). It returns the new version.
 func (s *Store) Authorize(ctx context.Context, consentID string, version int64, a Authorization) (int64, error) {
 	if err := checkAuthorization(&a); err != nil {
 		return 0, err
@@ -248,22 +300,30 @@ func (s *Store) Authorize(ctx context.Context, consentID string, version int64, 
 	if err != nil {
 		return 0, fmt.Errorf("store: encode authorization: %w", err)
 	}
-	// The allowed predecessors of a.Status, so that the check and the write are one statement.
+	var approved sql.NullString
+	if a.Approved != nil {
+		b, err := json.Marshal(a.Approved)
+		if err != nil {
+			return 0, fmt.Errorf("store: encode approval: %w", err)
+		}
+		approved = sql.NullString{String: string(b), Valid: true}
+	}
+	// The statuses a decision for a.Status may be recorded on (consent.DecisionFrom).
 	var from []any
 	for _, st := range []consent.Status{consent.StatusAwaitingAuthorization, consent.StatusAuthorized,
 		consent.StatusRejected, consent.StatusFailed, consent.StatusSuspended, consent.StatusExpired, consent.StatusRevoked} {
-		if consent.CanTransition(st, a.Status) {
+		if consent.DecisionFrom(st, a.Status) {
 			from = append(from, string(st))
 		}
 	}
-	args := append([]any{consentID, version, string(a.Status), string(authz), ns(s.now())}, from...)
+	args := append([]any{consentID, version, string(a.Status), string(authz), approved, ns(s.now())}, from...)
 	ph := make([]string, len(from))
 	for i := range from {
-		ph[i] = fmt.Sprintf("$%d", i+6)
+		ph[i] = fmt.Sprintf("$%d", i+7)
 	}
 	var newVersion int64
-	err = s.db.QueryRowContext(ctx, `UPDATE consents SET status = $3, authz = $4, version = version + 1, modified_at = $5
-		WHERE consent_id = $1 AND version = $2 AND authz IS NULL AND status IN (`+strings.Join(ph, ", ")+`)
+	err = s.db.QueryRowContext(ctx, `UPDATE consents SET status = $3, authz = $4, approved = $5, version = version + 1,
+		modified_at = $6 WHERE consent_id = $1 AND version = $2 AND authz IS NULL AND status IN (`+strings.Join(ph, ", ")+`)
 		RETURNING version`, args...).Scan(&newVersion)
 	if err == nil {
 		return newVersion, nil
@@ -280,9 +340,11 @@ func (s *Store) Authorize(ctx context.Context, consentID string, version int64, 
 	case rec.Version != version:
 		return 0, ErrConflict
 	case rec.Authorization != nil:
-		return 0, fmt.Errorf("%w: consent already decided", consent.ErrIllegalTransition)
-	default:
-		return 0, fmt.Errorf("%w: %s to %s", consent.ErrIllegalTransition, rec.Consent.Status, a.Status)
+		return 0, fmt.Errorf("%w: already decided", consent.ErrNotAwaitingAuthorization)
+	case !consent.DecisionFrom(rec.Consent.Status, a.Status):
+		return 0, fmt.Errorf("%w: status is %s", consent.ErrNotAwaitingAuthorization, rec.Consent.Status)
+	default: // moved and moved back between the two statements
+		return 0, ErrConflict
 	}
 }
 
@@ -302,8 +364,19 @@ func checkAuthorization(a *Authorization) error {
 		}
 		seen[acc.AccountID] = true
 	}
-	if a.Status == consent.StatusAuthorized && len(a.Accounts) == 0 {
+	if a.Status != consent.StatusAuthorized {
+		if a.Approved != nil {
+			return fmt.Errorf("%w: only an authorization has an approval", ErrInvalidArgument)
+		}
+		return nil
+	}
+	switch {
+	case len(a.Accounts) == 0:
 		return fmt.Errorf("%w: an authorization lists at least one account", ErrInvalidArgument)
+	case a.Approved == nil:
+		return fmt.Errorf("%w: an authorization needs what the customer approved", ErrInvalidArgument)
+	case !slices.Equal(a.Approved.AccountIDs, accountIDs(a.Accounts)):
+		return fmt.Errorf("%w: the approval's accounts differ from the authorization's", ErrInvalidArgument)
 	}
 	return nil
 }
@@ -333,24 +406,5 @@ func (s *Store) ConsentAccount(ctx context.Context, consentID, accountID string)
 	if err != nil {
 		return nil, "", err
 	}
-	return rec, authorizedRef(rec, accountID), nil
-}
-
-// authorizedRef is the bank's reference of accountID when the customer authorized the consent
-// with that account and, when PayNet's consent lists accounts, PayNet lists it too; else "".
-func authorizedRef(rec *ConsentRecord, accountID string) string {
-	a := rec.Authorization
-	if a == nil || a.Status != consent.StatusAuthorized {
-		return ""
-	}
-	if len(rec.Consent.Accounts) > 0 && !slices.ContainsFunc(rec.Consent.Accounts,
-		func(acc consent.Account) bool { return acc.AccountID == accountID }) {
-		return ""
-	}
-	for _, acc := range a.Accounts {
-		if acc.AccountID == accountID {
-			return acc.AccountRef
-		}
-	}
-	return ""
+	return rec, rec.AccountRef(accountID), nil
 }

@@ -97,6 +97,10 @@ func runSuite(t *testing.T, e engine) {
 		{"HistoryAppendOnly", testHistoryAppendOnly},
 		{"Authorize", testAuthorize},
 		{"AuthorizeConcurrent", testAuthorizeConcurrent},
+		{"AuthorizeAfterPayNetStatus", testAuthorizeAfterPayNetStatus},
+		{"AuthorizeRacesPayNet", testAuthorizeRacesPayNet},
+		{"ApprovedSnapshot", testApprovedSnapshot},
+		{"ApprovedBackfill", testApprovedBackfill},
 		{"AccountRef", testAccountRef},
 		{"ConsentAccount", testConsentAccount},
 		{"UseOnce", testUseOnce},
@@ -232,6 +236,7 @@ func authorized(clk *clock) Authorization {
 			{AccountID: "acc-1", AccountRef: "BANK-0001", AccountNumber: "1234567890", AccountName: "Savings"},
 			{AccountID: "acc-2", AccountRef: "BANK-0002", AccountNumber: "123456******7890", AccountName: "Card"},
 		},
+		Approved: new(consent.Approve(baseConsent(), []string{"acc-1", "acc-2"})),
 	}
 }
 
@@ -618,7 +623,7 @@ func testConsentAccount(t *testing.T, e engine) {
 		{"rejected by the customer", rejectedID, func(t *testing.T) {
 			mustApply(t, s, clk, consent.EventCreated, rejected, consent.ActionInsert)
 			a := authorized(clk)
-			a.Status, a.Reason = consent.StatusRejected, "customer_rejected"
+			a.Status, a.Reason, a.Approved = consent.StatusRejected, "customer_rejected", nil
 			if _, err := s.Authorize(ctx, rejectedID, 1, a); err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -22,6 +23,15 @@ type decision struct {
 	update   paynet.Update
 	accounts []store.AuthorizedAccount // authorized only
 	shared   []accountView             // authorized only: what the success page lists
+}
+
+// accountIDs are the DP account ids of the accounts an authorization shares.
+func (d *decision) accountIDs() []string {
+	ids := make([]string, len(d.accounts))
+	for i, a := range d.accounts {
+		ids[i] = a.AccountID
+	}
+	return ids
 }
 
 // negative is a rejected or failed decision (design §3.9): rejected when the customer rejects or
@@ -94,7 +104,9 @@ func (h *Handler) approval(w http.ResponseWriter, r *http.Request, s *sess) (dec
 //  1. the consent must still await authorization (else no PATCH: error redirect);
 //  2. UseOnce("decision:<consent_id>") — a second decision waits for the first one's outcome;
 //  3. PATCH to PayNet; only when PayNet accepted an authorization is it recorded as authorized
-//     (store.Authorize), else it is recorded as failed/patch_failed and nothing is claimed;
+//     (store.Authorize, with what the customer approved), else it is recorded as
+//     failed/patch_failed and nothing is claimed; a decision is never recorded over a status
+//     PayNet set meanwhile (consent.DecisionFrom): then the journey ends as refused;
 //  4. the outcome is kept in the session and answered: success → /journey/complete,
 //     PATCH failure → "nothing was shared" page, anything negative → error redirect.
 //
@@ -143,7 +155,10 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 	perr := h.o.Updater.UpdateConsent(ctx, d.update)
 	switch {
 	case perr == nil && d.status == consent.StatusAuthorized:
+		// What the customer approved is the consent as read above, before the PATCH: PayNet's
+		// later events may only narrow it (docs/security.md "Consent widening after approval").
 		a.Accounts = d.accounts
+		a.Approved = new(consent.Approve(rec.Consent, d.accountIDs()))
 		s.j.Shared = d.shared
 	case perr != nil && d.status == consent.StatusAuthorized:
 		// PayNet did not take the authorization: nothing was shared, claim nothing.
@@ -157,10 +172,19 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 	} else {
 		h.audit(ctx, "patch", id, "sent", d.update.Status)
 	}
-	if err := h.record(ctx, id, rec.Version, a); err != nil {
+	recorded := string(a.Status)
+	switch err := h.record(ctx, id, rec.Version, a); {
+	case errors.Is(err, consent.ErrNotAwaitingAuthorization):
+		// PayNet moved the consent on (e.g. suspended it) after it was read above, or another
+		// journey decided it: the decision is not recorded over that, and the customer is told
+		// the consent can no longer be authorized.
+		h.o.Logger.WarnContext(ctx, "web: decision not recorded, the consent no longer awaits authorization",
+			"consent_id", id, "status", a.Status, "error", err)
+		recorded, outcome, d.reason, s.j.Shared = "not_recorded", outcomeRefused, reasonNotAwaiting, nil
+	case err != nil:
 		h.o.Logger.ErrorContext(ctx, "web: record decision", "consent_id", id, "status", a.Status, "error", err)
 	}
-	h.audit(ctx, "decision", id, string(a.Status), a.Reason)
+	h.audit(ctx, "decision", id, recorded, a.Reason)
 	h.o.Logger.InfoContext(ctx, "web: journey decided", "consent_id", id, "outcome", outcome, "reason", d.reason)
 	h.countJourney(outcome)
 
@@ -216,7 +240,8 @@ func outcomeFor(status consent.Status) string {
 
 // record stores the decision with compare-and-swap. A consent event may land between the read
 // and the write (PayNet often announces the new status right after the PATCH): then it re-reads
-// and tries again, as long as the transition is still one the decision may make.
+// and tries again, as long as the decision may still be recorded (consent.DecisionFrom); when it
+// may not, the error wraps consent.ErrNotAwaitingAuthorization.
 func (h *Handler) record(ctx context.Context, consentID string, version int64, a store.Authorization) error {
 	for range 4 {
 		_, err := h.o.Store.Authorize(ctx, consentID, version, a)
@@ -227,8 +252,8 @@ func (h *Handler) record(ctx context.Context, consentID string, version int64, a
 		if gerr != nil {
 			return gerr
 		}
-		if rec.Authorization != nil || !consent.CanTransition(rec.Consent.Status, a.Status) {
-			return err
+		if rec.Authorization != nil || !consent.DecisionFrom(rec.Consent.Status, a.Status) {
+			return fmt.Errorf("%w: status is %s", consent.ErrNotAwaitingAuthorization, rec.Consent.Status)
 		}
 		version = rec.Version
 	}

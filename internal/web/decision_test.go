@@ -209,6 +209,11 @@ func TestApprove(t *testing.T) {
 	if !slices.Equal(a.Accounts, wantStored) {
 		t.Fatalf("stored accounts %+v", a.Accounts)
 	}
+	reviewed := testConsent(hs.clock.now())
+	if ap := a.Approved; ap == nil || ap.Purpose != reviewed.Purpose || !slices.Equal(ap.Permissions, reviewed.Permissions) ||
+		!ap.ExpirationDatetime.Equal(reviewed.ExpirationDatetime) || !slices.Equal(ap.AccountIDs, hs.ids("ACC-SAV", "ACC-CARD")) {
+		t.Fatalf("approved %+v", a.Approved)
+	}
 
 	w = hs.do(http.MethodGet, pathComplete, nil)
 	mustStatus(t, w, http.StatusOK)
@@ -532,17 +537,11 @@ func TestAccountGoneBeforeApproval(t *testing.T) {
 func TestRecordRetriesAfterEvent(t *testing.T) {
 	hs := newHarness(t, nil)
 	hs.review("ACC-SAV")
-	hs.upd.gate, hs.upd.started = make(chan struct{}), make(chan struct{}, 1)
-	done := make(chan *httptest.ResponseRecorder)
-	go func() {
-		done <- hs.raw(http.MethodPost, pathDecision, url.Values{"csrf": {hs.csrf}, "nonce": {hs.nonce}, "decision": {"approve"}})
-	}()
-	<-hs.upd.started
+	release := hs.approveHeld()
 	cs := testConsent(hs.clock.now())
 	cs.Status = consent.StatusAuthorized // the consent_status_updated event
 	hs.store.put(cs)
-	close(hs.upd.gate)
-	mustRedirect(t, <-done, pathComplete)
+	mustRedirect(t, release(), pathComplete)
 	if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusAuthorized || len(a.Accounts) != 1 {
 		t.Fatalf("authorization %+v", a)
 	}

@@ -84,8 +84,10 @@ func (f *fakeStore) Authorize(_ context.Context, id string, version int64, a sto
 		return 0, store.ErrNotFound
 	case rec.Version != version:
 		return 0, store.ErrConflict
-	case rec.Authorization != nil || !consent.CanTransition(rec.Consent.Status, a.Status):
-		return 0, consent.ErrIllegalTransition
+	case (a.Status == consent.StatusAuthorized) != (a.Approved != nil):
+		return 0, store.ErrInvalidArgument // an authorization, and only it, carries what was approved
+	case rec.Authorization != nil || !consent.DecisionFrom(rec.Consent.Status, a.Status):
+		return 0, consent.ErrNotAwaitingAuthorization
 	}
 	rec.Consent.Status, rec.Authorization, rec.Version = a.Status, &a, rec.Version+1
 	f.consents[id] = rec
