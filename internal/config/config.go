@@ -126,9 +126,10 @@ type IDToken struct {
 
 // Bank configures the core-bank connector (design §6).
 type Bank struct {
-	Connector string        `yaml:"connector" env:"OFPDP_BANK_CONNECTOR" default:"demo" doc:"Connector implementation: demo."`
-	DataFile  string        `yaml:"data_file" env:"OFPDP_BANK_DATA_FILE" example:"bank-data.json" doc:"Demo connector data file. Empty = the embedded demo data."`
-	Timeout   time.Duration `yaml:"timeout" env:"OFPDP_BANK_TIMEOUT" default:"4s" doc:"Deadline for one connector call; must stay below PayNet's 5 s (spec §7.1)."`
+	Connector   string        `yaml:"connector" env:"OFPDP_BANK_CONNECTOR" default:"demo" doc:"Connector implementation: demo."`
+	DataFile    string        `yaml:"data_file" env:"OFPDP_BANK_DATA_FILE" example:"bank-data.json" doc:"Demo connector data file. Empty = the embedded demo data."`
+	Timeout     time.Duration `yaml:"timeout" env:"OFPDP_BANK_TIMEOUT" default:"4s" doc:"Deadline for one connector call; must stay below PayNet's 5 s (spec §7.1)."`
+	MaxInFlight int           `yaml:"max_in_flight" env:"OFPDP_BANK_MAX_IN_FLIGHT" default:"64" doc:"Connector calls allowed to run at once in this process (1–10000). A call beyond it is refused at once: a data request gets 503 Consent.TransientAccountAccessFailure with Retry-After, the customer the unavailable page. A call stuck past its deadline keeps its slot until the connector returns."`
 }
 
 // Data configures the data endpoints.

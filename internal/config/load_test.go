@@ -49,7 +49,7 @@ func TestDefaults(t *testing.T) {
 			MTLSCertFile: "pki/dp-mtls.crt", MTLSKeyFile: "pki/dp-mtls.key"},
 		Authorize: Authorize{SessionIdleTimeout: 5 * time.Minute, LoginMaxFailures: 5, LoginLockout: 15 * time.Minute},
 		IDToken:   IDToken{Issuer: "https://localhost:8444", TTL: 10 * time.Minute},
-		Bank:      Bank{Connector: "demo", Timeout: 4 * time.Second},
+		Bank:      Bank{Connector: "demo", Timeout: 4 * time.Second, MaxInFlight: 64},
 		Data:      Data{HistoryMonths: 12, RateLimitPerMinute: 200, RateLimitPerConsentPerMinute: 60, DCJWKSCacheTTL: 15 * time.Minute},
 		Branding:  Branding{BankName: "Demo Bank Berhad", PrimaryColor: "#0b5394"},
 	}

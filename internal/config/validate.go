@@ -40,6 +40,8 @@ const (
 	MinOutboxInterval = time.Second
 	MaxOutboxInterval = time.Hour
 	MaxOutboxAttempts = 100
+	// MaxBankInFlight bounds bank.max_in_flight.
+	MaxBankInFlight = 10000
 )
 
 // Profiles and connectors Validate accepts.
@@ -156,6 +158,8 @@ func (c *Config) validate(now time.Time) error {
 	if v.positive("bank.timeout", c.Bank.Timeout, 0) && c.Bank.Timeout >= PayNetTimeout {
 		v.bad("bank.timeout", "must be below PayNet's 5s deadline (spec §7.1)")
 	}
+
+	v.between("bank.max_in_flight", int64(c.Bank.MaxInFlight), 1, MaxBankInFlight)
 
 	v.between("data.history_months", int64(c.Data.HistoryMonths), 1, 120)
 	v.atLeast("data.rate_limit_per_minute", int64(c.Data.RateLimitPerMinute), 1)

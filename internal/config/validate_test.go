@@ -171,6 +171,7 @@ func TestValidateRules(t *testing.T) {
 		{"connector", func(c *Config) { c.Bank.Connector = "soap" }, `OFPDP_BANK_CONNECTOR (bank.connector): "soap" is not one of demo; example: "demo"`, ErrInvalidValue},
 		{"bank data file", func(c *Config) { c.Bank.DataFile = missing }, `OFPDP_BANK_DATA_FILE (bank.data_file): "` + missing + `" does not exist; example: "bank-data.json"`, ErrFile},
 		{"bank timeout at 5s", func(c *Config) { c.Bank.Timeout = 5 * time.Second }, `OFPDP_BANK_TIMEOUT (bank.timeout): "5s" must be below PayNet's 5s deadline (spec §7.1); example: "4s"`, ErrInvalidValue},
+		{"bank in-flight zero", func(c *Config) { c.Bank.MaxInFlight = 0 }, `OFPDP_BANK_MAX_IN_FLIGHT (bank.max_in_flight): "0" must be between 1 and 10000; example: "64"`, ErrInvalidValue},
 		{"history", func(c *Config) { c.Data.HistoryMonths = 0 }, `OFPDP_DATA_HISTORY_MONTHS (data.history_months): "0" must be between 1 and 120; example: "12"`, ErrInvalidValue},
 		{"rate limit", func(c *Config) { c.Data.RateLimitPerMinute = -1 }, `OFPDP_DATA_RATE_LIMIT_PER_MINUTE (data.rate_limit_per_minute): "-1" must be at least 1; example: "200"`, ErrInvalidValue},
 		{"rate limit per consent", func(c *Config) { c.Data.RateLimitPerConsentPerMinute = 0 }, `OFPDP_DATA_RATE_LIMIT_PER_CONSENT_PER_MINUTE (data.rate_limit_per_consent_per_minute): "0" must be at least 1; example: "60"`, ErrInvalidValue},

@@ -128,11 +128,17 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	s.outbox = &outbox.Worker{Store: st, Updater: updater, Now: d.Now, Logger: d.Logger, Metrics: s.metrics,
 		Interval: cfg.PayNet.OutboxInterval, MaxAttempts: cfg.PayNet.OutboxMaxAttempts}
 
-	connector := d.Bank
-	if connector == nil {
-		if connector, err = openBank(cfg); err != nil {
+	raw := d.Bank
+	if raw == nil {
+		if raw, err = openBank(cfg); err != nil {
 			return nil, err
 		}
+	}
+	// Every connector call, from the api and the web listener alike, goes through one Guard:
+	// a panic in the bank's adapter becomes an error, and calls in flight are bounded.
+	connector, err := bank.NewGuard(raw, cfg.Bank.MaxInFlight, d.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("bank.max_in_flight: %w", err)
 	}
 
 	caPool, err := mtls.LoadCAPool(cfg.PayNet.CAFile)
@@ -182,7 +188,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 		},
 		"paynet_keys": func(ctx context.Context) error { _, err := paynetKeys.Set(ctx); return err },
 	}
-	if r, ok := connector.(interface{ Ready(context.Context) error }); ok {
+	if r, ok := raw.(interface{ Ready(context.Context) error }); ok {
 		checks["bank"] = r.Ready
 	}
 	adminToken, err := cfg.AdminToken()
