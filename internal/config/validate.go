@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -115,7 +116,7 @@ func (c *Config) validate(now time.Time) error {
 	}
 
 	v.hostPort("ops.addr", c.Ops.Addr)
-	if c.Ops.AdminTokenFile != "" && v.file("ops.admin_token_file", c.Ops.AdminTokenFile) {
+	if c.Ops.AdminTokenFile != "" && v.privateFile("ops.admin_token_file", c.Ops.AdminTokenFile) {
 		if _, err := readAdminToken(c.Ops.AdminTokenFile); err != nil {
 			v.failf("ops.admin_token_file", c.Ops.AdminTokenFile, true, ErrFile, "%v", unwrapPath(err))
 		}
@@ -132,7 +133,7 @@ func (c *Config) validate(now time.Time) error {
 		if !c.Sandbox {
 			v.missing("secrets.server_secret_file", "(required outside the sandbox)")
 		}
-	} else if v.file("secrets.server_secret_file", c.Secrets.ServerSecretFile) {
+	} else if v.privateFile("secrets.server_secret_file", c.Secrets.ServerSecretFile) {
 		if _, err := readServerSecret(c.Secrets.ServerSecretFile); err != nil {
 			v.failf("secrets.server_secret_file", c.Secrets.ServerSecretFile, true, ErrFile, "%v", unwrapPath(err))
 		}
@@ -280,7 +281,7 @@ func (v *validator) payNet() {
 
 func (v *validator) signingKey() {
 	k := &v.c.Keys
-	okKey := v.file("keys.signing_key_file", k.SigningKeyFile)
+	okKey := v.privateFile("keys.signing_key_file", k.SigningKeyFile)
 	okCert := v.file("keys.signing_cert_file", k.SigningCertFile)
 	if !okKey || !okCert {
 		return
@@ -296,7 +297,7 @@ func (v *validator) signingKey() {
 // keyPair checks a TLS certificate file and its key file.
 func (v *validator) keyPair(certKey, keyKey, certFile, keyFile string, usage x509.ExtKeyUsage) {
 	okCert := v.file(certKey, certFile)
-	okKey := v.file(keyKey, keyFile)
+	okKey := v.privateFile(keyKey, keyFile)
 	if !okCert || !okKey {
 		return
 	}
@@ -519,6 +520,35 @@ func (v *validator) file(key, path string) bool {
 		return true
 	}
 	return false
+}
+
+// privateFile is file for a private key, secret or token: it must also be out of reach of the
+// group and others (no permission bit in 0077), as ssh insists for its private keys, because
+// whoever reads it can sign as the DP, impersonate its listeners, forge account ids or call the
+// admin API. The message names the chmod that fixes it.
+func (v *validator) privateFile(key, path string) bool {
+	if !v.file(key, path) {
+		return false
+	}
+	st, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" { // Windows has no Unix permission bits
+		return err == nil
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		f := v.field[key]
+		v.errs = append(v.errs, &FieldError{Key: key, Env: f.Env, Value: path, HasValue: true, Err: ErrFile,
+			Problem: fmt.Sprintf("is accessible by group or others (mode %04o); it holds a private key, secret or token: run chmod 600 %s", perm, shellQuote(path))})
+		return false
+	}
+	return true
+}
+
+// shellQuote quotes path for a shell command line when it needs it.
+func shellQuote(path string) string {
+	if path != "" && strings.Trim(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@") == "" {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }
 
 // unwrapPath drops the *fs.PathError wrapper, whose path the message already shows.

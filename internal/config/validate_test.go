@@ -2,9 +2,11 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -133,7 +135,7 @@ func TestValidateRules(t *testing.T) {
 		{"insecure http outside sandbox", func(c *Config) { c.Web.InsecureHTTP = true }, `OFPDP_WEB_INSECURE_HTTP (web.insecure_http): "true" is allowed only in the sandbox; example: "false"`, ErrInvalidValue},
 		{"ops addr", func(c *Config) { c.Ops.Addr = "localhost" }, `OFPDP_OPS_ADDR (ops.addr): "localhost" is not a host:port address; example: "127.0.0.1:9090"`, ErrInvalidValue},
 		{"admin token missing", func(c *Config) { c.Ops.AdminTokenFile = missing }, `OFPDP_OPS_ADMIN_TOKEN_FILE (ops.admin_token_file): "` + missing + `" does not exist; example: "/etc/ofpdp/admin.token"`, ErrFile},
-		{"admin token short", func(c *Config) { c.Ops.AdminTokenFile = p("ca.crt") }, `OFPDP_OPS_ADMIN_TOKEN_FILE (ops.admin_token_file): "` + p("ca.crt") + `" must hold one word of at least 32 characters; example: "/etc/ofpdp/admin.token"`, ErrFile},
+		{"admin token short", func(c *Config) { c.Ops.AdminTokenFile = writeFile(t, "short.token", "tok-0123\n") }, `" must hold one word of at least 32 characters; example: "/etc/ofpdp/admin.token"`, ErrFile},
 		{"tls cert missing", func(c *Config) { c.TLS.CertFile = missing }, `OFPDP_TLS_CERT_FILE (tls.cert_file): "` + missing + `" does not exist; example: "pki/dp-server.crt"`, ErrFile},
 		{"tls cert empty", func(c *Config) { c.TLS.CertFile = "" }, `OFPDP_TLS_CERT_FILE (tls.cert_file): must be set; example: "pki/dp-server.crt"`, ErrRequired},
 		{"tls cert is a directory", func(c *Config) { c.TLS.CertFile = dir }, `OFPDP_TLS_CERT_FILE (tls.cert_file): "` + dir + `" is a directory, want a file; example: "pki/dp-server.crt"`, ErrFile},
@@ -346,6 +348,58 @@ func TestFormatDuration(t *testing.T) {
 	} {
 		if got := formatDuration(d); got != want {
 			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// A private key, secret or token file that the group or others may read is refused, as ssh
+// refuses such a private key, with a message naming the file and the chmod that fixes it.
+func TestValidatePrivateFiles(t *testing.T) {
+	dir, _ := pkiDir(t)
+	p := func(name string) string { return filepath.Join(dir, "pki", name) }
+	cases := []struct {
+		key, env string
+		src      string
+		set      func(c *Config, path string)
+	}{
+		{"tls.key_file", "OFPDP_TLS_KEY_FILE", p("dp-server.key"), func(c *Config, f string) { c.TLS.KeyFile = f }},
+		{"keys.signing_key_file", "OFPDP_KEYS_SIGNING_KEY_FILE", p("dp-sig.key"), func(c *Config, f string) { c.Keys.SigningKeyFile = f }},
+		{"keys.mtls_key_file", "OFPDP_KEYS_MTLS_KEY_FILE", p("dp-mtls.key"), func(c *Config, f string) { c.Keys.MTLSKeyFile = f }},
+		{"secrets.server_secret_file", "OFPDP_SECRETS_SERVER_SECRET_FILE", filepath.Join(dir, "server.secret"), func(c *Config, f string) { c.Secrets.ServerSecretFile = f }},
+		{"ops.admin_token_file", "OFPDP_OPS_ADMIN_TOKEN_FILE", filepath.Join(dir, "admin.token"), func(c *Config, f string) { c.Ops.AdminTokenFile = f }},
+	}
+	for _, c := range cases {
+		for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o660, 0o601} {
+			t.Run(fmt.Sprintf("%s %04o", c.key, mode), func(t *testing.T) {
+				b, err := os.ReadFile(c.src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				path := filepath.Join(t.TempDir(), "private file")
+				if err := os.WriteFile(path, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(path, mode); err != nil {
+					t.Fatal(err)
+				}
+				cfg := validConfig(t)
+				c.set(cfg, path)
+				err = cfg.Validate()
+				want := fmt.Sprintf(`%s (%s): %q is accessible by group or others (mode %04o); it holds a private key, secret or token: run chmod 600 '%s'`,
+					c.env, c.key, path, mode, path)
+				if err == nil || !slices.Contains(strings.Split(err.Error(), "\n"), want) {
+					t.Fatalf("Validate = %v\nwant the line %s", err, want)
+				}
+				if !errors.Is(err, ErrFile) {
+					t.Errorf("%v does not wrap ErrFile", err)
+				}
+				if err := os.Chmod(path, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := cfg.Validate(); err != nil {
+					t.Fatalf("after chmod 600: %v", err)
+				}
+			})
 		}
 	}
 }

@@ -1279,18 +1279,22 @@ func testOutboxListAndRequeue(t *testing.T, e engine) {
 }
 
 func TestSQLiteDSN(t *testing.T) {
-	cases := []struct{ in, path string }{
-		{"/var/lib/ofpdp/db.sqlite", "file:/var/lib/ofpdp/db.sqlite?"},
-		{"data/ofpdp.db", "file:data/ofpdp.db?"},
-		{"sqlite:///var/lib/ofpdp.db", "file:/var/lib/ofpdp.db?"},
-		{"sqlite:ofpdp.db", "file:ofpdp.db?"},
-		{"file:ofpdp.db?cache=private", "file:ofpdp.db?"},
-		{"/tmp/a?b#c.db", "file:/tmp/a%3fb%23c.db?"},
+	cases := []struct{ in, path, file string }{
+		{"/var/lib/ofpdp/db.sqlite", "file:/var/lib/ofpdp/db.sqlite?", "/var/lib/ofpdp/db.sqlite"},
+		{"data/ofpdp.db", "file:data/ofpdp.db?", "data/ofpdp.db"},
+		{"sqlite:///var/lib/ofpdp.db", "file:/var/lib/ofpdp.db?", "/var/lib/ofpdp.db"},
+		{"sqlite:ofpdp.db", "file:ofpdp.db?", "ofpdp.db"},
+		{"file:ofpdp.db?cache=private", "file:ofpdp.db?", "ofpdp.db"},
+		{"/tmp/a?b#c.db", "file:/tmp/a%3fb%23c.db?", "/tmp/a?b#c.db"},
+		{"/tmp/100%.db", "file:/tmp/100%25.db?", "/tmp/100%.db"},
 	}
 	for _, c := range cases {
-		dsn, err := sqliteDSN(c.in)
+		dsn, file, err := sqliteDSN(c.in)
 		if err != nil {
 			t.Fatalf("%s: %v", c.in, err)
+		}
+		if file != c.file {
+			t.Errorf("%s: file %q, want %q", c.in, file, c.file)
 		}
 		if !strings.HasPrefix(dsn, c.path) {
 			t.Errorf("%s: %s", c.in, dsn)
@@ -1302,7 +1306,7 @@ func TestSQLiteDSN(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", ":memory:", "sqlite::memory:", "file:x?mode=memory", "sqlite://"} {
-		if _, err := sqliteDSN(bad); !errors.Is(err, ErrInvalidArgument) {
+		if _, _, err := sqliteDSN(bad); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
