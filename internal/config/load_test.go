@@ -33,8 +33,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		DPID:     "DP0000000001",
-		Profile:  "v1.2.1",
+		DPID:    "DP0000000001",
+		Profile: "v1.2.1", Environment: "production",
 		Log:      Log{Level: "info", Format: "json"},
 		Database: Database{URL: "ofpdp.db", MaxOpenConns: 10},
 		API: API{Addr: ":8443", MaxBodyBytes: 1048576, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
@@ -172,7 +172,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{
 			name: "unknown top-level key", file: "c.yaml", content: "dp_idd: x\n",
-			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, dcs)"},
+			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, dcs)"},
 			sentinel: ErrUnknownKey,
 		},
 		{
@@ -235,7 +235,7 @@ func TestLoadErrors(t *testing.T) {
 			name: "file and env problems together", file: "c.yaml", content: "bogus: 1\n",
 			env: map[string]string{"OFPDP_DATA_HISTORY_MONTHS": "twelve"},
 			want: []string{
-				"bogus: unknown key (top-level keys: dp_id, profile, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, dcs)",
+				"bogus: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, dcs)",
 				`OFPDP_DATA_HISTORY_MONTHS (data.history_months): "twelve" is not an integer; example: "12"`,
 			},
 			sentinel: ErrUnknownKey,

@@ -84,6 +84,8 @@ func (c *Config) validate(now time.Time) error {
 	// top level
 	v.id("dp_id", c.DPID)
 	v.oneOf("profile", c.Profile, Profiles)
+	v.oneOf("environment", c.Environment, []string{EnvironmentProduction, EnvironmentDevelopment})
+	v.production()
 
 	v.oneOf("log.level", c.Log.Level, []string{"debug", "info", "warn", "error"})
 	v.oneOf("log.format", c.Log.Format, []string{"json", "text"})
@@ -116,6 +118,7 @@ func (c *Config) validate(now time.Time) error {
 	}
 
 	v.hostPort("ops.addr", c.Ops.Addr)
+	v.opsListener()
 	if c.Ops.AdminTokenFile != "" && v.privateFile("ops.admin_token_file", c.Ops.AdminTokenFile) {
 		if _, err := readAdminToken(c.Ops.AdminTokenFile); err != nil {
 			v.failf("ops.admin_token_file", c.Ops.AdminTokenFile, true, ErrFile, "%v", unwrapPath(err))
@@ -235,6 +238,9 @@ func (v *validator) payNet() {
 			v.failf("paynet.ca_file", p.CAFile, true, ErrFile, "does not hold PEM certificates: %v", unwrapPath(err))
 		}
 	}
+	if p.Issuer == "" && !v.c.Sandbox {
+		v.missing("paynet.issuer", "(required outside the sandbox: without it a JWS with any or no iss is accepted, design §3.2)")
+	}
 	for i, fp := range p.ClientCertFingerprints {
 		if _, err := mtls.ParseFingerprint(fp); err != nil {
 			v.failAt("paynet.client_cert_fingerprints", fmt.Sprintf("[%d]", i), fp, ErrInvalidValue, "is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
@@ -277,6 +283,76 @@ func (v *validator) payNet() {
 		v.bad("paynet.outbox_interval", "must be at least "+formatDuration(MinOutboxInterval))
 	}
 	v.between("paynet.outbox_max_attempts", int64(p.OutboxMaxAttempts), 1, MaxOutboxAttempts)
+}
+
+// production refuses, outside a development deployment (Config.Development), what is only
+// there to make the first start easy: the demo bank, PayNet on this machine, the default dp_id.
+func (v *validator) production() {
+	c := v.c
+	if c.Development() {
+		return
+	}
+	const why = " (allowed only with environment: development)"
+	if c.DPID == v.field["dp_id"].Default {
+		v.bad("dp_id", "is the default dp_id; set the id PayNet assigned to this Data Provider"+why)
+	}
+	if c.Bank.Connector == "demo" {
+		v.bad("bank.connector", "is the demo connector, which serves made-up customers"+why)
+	}
+	for _, u := range []struct{ key, url string }{
+		{"paynet.jwks_url", c.PayNet.JWKSURL},
+		{"paynet.consent_base_url", c.PayNet.ConsentBaseURL},
+		{"paynet.dc_jwks_url_template", c.PayNet.DCJWKSURLTemplate},
+	} {
+		if u.url != "" && isLocalURL(u.url) {
+			v.bad(u.key, "points at this machine, not at PayNet"+why)
+		}
+	}
+}
+
+// isLocalURL reports whether raw names localhost (or a *.localhost name) or a loopback or
+// unspecified IP address.
+func isLocalURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	return isLocalHost(u.Hostname())
+}
+
+func isLocalHost(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && (ip.Unmap().IsLoopback() || ip.IsUnspecified())
+}
+
+// opsListener checks ops TLS and that the admin API is not offered in clear text beyond this
+// machine (design §2: the ops listener is loopback by default).
+func (v *validator) opsListener() {
+	o := &v.c.Ops
+	switch {
+	case o.TLSCertFile != "" || o.TLSKeyFile != "":
+		v.keyPair("ops.tls_cert_file", "ops.tls_key_file", o.TLSCertFile, o.TLSKeyFile, x509.ExtKeyUsageServerAuth)
+	case o.AdminTokenFile != "":
+		host, _, err := net.SplitHostPort(o.Addr)
+		if err == nil && !isLoopbackHost(host) {
+			v.bad("ops.addr", "is not a loopback address while the admin API is on (ops.admin_token_file); "+
+				"set ops.tls_cert_file and ops.tls_key_file, or bind 127.0.0.1")
+		}
+	}
+}
+
+// isLoopbackHost: localhost or a loopback IP. An empty host or 0.0.0.0 binds every interface;
+// another name may resolve anywhere.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func (v *validator) signingKey() {

@@ -54,7 +54,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// validConfig returns a production (non-sandbox) configuration that passes Validate.
+// validConfig returns a non-sandbox configuration that passes Validate: everything as in
+// production, except environment: development for the demo connector.
 func validConfig(t *testing.T) *Config {
 	t.Helper()
 	dir, res := pkiDir(t)
@@ -74,6 +75,13 @@ func validConfig(t *testing.T) *Config {
 		"OFPDP_SECRETS_SERVER_SECRET_FILE":       filepath.Join(dir, "server.secret"),
 		"OFPDP_OPS_ADMIN_TOKEN_FILE":             filepath.Join(dir, "admin.token"),
 		"OFPDP_AUTHORIZE_REDIRECT_URI_ALLOWLIST": "https://localhost:8445/v1/callback",
+		"OFPDP_DP_ID":                            "DP9876543210",
+		"OFPDP_PAYNET_ISSUER":                    "paynet",
+		"OFPDP_PAYNET_CONSENT_BASE_URL":          "https://ofp.paynet.example",
+		"OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE":      "https://ofp.paynet.example/v1/jwks/{dc_id}",
+		// The demo connector is the only one built, and it needs a development deployment;
+		// TestValidateProduction turns production on.
+		"OFPDP_ENVIRONMENT": "development",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +99,7 @@ func TestValidateOK(t *testing.T) {
 		t.Fatal(err)
 	}
 	sandbox.Sandbox = true
+	sandbox.Environment = EnvironmentDevelopment // as `ofpdp sandbox` sets it
 	dir, _ := pkiDir(t)
 	// The defaults point into pki/ of the working directory, as `ofpdp sandbox` lays it out.
 	t.Chdir(dir)
@@ -112,9 +121,9 @@ func TestValidateRules(t *testing.T) {
 		want     string // one line of the error, exactly
 		sentinel error
 	}{
-		{"dp_id empty", func(c *Config) { c.DPID = "" }, `OFPDP_DP_ID (dp_id): must be set; example: "DP0000000001"`, ErrRequired},
-		{"dp_id too long", func(c *Config) { c.DPID = strings.Repeat("D", 65) }, `OFPDP_DP_ID (dp_id): "` + strings.Repeat("D", 65) + `" is longer than 64 characters; example: "DP0000000001"`, ErrInvalidValue},
-		{"dp_id characters", func(c *Config) { c.DPID = "DP 1" }, `OFPDP_DP_ID (dp_id): "DP 1" may hold only letters, digits, '.', '_' and '-'; example: "DP0000000001"`, ErrInvalidValue},
+		{"dp_id empty", func(c *Config) { c.DPID = "" }, `OFPDP_DP_ID (dp_id): must be set; example: "DP9876543210"`, ErrRequired},
+		{"dp_id too long", func(c *Config) { c.DPID = strings.Repeat("D", 65) }, `OFPDP_DP_ID (dp_id): "` + strings.Repeat("D", 65) + `" is longer than 64 characters; example: "DP9876543210"`, ErrInvalidValue},
+		{"dp_id characters", func(c *Config) { c.DPID = "DP 1" }, `OFPDP_DP_ID (dp_id): "DP 1" may hold only letters, digits, '.', '_' and '-'; example: "DP9876543210"`, ErrInvalidValue},
 		{"profile", func(c *Config) { c.Profile = "v2" }, `OFPDP_PROFILE (profile): "v2" is not one of v1.2.1; example: "v1.2.1"`, ErrInvalidValue},
 		{"oidc profile not built yet", func(c *Config) { c.Profile = "oidc" }, `OFPDP_PROFILE (profile): "oidc" is not one of v1.2.1; example: "v1.2.1"`, ErrInvalidValue},
 		{"log level", func(c *Config) { c.Log.Level = "loud" }, `OFPDP_LOG_LEVEL (log.level): "loud" is not one of debug, info, warn, error; example: "info"`, ErrInvalidValue},
@@ -150,9 +159,9 @@ func TestValidateRules(t *testing.T) {
 		{"JWKS file not a JWKS", func(c *Config) { c.PayNet.JWKSFile = p("ca.crt") }, `OFPDP_PAYNET_JWKS_FILE (paynet.jwks_file): "` + p("ca.crt") + `" is not a usable JWKS: jose: invalid JWKS: `, ErrFile},
 		{"JWKS URL http", func(c *Config) { c.PayNet.JWKSURL = "http://pn.example/jwks" }, `OFPDP_PAYNET_JWKS_URL (paynet.jwks_url): "http://pn.example/jwks" must use https (http only in the sandbox); example: "https://ofp.paynet.my/.well-known/jwks.json"`, ErrInvalidValue},
 		{"JWKS cache above 15m", func(c *Config) { c.PayNet.JWKSCacheTTL = 16 * time.Minute }, `OFPDP_PAYNET_JWKS_CACHE_TTL (paynet.jwks_cache_ttl): "16m0s" must be at most 15m; example: "15m"`, ErrInvalidValue},
-		{"consent base url", func(c *Config) { c.PayNet.ConsentBaseURL = "ftp://pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "ftp://pn.example" must use https; example: "https://localhost:8445"`, ErrInvalidValue},
-		{"consent base url with user", func(c *Config) { c.PayNet.ConsentBaseURL = "https://u:p@pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://u:p@pn.example" must not carry user information; example: "https://localhost:8445"`, ErrInvalidValue},
-		{"dc jwks template", func(c *Config) { c.PayNet.DCJWKSURLTemplate = "https://pn.example/jwks" }, `OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE (paynet.dc_jwks_url_template): "https://pn.example/jwks" must contain {dc_id}; example: "https://localhost:8445/v1/jwks/{dc_id}"`, ErrInvalidValue},
+		{"consent base url", func(c *Config) { c.PayNet.ConsentBaseURL = "ftp://pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "ftp://pn.example" must use https; example: "https://ofp.paynet.my"`, ErrInvalidValue},
+		{"consent base url with user", func(c *Config) { c.PayNet.ConsentBaseURL = "https://u:p@pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://u:p@pn.example" must not carry user information; example: "https://ofp.paynet.my"`, ErrInvalidValue},
+		{"dc jwks template", func(c *Config) { c.PayNet.DCJWKSURLTemplate = "https://pn.example/jwks" }, `OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE (paynet.dc_jwks_url_template): "https://pn.example/jwks" must contain {dc_id}; example: "https://ofp.paynet.my/v1/jwks/{dc_id}"`, ErrInvalidValue},
 		{"patch attempts", func(c *Config) { c.PayNet.PatchMaxAttempts = 11 }, `OFPDP_PAYNET_PATCH_MAX_ATTEMPTS (paynet.patch_max_attempts): "11" must be between 1 and 10; example: "3"`, ErrInvalidValue},
 		{"outbox interval zero", func(c *Config) { c.PayNet.OutboxInterval = 0 }, `OFPDP_PAYNET_OUTBOX_INTERVAL (paynet.outbox_interval): "0s" must be a positive duration; example: "30s"`, ErrInvalidValue},
 		{"outbox interval below 1s", func(c *Config) { c.PayNet.OutboxInterval = 500 * time.Millisecond }, `OFPDP_PAYNET_OUTBOX_INTERVAL (paynet.outbox_interval): "500ms" must be at least 1s; example: "30s"`, ErrInvalidValue},
@@ -400,6 +409,79 @@ func TestValidatePrivateFiles(t *testing.T) {
 					t.Fatalf("after chmod 600: %v", err)
 				}
 			})
+		}
+	}
+}
+
+// Outside a development deployment, what only makes a first start easy is refused, and
+// --check-config (Validate) says so; with environment: development the same is accepted.
+func TestValidateProduction(t *testing.T) {
+	dir, _ := pkiDir(t)
+	p := func(name string) string { return filepath.Join(dir, "pki", name) }
+	const dev = " (allowed only with environment: development)"
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+		want   string // one line of the error in production; "" = no problem
+		devOK  bool   // accepted with environment: development
+	}{
+		{"demo connector", func(c *Config) {}, `OFPDP_BANK_CONNECTOR (bank.connector): "demo" is the demo connector, which serves made-up customers` + dev + `; example: "demo"`, true},
+		{"default dp_id", func(c *Config) { c.DPID = "DP0000000001" }, `OFPDP_DP_ID (dp_id): "DP0000000001" is the default dp_id; set the id PayNet assigned to this Data Provider` + dev + `; example: "DP9876543210"`, true},
+		{"consent API on localhost", func(c *Config) { c.PayNet.ConsentBaseURL = "https://localhost:8445" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://localhost:8445" points at this machine, not at PayNet` + dev + `; example: "https://ofp.paynet.my"`, true},
+		{"consent API on 127.0.0.1", func(c *Config) { c.PayNet.ConsentBaseURL = "https://127.0.0.1:8445" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://127.0.0.1:8445" points at this machine, not at PayNet` + dev + `; example: "https://ofp.paynet.my"`, true},
+		{"DC JWKS on [::1]", func(c *Config) { c.PayNet.DCJWKSURLTemplate = "https://[::1]:8445/jwks/{dc_id}" }, `OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE (paynet.dc_jwks_url_template): "https://[::1]:8445/jwks/{dc_id}" points at this machine, not at PayNet` + dev + `; example: "https://ofp.paynet.my/v1/jwks/{dc_id}"`, true},
+		{"JWKS on sim.localhost", func(c *Config) { c.PayNet.JWKSURL = "https://sim.localhost/jwks" }, `OFPDP_PAYNET_JWKS_URL (paynet.jwks_url): "https://sim.localhost/jwks" points at this machine, not at PayNet` + dev + `; example: "https://ofp.paynet.my/.well-known/jwks.json"`, true},
+		{"PayNet on a real host", func(c *Config) { c.PayNet.JWKSURL = "https://ofp.paynet.my/jwks" }, "", true},
+		{"no PayNet issuer", func(c *Config) { c.PayNet.Issuer = "" }, `OFPDP_PAYNET_ISSUER (paynet.issuer): must be set (required outside the sandbox: without it a JWS with any or no iss is accepted, design §3.2); example: "paynet"`, false},
+		{"unknown environment", func(c *Config) { c.Environment = "staging" }, `OFPDP_ENVIRONMENT (environment): "staging" is not one of production, development; example: "production"`, false},
+		{"ops on all interfaces with the admin API", func(c *Config) { c.Ops.Addr = ":9090" }, `OFPDP_OPS_ADDR (ops.addr): ":9090" is not a loopback address while the admin API is on (ops.admin_token_file); set ops.tls_cert_file and ops.tls_key_file, or bind 127.0.0.1; example: "127.0.0.1:9090"`, false},
+		{"ops on a private address with the admin API", func(c *Config) { c.Ops.Addr = "10.1.2.3:9090" }, `OFPDP_OPS_ADDR (ops.addr): "10.1.2.3:9090" is not a loopback address while the admin API is on (ops.admin_token_file); set ops.tls_cert_file and ops.tls_key_file, or bind 127.0.0.1; example: "127.0.0.1:9090"`, false},
+		{"ops on a host name with the admin API", func(c *Config) { c.Ops.Addr = "ops.bank.internal:9090" }, `OFPDP_OPS_ADDR (ops.addr): "ops.bank.internal:9090" is not a loopback address while the admin API is on (ops.admin_token_file); set ops.tls_cert_file and ops.tls_key_file, or bind 127.0.0.1; example: "127.0.0.1:9090"`, false},
+		{"ops on localhost with the admin API", func(c *Config) { c.Ops.Addr = "localhost:9090" }, "", true},
+		{"ops on [::1] with the admin API", func(c *Config) { c.Ops.Addr = "[::1]:9090" }, "", true},
+		{"ops on all interfaces without the admin API", func(c *Config) { c.Ops.Addr, c.Ops.AdminTokenFile = ":9090", "" }, "", true},
+		{"ops on all interfaces with TLS", func(c *Config) {
+			c.Ops.Addr, c.Ops.TLSCertFile, c.Ops.TLSKeyFile = ":9090", p("dp-server.crt"), p("dp-server.key")
+		}, "", true},
+		{"ops TLS without its key", func(c *Config) { c.Ops.TLSCertFile = p("dp-server.crt") }, `OFPDP_OPS_TLS_KEY_FILE (ops.tls_key_file): must be set; example: "/etc/ofpdp/pki/ops.key"`, false},
+		{"ops TLS with a client certificate", func(c *Config) { c.Ops.TLSCertFile, c.Ops.TLSKeyFile = p("dp-mtls.crt"), p("dp-mtls.key") }, `OFPDP_OPS_TLS_CERT_FILE (ops.tls_cert_file): "` + p("dp-mtls.crt") + `" certificate lacks the serverAuth extended key usage; example: "/etc/ofpdp/pki/ops.crt"`, false},
+	}
+	for _, tt := range tests {
+		for _, env := range []string{EnvironmentProduction, EnvironmentDevelopment} {
+			t.Run(tt.name+" "+env, func(t *testing.T) {
+				cfg := validConfig(t)
+				cfg.Environment = env
+				tt.mutate(cfg)
+				production := !cfg.Development()
+				var lines []string
+				if err := cfg.Validate(); err != nil {
+					lines = strings.Split(err.Error(), "\n")
+				}
+				// The demo connector is the only one there is, so production always reports it.
+				demo := `OFPDP_BANK_CONNECTOR (bank.connector): "demo" is the demo connector, which serves made-up customers` + dev + `; example: "demo"`
+				var want []string
+				switch {
+				case production && tt.want != "" && tt.want != demo:
+					want = []string{tt.want, demo}
+				case production:
+					want = []string{demo}
+				case !tt.devOK:
+					want = []string{tt.want}
+				}
+				slices.Sort(lines)
+				slices.Sort(want)
+				if !slices.Equal(lines, want) {
+					t.Fatalf("problems\n  %s\nwant\n  %s", strings.Join(lines, "\n  "), strings.Join(want, "\n  "))
+				}
+			})
+		}
+	}
+}
+
+func TestDevelopment(t *testing.T) {
+	for env, want := range map[string]bool{"development": true, "production": false, "": false, "Development": false} {
+		if got := (&Config{Environment: env}).Development(); got != want {
+			t.Errorf("Development() with environment %q = %v", env, got)
 		}
 	}
 }

@@ -322,6 +322,8 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 		return nil, fmt.Errorf("%w: %w", ErrPKI, err)
 	}
 	cfg.Sandbox = true
+	// The demo bank, the simulator on localhost and the default dp_id are what the sandbox is.
+	cfg.Environment = config.EnvironmentDevelopment
 	cfg.DPID = DPID
 	cfg.Log.Format = "text"
 	cfg.Database.URL = filepath.Join(dir, DBFile)

@@ -44,8 +44,8 @@ type Server struct {
 	ops     *ops.Handler
 	outbox  *outbox.Worker
 
-	api, web, opsSrv *http.Server
-	apiTLS, webTLS   *tls.Config
+	api, web, opsSrv       *http.Server
+	apiTLS, webTLS, opsTLS *tls.Config
 }
 
 // Listeners are optional pre-opened listeners (the sandbox and tests pick free ports); a nil one
@@ -206,6 +206,13 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if !cfg.Web.InsecureHTTP {
 		s.webTLS = mtls.ServerConfig(serverCert, nil)
 	}
+	if cfg.Ops.TLSCertFile != "" {
+		opsCert, err := tls.LoadX509KeyPair(cfg.Ops.TLSCertFile, cfg.Ops.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("ops tls certificate: %w", err)
+		}
+		s.opsTLS = mtls.ServerConfig(opsCert, nil)
+	}
 	errLog := slog.NewLogLogger(d.Logger.Handler(), slog.LevelWarn)
 	s.api = &http.Server{Handler: apiHandler, TLSConfig: s.apiTLS, ReadHeaderTimeout: cfg.API.ReadHeaderTimeout,
 		ReadTimeout: cfg.API.ReadTimeout, WriteTimeout: cfg.API.WriteTimeout, IdleTimeout: cfg.API.IdleTimeout,
@@ -213,7 +220,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	s.web = &http.Server{Handler: obs.AccessLog("web", d.Logger, s.metrics, d.Now, webHandler), TLSConfig: s.webTLS,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 15 * time.Second,
 		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: errLog}
-	s.opsSrv = &http.Server{Handler: s.ops, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+	s.opsSrv = &http.Server{Handler: s.ops, TLSConfig: s.opsTLS, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, ErrorLog: errLog}
 	return s, nil
 }
@@ -287,7 +294,7 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	}
 	go serve("api", s.api, ls.API, true)
 	go serve("web", s.web, ls.Web, s.webTLS != nil)
-	go serve("ops", s.opsSrv, ls.Ops, false)
+	go serve("ops", s.opsSrv, ls.Ops, s.opsTLS != nil)
 	s.logger.Info("ofpdp serving", "api", ls.API.Addr().String(), "web", ls.Web.Addr().String(), "ops", ls.Ops.Addr().String())
 
 	var runErr error
