@@ -33,6 +33,7 @@ type Config struct {
 	Bank      Bank      `yaml:"bank" doc:"The core-bank connector (design §6)."`
 	Data      Data      `yaml:"data" doc:"The data endpoints: accounts, balances, transactions (spec §3.1.5–3.1.8)."`
 	Branding  Branding  `yaml:"branding" doc:"What the customer sees on the DP pages (spec §7.5)."`
+	Retention Retention `yaml:"retention" doc:"How long stored rows are kept, and the background purge that removes older ones (docs/operations.md). One replica purges at a time (a lease in the database); durations use Go syntax, so 7 years is 61320h."`
 
 	DCs []DC `yaml:"dcs" doc:"Display names of data consumers, by dc_id, for the consent pages (file only). Each entry has id, name and an optional logo_url."`
 }
@@ -149,6 +150,17 @@ type Branding struct {
 	BankName     string `yaml:"bank_name" env:"OFPDP_BRANDING_BANK_NAME" default:"Demo Bank Berhad" doc:"Bank name shown on the customer pages."`
 	LogoFile     string `yaml:"logo_file" env:"OFPDP_BRANDING_LOGO_FILE" example:"logo.svg" doc:"Logo image (SVG, PNG or JPEG) shown on the customer pages. Empty = no logo."`
 	PrimaryColor string `yaml:"primary_color" env:"OFPDP_BRANDING_PRIMARY_COLOR" default:"#0b5394" doc:"Primary colour of the customer pages, #rrggbb."`
+}
+
+// Retention configures the retention purge (design §5; internal/store.Retention).
+type Retention struct {
+	Audit          time.Duration `yaml:"audit" env:"OFPDP_RETENTION_AUDIT" default:"61320h" doc:"Keep audit entries this long (default 7 years; at least 24h)."`
+	ConsentHistory time.Duration `yaml:"consent_history" env:"OFPDP_RETENTION_CONSENT_HISTORY" default:"61320h" doc:"Keep a consent and its whole event history until it has been over (terminal, expired, or never authorized) and unchanged this long (default 7 years; at least 24h). Events are removed only together with their consent."`
+	OutboundCalls  time.Duration `yaml:"outbound_calls" env:"OFPDP_RETENTION_OUTBOUND_CALLS" default:"8760h" doc:"Keep the record of each PATCH attempt to PayNet this long (default 1 year; at least 24h)."`
+	Outbox         time.Duration `yaml:"outbox" env:"OFPDP_RETENTION_OUTBOX" default:"2160h" doc:"Keep finished compensating consent updates (delivered, refused, abandoned) this long (default 90 days; at least 24h). Pending ones are never purged."`
+	Sessions       time.Duration `yaml:"sessions" env:"OFPDP_RETENTION_SESSIONS" default:"24h" doc:"Keep a customer session this long after its absolute expiry (at least 1h, so that a late request can still be sent back to PayNet with an error)."`
+	Interval       time.Duration `yaml:"interval" env:"OFPDP_RETENTION_INTERVAL" default:"1h" doc:"How often each replica tries to take the purge lease and purge (1m–24h). Expired replay entries and failed logins older than 24h go in the same run."`
+	BatchSize      int           `yaml:"batch_size" env:"OFPDP_RETENTION_BATCH_SIZE" default:"1000" doc:"Most rows one DELETE removes (1–100000); a backlog goes in many short transactions."`
 }
 
 // DC is the display information of one data consumer.

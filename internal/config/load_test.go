@@ -52,6 +52,8 @@ func TestDefaults(t *testing.T) {
 		Bank:      Bank{Connector: "demo", Timeout: 4 * time.Second, MaxInFlight: 64},
 		Data:      Data{HistoryMonths: 12, RateLimitPerMinute: 200, RateLimitPerConsentPerMinute: 60, DCJWKSCacheTTL: 15 * time.Minute},
 		Branding:  Branding{BankName: "Demo Bank Berhad", PrimaryColor: "#0b5394"},
+		Retention: Retention{Audit: 7 * 8760 * time.Hour, ConsentHistory: 7 * 8760 * time.Hour, OutboundCalls: 8760 * time.Hour,
+			Outbox: 90 * 24 * time.Hour, Sessions: 24 * time.Hour, Interval: time.Hour, BatchSize: 1000},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", cfg, want)
@@ -172,7 +174,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{
 			name: "unknown top-level key", file: "c.yaml", content: "dp_idd: x\n",
-			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, dcs)"},
+			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, retention, dcs)"},
 			sentinel: ErrUnknownKey,
 		},
 		{
@@ -235,7 +237,7 @@ func TestLoadErrors(t *testing.T) {
 			name: "file and env problems together", file: "c.yaml", content: "bogus: 1\n",
 			env: map[string]string{"OFPDP_DATA_HISTORY_MONTHS": "twelve"},
 			want: []string{
-				"bogus: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, dcs)",
+				"bogus: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, retention, dcs)",
 				`OFPDP_DATA_HISTORY_MONTHS (data.history_months): "twelve" is not an integer; example: "12"`,
 			},
 			sentinel: ErrUnknownKey,

@@ -43,6 +43,13 @@ const (
 	MaxOutboxAttempts = 100
 	// MaxBankInFlight bounds bank.max_in_flight.
 	MaxBankInFlight = 10000
+	// Bounds of the retention keys: MinRetention for audit, consent history, outbound calls
+	// and outbox; MinSessionRetention for sessions (store.MinSessionRetention).
+	MinRetention         = 24 * time.Hour
+	MinSessionRetention  = time.Hour
+	MinRetentionInterval = time.Minute
+	MaxRetentionInterval = 24 * time.Hour
+	MaxRetentionBatch    = 100000
 )
 
 // Profiles and connectors Validate accepts.
@@ -184,6 +191,8 @@ func (c *Config) validate(now time.Time) error {
 		v.bad("branding.primary_color", "is not a #rrggbb colour")
 	}
 
+	v.retention()
+
 	v.dcs()
 
 	if len(v.errs) == 0 {
@@ -283,6 +292,26 @@ func (v *validator) payNet() {
 		v.bad("paynet.outbox_interval", "must be at least "+formatDuration(MinOutboxInterval))
 	}
 	v.between("paynet.outbox_max_attempts", int64(p.OutboxMaxAttempts), 1, MaxOutboxAttempts)
+}
+
+func (v *validator) retention() {
+	r := &v.c.Retention
+	for _, k := range []struct {
+		key string
+		d   time.Duration
+	}{{"retention.audit", r.Audit}, {"retention.consent_history", r.ConsentHistory},
+		{"retention.outbound_calls", r.OutboundCalls}, {"retention.outbox", r.Outbox}} {
+		if v.positive(k.key, k.d, 0) && k.d < MinRetention {
+			v.bad(k.key, "must be at least "+formatDuration(MinRetention))
+		}
+	}
+	if v.positive("retention.sessions", r.Sessions, 0) && r.Sessions < MinSessionRetention {
+		v.bad("retention.sessions", "must be at least "+formatDuration(MinSessionRetention)+" (a late request is still sent back to PayNet)")
+	}
+	if v.positive("retention.interval", r.Interval, MaxRetentionInterval) && r.Interval < MinRetentionInterval {
+		v.bad("retention.interval", "must be at least "+formatDuration(MinRetentionInterval))
+	}
+	v.between("retention.batch_size", int64(r.BatchSize), 1, MaxRetentionBatch)
 }
 
 // production refuses, outside a development deployment (Config.Development), what is only

@@ -28,6 +28,11 @@ type Metrics struct {
 	OutboxPending prometheus.Gauge
 	// OutboxOutcomes counts outbox deliveries by outcome: delivered, refused, abandoned, retry.
 	OutboxOutcomes *prometheus.CounterVec
+	// PurgedRows counts rows removed by the retention purge, by table.
+	PurgedRows *prometheus.CounterVec
+	// PurgeRuns counts retention purge runs by outcome: done, error, or leased_elsewhere (another
+	// replica holds the purge lease).
+	PurgeRuns *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics on a fresh registry with the Go and process collectors.
@@ -65,8 +70,14 @@ func NewMetrics() *Metrics {
 		OutboxOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ofpdp_consent_update_outbox_total", Help: "Compensating consent update deliveries by outcome (delivered, refused, abandoned, retry).",
 		}, []string{"outcome"}),
+		PurgedRows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_retention_purged_rows_total", Help: "Rows removed by the retention purge, by table.",
+		}, []string{"table"}),
+		PurgeRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_retention_purge_runs_total", Help: "Retention purge runs by outcome (done, error, leased_elsewhere).",
+		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.Requests, m.Latency, m.SignatureFailures, m.Events, m.ConsentUpdates, m.DataResponses, m.Journeys,
-		m.OutboxPending, m.OutboxOutcomes)
+		m.OutboxPending, m.OutboxOutcomes, m.PurgedRows, m.PurgeRuns)
 	return m
 }

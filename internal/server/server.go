@@ -43,6 +43,7 @@ type Server struct {
 	store   *store.Store
 	ops     *ops.Handler
 	outbox  *outbox.Worker
+	purger  *purger
 
 	api, web, opsSrv       *http.Server
 	apiTLS, webTLS, opsTLS *tls.Config
@@ -125,6 +126,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if err != nil {
 		return nil, fmt.Errorf("consent update client: %w", err)
 	}
+	s.purger = newPurger(st, cfg.Retention, s.metrics, d.Logger)
 	s.outbox = &outbox.Worker{Store: st, Updater: updater, Now: d.Now, Logger: d.Logger, Metrics: s.metrics,
 		Interval: cfg.PayNet.OutboxInterval, MaxAttempts: cfg.PayNet.OutboxMaxAttempts}
 
@@ -269,7 +271,8 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	}
 
 	purgeCtx, stopPurge := context.WithCancel(context.Background())
-	go s.purgeLoop(purgeCtx)
+	purgeDone := make(chan struct{})
+	go func() { defer close(purgeDone); s.purger.run(purgeCtx) }()
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
@@ -315,28 +318,12 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	_ = s.opsSrv.Shutdown(shutdownCtx)
 	stopPurge()
 	<-outboxDone // its last writes land before the database closes
+	<-purgeDone
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
 	s.logger.Info("stopped")
 	return runErr
-}
-
-func (s *Server) purgeLoop(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.store.Purge(ctx); err != nil {
-				s.logger.Warn("purge expired rows", "cause", err.Error())
-			} else if n > 0 {
-				s.logger.Debug("purged expired rows", "rows", n)
-			}
-		}
-	}
 }
 
 // replayNamespace gives PayNet's jti values their own namespace in the shared replay table.

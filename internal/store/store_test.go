@@ -104,6 +104,10 @@ func runSuite(t *testing.T, e engine) {
 		{"Sessions", testSessions},
 		{"Lockout", testLockout},
 		{"Purge", testPurge},
+		{"Retention", testRetention},
+		{"RetentionBatches", testRetentionBatches},
+		{"Lease", testLease},
+		{"LeaseConcurrent", testLeaseConcurrent},
 		{"OutboundCallsAndAudit", testOutboundAndAudit},
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaim", testOutboxConcurrentClaim},
@@ -770,14 +774,14 @@ func testSessions(t *testing.T, e engine) {
 	if _, err := s.GetSession(ctx, "h1"); err != nil {
 		t.Fatalf("expired session must still be readable: %v", err)
 	}
-	if _, err := s.Purge(ctx); err != nil {
+	if _, err := s.Purge(ctx, Retention{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.GetSession(ctx, "h1"); err != nil {
 		t.Fatalf("purged too early: %v", err)
 	}
 	clk.Add(SessionRetention)
-	if _, err := s.Purge(ctx); err != nil {
+	if _, err := s.Purge(ctx, Retention{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.GetSession(ctx, "h1"); !errors.Is(err, ErrNotFound) {
@@ -856,8 +860,8 @@ func testPurge(t *testing.T, e engine) {
 	clk := newClock()
 	s := e.open(t, clk)
 	now := clk.Now()
-	if n, err := s.Purge(ctx); err != nil || n != 0 {
-		t.Fatalf("empty purge: %d %v", n, err)
+	if n, err := s.Purge(ctx, Retention{}); err != nil || n.Total() != 0 {
+		t.Fatalf("empty purge: %v %v", n, err)
 	}
 	s.UseOnce(ctx, "a", now.Add(time.Minute))
 	s.UseOnce(ctx, "b", now.Add(time.Hour))
@@ -868,12 +872,12 @@ func testPurge(t *testing.T, e engine) {
 	mustApply(t, s, clk, consent.EventCreated, baseConsent(), consent.ActionInsert)
 
 	clk.Add(2*time.Hour + time.Second)
-	if n, err := s.Purge(ctx); err != nil || n != 3 { // replay a, b and session s1
-		t.Fatalf("purge at +2h: %d %v", n, err)
+	if n, err := s.Purge(ctx, Retention{}); err != nil || n.Total() != 3 || n[TableReplay] != 2 || n[TableSessions] != 1 { // replay a, b and session s1
+		t.Fatalf("purge at +2h: %v %v", n, err)
 	}
 	clk.Add(LoginAttemptRetention)
-	if n, err := s.Purge(ctx); err != nil || n != 2 { // session s2, first login failure
-		t.Fatalf("purge at +26h: %d %v", n, err)
+	if n, err := s.Purge(ctx, Retention{}); err != nil || n.Total() != 2 || n[TableLoginAttempts] != 1 { // session s2, first login failure
+		t.Fatalf("purge at +26h: %v %v", n, err)
 	}
 	if fresh, _ := s.UseOnce(ctx, "a", clk.Now().Add(time.Minute)); !fresh {
 		t.Fatal("purged jti not fresh")
@@ -881,7 +885,7 @@ func testPurge(t *testing.T, e engine) {
 	if n, _ := s.LoginFailuresSince(ctx, "u", time.Time{}); n != 1 {
 		t.Fatalf("login failures left: %d", n)
 	}
-	// Consents and their history are never purged.
+	// Without a retention for them, consents and their history are never purged.
 	if evs, err := s.ConsentEvents(ctx, consentID); err != nil || len(evs) != 1 {
 		t.Fatalf("history: %d %v", len(evs), err)
 	}
