@@ -251,6 +251,7 @@ func serveFixture(t *testing.T) (configPath string) {
 	mtls, _ := res.Cert("paynet-mtls")
 	p := func(name string) string { return filepath.Join(dir, "pki", name) }
 	yaml := `dp_id: DP9876543210
+environment: development # the demo connector and the PayNet simulator on localhost
 database:
   url: ` + filepath.Join(dir, "ofpdp.db") + `
 tls: {cert_file: ` + p("dp-server.crt") + `, key_file: ` + p("dp-server.key") + `}
@@ -258,6 +259,7 @@ paynet:
   ca_file: ` + p("ca.crt") + `
   jwks_file: ` + p("paynet.jwks.json") + `
   client_cert_fingerprints: [` + mtls.Fingerprint + `]
+  issuer: paynet
 keys:
   signing_key_file: ` + p("dp-sig.key") + `
   signing_cert_file: ` + p("dp-sig.crt") + `
@@ -277,6 +279,17 @@ authorize:
 
 func TestServeCheckConfig(t *testing.T) {
 	path := serveFixture(t)
+	openKey := filepath.Join(filepath.Dir(path), "pki", "dp-sig-open.key")
+	key, err := os.ReadFile(filepath.Join(filepath.Dir(path), "pki", "dp-sig.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(openKey, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(openKey, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		env    map[string]string
@@ -292,6 +305,10 @@ func TestServeCheckConfig(t *testing.T) {
 		{name: "unparsable env", env: map[string]string{"OFPDP_API_READ_TIMEOUT": "ten"}, args: []string{"--config", path, "--check-config"}, code: 1,
 			stderr: []string{`OFPDP_API_READ_TIMEOUT (api.read_timeout): "ten" is not a duration`}},
 		{name: "missing file", args: []string{"--config", path + ".missing", "--check-config"}, code: 1, stderr: []string{"no such file"}},
+		{name: "production refuses the development shortcuts", env: map[string]string{"OFPDP_ENVIRONMENT": "production"}, args: []string{"--config", path, "--check-config"}, code: 1,
+			stderr: []string{`OFPDP_BANK_CONNECTOR (bank.connector): "demo" is the demo connector`, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://localhost:8445" points at this machine`}},
+		{name: "key readable by others", env: map[string]string{"OFPDP_KEYS_SIGNING_KEY_FILE": openKey}, args: []string{"--config", path, "--check-config"}, code: 1,
+			stderr: []string{`OFPDP_KEYS_SIGNING_KEY_FILE (keys.signing_key_file): "` + openKey + `" is accessible by group or others (mode 0644); it holds a private key, secret or token: run chmod 600 ` + openKey}},
 		{name: "defaults without pki/ in the working directory", args: []string{"--check-config"}, code: 1,
 			stderr: []string{`OFPDP_TLS_CERT_FILE (tls.cert_file): "pki/dp-server.crt" does not exist`, "OFPDP_SECRETS_SERVER_SECRET_FILE (secrets.server_secret_file): must be set"}},
 	}

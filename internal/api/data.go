@@ -395,6 +395,12 @@ func bankError(op string, err error) error {
 	case errors.Is(err, context.Canceled):
 		return protoerr.Transient("the request was cancelled", fmt.Errorf("connector %s: %w", op, context.Canceled),
 			transientRetryAfter)
+	case errors.Is(err, bank.ErrBusy):
+		// bank.Guard refused the call: bank.max_in_flight calls are already waiting on the core bank.
+		return protoerr.Transient("the core bank is busy, retry later",
+			fmt.Errorf("connector %s: %w", op, bank.ErrBusy), transientRetryAfter)
+	case errors.Is(err, bank.ErrPanic):
+		return protoerr.Internal(fmt.Errorf("connector %s: %w", op, bank.ErrPanic))
 	case errors.Is(err, bank.ErrUnavailable):
 		return protoerr.Transient("the core bank is unavailable, retry later",
 			fmt.Errorf("connector %s: %w", op, bank.ErrUnavailable), transientRetryAfter)

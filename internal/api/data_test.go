@@ -303,6 +303,7 @@ type fakeBank struct {
 	delay     time.Duration
 	ignoreCtx bool
 	errs      map[string]error // by account or customer ref
+	panicWith any              // non-nil: every call panics with it
 	calls     int
 	queries   []bank.TransactionQuery
 }
@@ -310,8 +311,11 @@ type fakeBank struct {
 func (b *fakeBank) enter(ctx context.Context, ref string) error {
 	b.mu.Lock()
 	b.calls++
-	delay, ignore, err := b.delay, b.ignoreCtx, b.errs[ref]
+	delay, ignore, err, panicWith := b.delay, b.ignoreCtx, b.errs[ref], b.panicWith
 	b.mu.Unlock()
+	if panicWith != nil {
+		panic(panicWith)
+	}
 	if delay > 0 {
 		if ignore {
 			time.Sleep(delay)
@@ -324,6 +328,27 @@ func (b *fakeBank) enter(ctx context.Context, ref string) error {
 		}
 	}
 	return err
+}
+
+// Authenticate and Accounts complete bank.Connector (the web journey's calls), so that the fake
+// can sit behind bank.Guard; the resource server never calls them.
+func (b *fakeBank) Authenticate(context.Context, string, string) (bank.Customer, error) {
+	return bank.Customer{}, bank.ErrInvalidCredentials
+}
+
+func (b *fakeBank) Accounts(ctx context.Context, customerRef string) ([]bank.Account, error) {
+	if err := b.enter(ctx, customerRef); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []bank.Account
+	for _, a := range b.accounts {
+		if a.CustomerRef == customerRef {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func (b *fakeBank) Calls() int {
@@ -1031,6 +1056,75 @@ func TestDataSlowConnector(t *testing.T) {
 				t.Errorf("userinfo answered after %v", took)
 			}
 		})
+	}
+}
+
+// A connector that panics, behind the bank.Guard the server wires in, answers 500 server_error
+// with the cause logged, and the process (this test binary) lives on to serve the next request.
+func TestDataConnectorPanic(t *testing.T) {
+	e := newEnv(t, withGuard(4))
+	e.bank.panicWith = "core bank adapter bug"
+	for _, path := range []string{dataPath(e.accounts[refSavings], ""), dataPath(e.accounts[refSavings], "/balances"),
+		dataPath(e.accounts[refSavings], "/transactions"), "/v1/oauth/userinfo?consent_id=" + testConsentID} {
+		wantError(t, e.do(req{path: path}), http.StatusInternalServerError, protoerr.CodeServerError)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "bank connector panicked") || !strings.Contains(logs, "core bank adapter bug") {
+		t.Errorf("the panic's cause is not logged: %s", logs)
+	}
+	e.bank.mu.Lock()
+	e.bank.panicWith = nil
+	e.bank.mu.Unlock()
+	resp := e.do(req{path: dataPath(e.accounts[refSavings], "/balances")})
+	if body := readBody(t, resp); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the panics: %d %s", resp.StatusCode, body)
+	}
+}
+
+// N connector calls stuck in a slow core bank fill bank.max_in_flight; request N+1 is answered at
+// once with 503 Consent.TransientAccountAccessFailure and Retry-After instead of piling on.
+func TestDataConnectorBusy(t *testing.T) {
+	const limit = 3
+	e := newEnv(t, withGuard(limit), func(c *envConfig) { c.data.BankTimeout = 4 * time.Second })
+	e.bank.delay = 800 * time.Millisecond // two calls (account, balance) per request
+	var wg sync.WaitGroup
+	statuses := make(chan int, limit)
+	for range limit {
+		wg.Go(func() {
+			resp := e.do(req{path: dataPath(e.accounts[refSavings], "/balances")})
+			readBody(t, resp)
+			statuses <- resp.StatusCode
+		})
+	}
+	deadline := time.Now().Add(time.Second)
+	for e.bank.Calls() < limit && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	resp := e.do(req{path: dataPath(e.accounts[refSavings], "/balances")})
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	wantError(t, resp, http.StatusServiceUnavailable, protoerr.CodeTransient)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the refused request waited %v", took)
+	}
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if st != http.StatusOK {
+			t.Errorf("a request within the limit got %d", st)
+		}
+	}
+}
+
+// withGuard puts the fake core bank behind bank.Guard, as internal/server does.
+func withGuard(maxInFlight int) envOption {
+	return func(c *envConfig) {
+		g, err := bank.NewGuard(c.data.Bank.(bank.Connector), maxInFlight, c.logger)
+		if err != nil {
+			panic(err)
+		}
+		c.data.Bank = g
 	}
 }
 

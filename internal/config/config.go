@@ -9,8 +9,10 @@ import "time"
 //
 // Relative file paths are resolved against the process working directory.
 type Config struct {
-	DPID    string `yaml:"dp_id" env:"OFPDP_DP_ID" default:"DP0000000001" doc:"This Data Provider's PayNet id (dp_id, ≤ 64 characters; spec §2.1 says 36 but PayNet's examples are longer). Consent events for another dp_id are refused."`
+	DPID    string `yaml:"dp_id" env:"OFPDP_DP_ID" default:"DP0000000001" example:"DP9876543210" doc:"This Data Provider's PayNet id (dp_id, ≤ 64 characters; spec §2.1 says 36 but PayNet's examples are longer). Consent events for another dp_id are refused. The default is refused unless environment is development."`
 	Profile string `yaml:"profile" env:"OFPDP_PROFILE" default:"v1.2.1" doc:"Protocol profile: v1.2.1 (id_token inside the PATCH, spec §3.2.1). The later oidc profile (design §3.13) is not available yet."`
+	// Environment: see Development, the one place that reads it.
+	Environment string `yaml:"environment" env:"OFPDP_ENVIRONMENT" default:"production" doc:"production or development. Only development accepts the demo bank connector, PayNet URLs on localhost and the default dp_id; the sandbox sets it."`
 
 	// Sandbox is set only by `ofpdp sandbox`, never from a file or the
 	// environment. It relaxes the https-only checks, allows web.insecure_http
@@ -31,6 +33,7 @@ type Config struct {
 	Bank      Bank      `yaml:"bank" doc:"The core-bank connector (design §6)."`
 	Data      Data      `yaml:"data" doc:"The data endpoints: accounts, balances, transactions (spec §3.1.5–3.1.8)."`
 	Branding  Branding  `yaml:"branding" doc:"What the customer sees on the DP pages (spec §7.5)."`
+	Retention Retention `yaml:"retention" doc:"How long stored rows are kept, and the background purge that removes older ones (docs/operations.md). One replica purges at a time (a lease in the database); durations use Go syntax, so 7 years is 61320h."`
 
 	DCs []DC `yaml:"dcs" doc:"Display names of data consumers, by dc_id, for the consent pages (file only). Each entry has id, name and an optional logo_url."`
 }
@@ -71,14 +74,16 @@ type Web struct {
 
 // Ops configures the ops listener (design §2).
 type Ops struct {
-	Addr           string `yaml:"addr" env:"OFPDP_OPS_ADDR" default:"127.0.0.1:9090" doc:"host:port of the plain-HTTP ops listener (/metrics, /healthz, /readyz, admin API). Keep it on loopback or a private network."`
-	AdminTokenFile string `yaml:"admin_token_file" env:"OFPDP_OPS_ADMIN_TOKEN_FILE" example:"/etc/ofpdp/admin.token" doc:"File holding the admin API bearer token (at least 32 characters). Empty = admin API disabled."`
+	Addr           string `yaml:"addr" env:"OFPDP_OPS_ADDR" default:"127.0.0.1:9090" doc:"host:port of the ops listener (/metrics, /healthz, /readyz, admin API): plain HTTP unless ops.tls_cert_file is set. While the admin API is on, an address that is not loopback needs ops TLS."`
+	AdminTokenFile string `yaml:"admin_token_file" env:"OFPDP_OPS_ADMIN_TOKEN_FILE" example:"/etc/ofpdp/admin.token" doc:"File holding the admin API bearer token (at least 32 characters; mode 0600). Empty = admin API disabled."`
+	TLSCertFile    string `yaml:"tls_cert_file" env:"OFPDP_OPS_TLS_CERT_FILE" example:"/etc/ofpdp/pki/ops.crt" doc:"PEM certificate chain (leaf first) of the ops listener, which then serves HTTPS only. Set together with ops.tls_key_file. Empty = plain HTTP."`
+	TLSKeyFile     string `yaml:"tls_key_file" env:"OFPDP_OPS_TLS_KEY_FILE" example:"/etc/ofpdp/pki/ops.key" doc:"PEM private key of ops.tls_cert_file (mode 0600)."`
 }
 
 // TLS holds the DP's server certificate (design §8 dp-server).
 type TLS struct {
 	CertFile string `yaml:"cert_file" env:"OFPDP_TLS_CERT_FILE" default:"pki/dp-server.crt" doc:"PEM certificate chain (leaf first) of the api and web listeners."`
-	KeyFile  string `yaml:"key_file" env:"OFPDP_TLS_KEY_FILE" default:"pki/dp-server.key" doc:"PEM private key of tls.cert_file."`
+	KeyFile  string `yaml:"key_file" env:"OFPDP_TLS_KEY_FILE" default:"pki/dp-server.key" doc:"PEM private key of tls.cert_file (mode 0600: a key file the group or others can read is refused)."`
 }
 
 // PayNet describes PayNet OFP as seen by the DP (spec §3.2, §4).
@@ -86,12 +91,12 @@ type PayNet struct {
 	CAFile                 string        `yaml:"ca_file" env:"OFPDP_PAYNET_CA_FILE" default:"pki/ca.crt" doc:"PEM CA bundle that PayNet's client certificates and its server certificate chain to."`
 	ClientCertFingerprints []string      `yaml:"client_cert_fingerprints" env:"OFPDP_PAYNET_CLIENT_CERT_FINGERPRINTS" example:"3f1c…(64 hex digits)" doc:"SHA-256 fingerprints (hex, colons allowed) of the PayNet client certificates allowed on the api listener. This or paynet.client_cert_subjects is required outside the sandbox."`
 	ClientCertSubjects     []string      `yaml:"client_cert_subjects" env:"OFPDP_PAYNET_CLIENT_CERT_SUBJECTS" example:"CN=ofp.paynet.my,O=PayNet" doc:"Allowed PayNet client certificate subjects, as Go prints them (RFC 2253 order, e.g. CN=…,O=…). In the environment the list is comma-separated, so prefer fingerprints there."`
-	Issuer                 string        `yaml:"issuer" env:"OFPDP_PAYNET_ISSUER" doc:"Expected iss of PayNet's JWS headers. When set, iss must be present and equal it. Empty = iss not required."`
+	Issuer                 string        `yaml:"issuer" env:"OFPDP_PAYNET_ISSUER" example:"paynet" doc:"Expected iss of PayNet's JWS headers: iss must be present and equal it (design §3.2). Required outside the sandbox."`
 	JWKSURL                string        `yaml:"jwks_url" env:"OFPDP_PAYNET_JWKS_URL" example:"https://ofp.paynet.my/.well-known/jwks.json" doc:"URL of PayNet's signing JWKS. When set it is used and paynet.jwks_file is ignored."`
 	JWKSFile               string        `yaml:"jwks_file" env:"OFPDP_PAYNET_JWKS_FILE" default:"pki/paynet.jwks.json" doc:"File with PayNet's signing JWKS, used when paynet.jwks_url is empty."`
 	JWKSCacheTTL           time.Duration `yaml:"jwks_cache_ttl" env:"OFPDP_PAYNET_JWKS_CACHE_TTL" default:"15m" doc:"How long PayNet's JWKS is cached (at most 15m, spec §4.2)."`
-	ConsentBaseURL         string        `yaml:"consent_base_url" env:"OFPDP_PAYNET_CONSENT_BASE_URL" default:"https://localhost:8445" doc:"Base URL of PayNet's consent API; the DP calls PATCH {base}/v1/consents/{consent_id} (spec §3.2.1)."`
-	DCJWKSURLTemplate      string        `yaml:"dc_jwks_url_template" env:"OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE" default:"https://localhost:8445/v1/jwks/{dc_id}" doc:"URL of a data consumer's JWKS at PayNet; must contain {dc_id} (spec §3.2.2)."`
+	ConsentBaseURL         string        `yaml:"consent_base_url" env:"OFPDP_PAYNET_CONSENT_BASE_URL" default:"https://localhost:8445" example:"https://ofp.paynet.my" doc:"Base URL of PayNet's consent API; the DP calls PATCH {base}/v1/consents/{consent_id} (spec §3.2.1). The default (the sandbox's simulator) is refused unless environment is development."`
+	DCJWKSURLTemplate      string        `yaml:"dc_jwks_url_template" env:"OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE" default:"https://localhost:8445/v1/jwks/{dc_id}" example:"https://ofp.paynet.my/v1/jwks/{dc_id}" doc:"URL of a data consumer's JWKS at PayNet; must contain {dc_id} (spec §3.2.2). A localhost URL is refused unless environment is development."`
 	PatchMaxAttempts       int           `yaml:"patch_max_attempts" env:"OFPDP_PAYNET_PATCH_MAX_ATTEMPTS" default:"3" doc:"Attempts for one update-consent PATCH (1–10)."`
 	PatchBudget            time.Duration `yaml:"patch_budget" env:"OFPDP_PAYNET_PATCH_BUDGET" default:"4s" doc:"Total time allowed for all attempts of one PATCH."`
 	SendStatusReason       bool          `yaml:"send_status_reason" env:"OFPDP_PAYNET_SEND_STATUS_REASON" default:"false" doc:"Include a status_reason in the PATCH body for rejected and failed consents."`
@@ -101,16 +106,16 @@ type PayNet struct {
 
 // Keys are the DP's own keys (design §8 dp-sig, dp-mtls).
 type Keys struct {
-	SigningKeyFile  string `yaml:"signing_key_file" env:"OFPDP_KEYS_SIGNING_KEY_FILE" default:"pki/dp-sig.key" doc:"PEM private key the DP signs with (PATCH, data responses, id_token). RSA ≥ 2048 → PS256, P-384 → ES384, P-521 → ES512."`
+	SigningKeyFile  string `yaml:"signing_key_file" env:"OFPDP_KEYS_SIGNING_KEY_FILE" default:"pki/dp-sig.key" doc:"PEM private key the DP signs with (PATCH, data responses, id_token). RSA ≥ 2048 → PS256, P-384 → ES384, P-521 → ES512. Mode 0600."`
 	SigningCertFile string `yaml:"signing_cert_file" env:"OFPDP_KEYS_SIGNING_CERT_FILE" default:"pki/dp-sig.crt" doc:"PEM certificate (chain) of keys.signing_key_file, as uploaded to PayNet."`
 	SigningKid      string `yaml:"signing_kid" env:"OFPDP_KEYS_SIGNING_KID" example:"dp-key-id-001" doc:"kid of the signing key. Empty = the certificate's x5t#S256 thumbprint."`
 	MTLSCertFile    string `yaml:"mtls_cert_file" env:"OFPDP_KEYS_MTLS_CERT_FILE" default:"pki/dp-mtls.crt" doc:"PEM client certificate the DP presents when calling PayNet."`
-	MTLSKeyFile     string `yaml:"mtls_key_file" env:"OFPDP_KEYS_MTLS_KEY_FILE" default:"pki/dp-mtls.key" doc:"PEM private key of keys.mtls_cert_file."`
+	MTLSKeyFile     string `yaml:"mtls_key_file" env:"OFPDP_KEYS_MTLS_KEY_FILE" default:"pki/dp-mtls.key" doc:"PEM private key of keys.mtls_cert_file (mode 0600)."`
 }
 
 // Secrets holds server-side secrets.
 type Secrets struct {
-	ServerSecretFile string `yaml:"server_secret_file" env:"OFPDP_SECRETS_SERVER_SECRET_FILE" example:"/etc/ofpdp/server.secret" doc:"File with at least 32 random bytes (e.g. head -c 32 /dev/urandom), keying account ids and cursors (design §3.8). Required outside the sandbox; never change it once consents exist."`
+	ServerSecretFile string `yaml:"server_secret_file" env:"OFPDP_SECRETS_SERVER_SECRET_FILE" example:"/etc/ofpdp/server.secret" doc:"File with at least 32 random bytes (e.g. head -c 32 /dev/urandom), keying account ids and cursors (design §3.8). Required outside the sandbox; mode 0600; never change it once consents exist."`
 }
 
 // Authorize configures the customer journey.
@@ -125,7 +130,7 @@ type Authorize struct {
 	LoginMaxFailuresPerConsent      int           `yaml:"login_max_failures_per_consent" env:"OFPDP_AUTHORIZE_LOGIN_MAX_FAILURES_PER_CONSENT" default:"10" doc:"Failed sign-ins for one consent, across its journeys, within authorize.login_lockout. Beyond it the journey is locked."`
 	LoginMaxFailuresGlobalPerMinute int           `yaml:"login_max_failures_global_per_minute" env:"OFPDP_AUTHORIZE_LOGIN_MAX_FAILURES_GLOBAL_PER_MINUTE" default:"600" doc:"Failed sign-ins a minute across the whole deployment (all replicas). Beyond it: 429 for everyone until the minute ends."`
 	SessionsPerConsent              int           `yaml:"sessions_per_consent" env:"OFPDP_AUTHORIZE_SESSIONS_PER_CONSENT" default:"20" doc:"Journey sessions one consent may have at once; opening its link again in the same browser reuses the session."`
-	RequireIdentityBinding          bool          `yaml:"require_identity_binding" env:"OFPDP_AUTHORIZE_REQUIRE_IDENTITY_BINDING" default:"true" doc:"Refuse a consent that carries no id_type and hashed_id_number (error page, PATCH failed): without them anyone who opens the link could approve it. Only a development deployment (the sandbox) may set false."`
+	RequireIdentityBinding          bool          `yaml:"require_identity_binding" env:"OFPDP_AUTHORIZE_REQUIRE_IDENTITY_BINDING" default:"true" doc:"Refuse a consent that carries no id_type and hashed_id_number (error page, PATCH failed): without them anyone who opens the link could approve it. Only environment: development (the sandbox) may set false."`
 }
 
 // IDToken configures the id_token (spec §4.5).
@@ -136,9 +141,10 @@ type IDToken struct {
 
 // Bank configures the core-bank connector (design §6).
 type Bank struct {
-	Connector string        `yaml:"connector" env:"OFPDP_BANK_CONNECTOR" default:"demo" doc:"Connector implementation: demo."`
-	DataFile  string        `yaml:"data_file" env:"OFPDP_BANK_DATA_FILE" example:"bank-data.json" doc:"Demo connector data file. Empty = the embedded demo data."`
-	Timeout   time.Duration `yaml:"timeout" env:"OFPDP_BANK_TIMEOUT" default:"4s" doc:"Deadline for one connector call; must stay below PayNet's 5 s (spec §7.1)."`
+	Connector   string        `yaml:"connector" env:"OFPDP_BANK_CONNECTOR" default:"demo" doc:"Connector implementation: demo."`
+	DataFile    string        `yaml:"data_file" env:"OFPDP_BANK_DATA_FILE" example:"bank-data.json" doc:"Demo connector data file. Empty = the embedded demo data."`
+	Timeout     time.Duration `yaml:"timeout" env:"OFPDP_BANK_TIMEOUT" default:"4s" doc:"Deadline for one connector call; must stay below PayNet's 5 s (spec §7.1)."`
+	MaxInFlight int           `yaml:"max_in_flight" env:"OFPDP_BANK_MAX_IN_FLIGHT" default:"64" doc:"Connector calls allowed to run at once in this process (1–10000). A call beyond it is refused at once: a data request gets 503 Consent.TransientAccountAccessFailure with Retry-After, the customer the unavailable page. A call stuck past its deadline keeps its slot until the connector returns."`
 }
 
 // Data configures the data endpoints.
@@ -156,9 +162,31 @@ type Branding struct {
 	PrimaryColor string `yaml:"primary_color" env:"OFPDP_BRANDING_PRIMARY_COLOR" default:"#0b5394" doc:"Primary colour of the customer pages, #rrggbb."`
 }
 
+// Retention configures the retention purge (design §5; internal/store.Retention).
+type Retention struct {
+	Audit          time.Duration `yaml:"audit" env:"OFPDP_RETENTION_AUDIT" default:"61320h" doc:"Keep audit entries this long (default 7 years; at least 24h)."`
+	ConsentHistory time.Duration `yaml:"consent_history" env:"OFPDP_RETENTION_CONSENT_HISTORY" default:"61320h" doc:"Keep a consent and its whole event history until it has been over (terminal, expired, or never authorized) and unchanged this long (default 7 years; at least 24h). Events are removed only together with their consent."`
+	OutboundCalls  time.Duration `yaml:"outbound_calls" env:"OFPDP_RETENTION_OUTBOUND_CALLS" default:"8760h" doc:"Keep the record of each PATCH attempt to PayNet this long (default 1 year; at least 24h)."`
+	Outbox         time.Duration `yaml:"outbox" env:"OFPDP_RETENTION_OUTBOX" default:"2160h" doc:"Keep finished compensating consent updates (delivered, refused, abandoned) this long (default 90 days; at least 24h). Pending ones are never purged."`
+	Sessions       time.Duration `yaml:"sessions" env:"OFPDP_RETENTION_SESSIONS" default:"24h" doc:"Keep a customer session this long after its absolute expiry (at least 1h, so that a late request can still be sent back to PayNet with an error)."`
+	Interval       time.Duration `yaml:"interval" env:"OFPDP_RETENTION_INTERVAL" default:"1h" doc:"How often each replica tries to take the purge lease and purge (1m–24h). Expired replay entries and failed logins older than 24h go in the same run."`
+	BatchSize      int           `yaml:"batch_size" env:"OFPDP_RETENTION_BATCH_SIZE" default:"1000" doc:"Most rows one DELETE removes (1–100000); a backlog goes in many short transactions."`
+}
+
 // DC is the display information of one data consumer.
 type DC struct {
 	ID      string `yaml:"id" doc:"The dc_id (≤ 64 characters)."`
 	Name    string `yaml:"name" doc:"Name shown to the customer (\"Back to {name}\")."`
 	LogoURL string `yaml:"logo_url" doc:"Optional https URL of the consumer's logo."`
 }
+
+// Environments of the environment key.
+const (
+	EnvironmentProduction  = "production"
+	EnvironmentDevelopment = "development"
+)
+
+// Development reports whether this is a development deployment (environment: development; the
+// sandbox sets it). It is the one place that decides; only a development deployment accepts
+// the demo connector, PayNet on localhost and the default dp_id.
+func (c *Config) Development() bool { return c.Environment == EnvironmentDevelopment }

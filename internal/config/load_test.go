@@ -33,8 +33,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		DPID:     "DP0000000001",
-		Profile:  "v1.2.1",
+		DPID:    "DP0000000001",
+		Profile: "v1.2.1", Environment: "production",
 		Log:      Log{Level: "info", Format: "json"},
 		Database: Database{URL: "ofpdp.db", MaxOpenConns: 10},
 		API: API{Addr: ":8443", MaxBodyBytes: 1048576, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
@@ -51,9 +51,11 @@ func TestDefaults(t *testing.T) {
 			LoginDelayStep: 30 * time.Second, LoginHardLockFailures: 20, LoginMaxFailuresPerClient: 30, LoginMaxFailuresPerConsent: 10,
 			LoginMaxFailuresGlobalPerMinute: 600, SessionsPerConsent: 20, RequireIdentityBinding: true},
 		IDToken:  IDToken{Issuer: "https://localhost:8444", TTL: 10 * time.Minute},
-		Bank:     Bank{Connector: "demo", Timeout: 4 * time.Second},
+		Bank:     Bank{Connector: "demo", Timeout: 4 * time.Second, MaxInFlight: 64},
 		Data:     Data{HistoryMonths: 12, RateLimitPerMinute: 200, RateLimitPerConsentPerMinute: 60, DCJWKSCacheTTL: 15 * time.Minute},
 		Branding: Branding{BankName: "Demo Bank Berhad", PrimaryColor: "#0b5394"},
+		Retention: Retention{Audit: 7 * 8760 * time.Hour, ConsentHistory: 7 * 8760 * time.Hour, OutboundCalls: 8760 * time.Hour,
+			Outbox: 90 * 24 * time.Hour, Sessions: 24 * time.Hour, Interval: time.Hour, BatchSize: 1000},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", cfg, want)
@@ -174,7 +176,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{
 			name: "unknown top-level key", file: "c.yaml", content: "dp_idd: x\n",
-			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, dcs)"},
+			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, retention, dcs)"},
 			sentinel: ErrUnknownKey,
 		},
 		{
@@ -237,7 +239,7 @@ func TestLoadErrors(t *testing.T) {
 			name: "file and env problems together", file: "c.yaml", content: "bogus: 1\n",
 			env: map[string]string{"OFPDP_DATA_HISTORY_MONTHS": "twelve"},
 			want: []string{
-				"bogus: unknown key (top-level keys: dp_id, profile, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, dcs)",
+				"bogus: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, retention, dcs)",
 				`OFPDP_DATA_HISTORY_MONTHS (data.history_months): "twelve" is not an integer; example: "12"`,
 			},
 			sentinel: ErrUnknownKey,

@@ -17,6 +17,7 @@ const docPath = "../../docs/configuration.md"
 // exampleYAML is shown in the generated documentation; TestExampleFileLoads
 // keeps it valid.
 const exampleYAML = `dp_id: DP9876543210
+environment: production
 log:
   level: info
 database:
@@ -53,8 +54,9 @@ authorize:
 id_token:
   issuer: https://openfinance.bank.example
 bank:
-  connector: demo
+  connector: demo # the only connector built so far: production refuses it (environment: development accepts it)
   timeout: 4s
+  max_in_flight: 64
 branding:
   bank_name: Example Bank Berhad
   primary_color: "#0b5394"
@@ -90,7 +92,13 @@ ofpdp serve --config ofpdp.yaml --check-config
 
 It prints ` + "`configuration OK`" + ` or every problem, one per line, naming the variable, the key, the value and an example.
 The sandbox switch is set only by ` + "`ofpdp sandbox`" + `: it allows http URLs and ` + "`web.insecure_http`" + ` and makes
-` + "`secrets.server_secret_file`" + `, ` + "`authorize.redirect_uri_allowlist`" + ` and the PayNet client-certificate allow-list optional.
+` + "`secrets.server_secret_file`" + `, ` + "`authorize.redirect_uri_allowlist`" + `, ` + "`paynet.issuer`" + ` and the PayNet client-certificate allow-list optional.
+
+` + "`environment`" + ` is ` + "`production`" + ` unless set to ` + "`development`" + ` (the sandbox sets it). Only a development deployment
+accepts the demo connector, PayNet URLs on localhost and the default ` + "`dp_id`" + `. In every environment a private key,
+secret or token file (` + "`tls.key_file`, `ops.tls_key_file`, `keys.signing_key_file`, `keys.mtls_key_file`, `secrets.server_secret_file`, `ops.admin_token_file`" + `)
+that the group or others may read is refused with the ` + "`chmod 600`" + ` to run, and while the admin API is on, ` + "`ops.addr`" + ` must
+be a loopback address unless ` + "`ops.tls_cert_file`" + ` and ` + "`ops.tls_key_file`" + ` are set.
 `)
 	section := "\x00"
 	for _, f := range fields {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,15 @@ const (
 	MinOutboxInterval = time.Second
 	MaxOutboxInterval = time.Hour
 	MaxOutboxAttempts = 100
+	// MaxBankInFlight bounds bank.max_in_flight.
+	MaxBankInFlight = 10000
+	// Bounds of the retention keys: MinRetention for audit, consent history, outbound calls
+	// and outbox; MinSessionRetention for sessions (store.MinSessionRetention).
+	MinRetention         = 24 * time.Hour
+	MinSessionRetention  = time.Hour
+	MinRetentionInterval = time.Minute
+	MaxRetentionInterval = 24 * time.Hour
+	MaxRetentionBatch    = 100000
 )
 
 // Profiles and connectors Validate accepts.
@@ -82,6 +92,8 @@ func (c *Config) validate(now time.Time) error {
 	// top level
 	v.id("dp_id", c.DPID)
 	v.oneOf("profile", c.Profile, Profiles)
+	v.oneOf("environment", c.Environment, []string{EnvironmentProduction, EnvironmentDevelopment})
+	v.production()
 
 	v.oneOf("log.level", c.Log.Level, []string{"debug", "info", "warn", "error"})
 	v.oneOf("log.format", c.Log.Format, []string{"json", "text"})
@@ -121,7 +133,8 @@ func (c *Config) validate(now time.Time) error {
 	v.atLeast("web.rate_limit_global_per_second", int64(c.Web.RateLimitGlobalPerSecond), 1)
 
 	v.hostPort("ops.addr", c.Ops.Addr)
-	if c.Ops.AdminTokenFile != "" && v.file("ops.admin_token_file", c.Ops.AdminTokenFile) {
+	v.opsListener()
+	if c.Ops.AdminTokenFile != "" && v.privateFile("ops.admin_token_file", c.Ops.AdminTokenFile) {
 		if _, err := readAdminToken(c.Ops.AdminTokenFile); err != nil {
 			v.failf("ops.admin_token_file", c.Ops.AdminTokenFile, true, ErrFile, "%v", unwrapPath(err))
 		}
@@ -138,7 +151,7 @@ func (c *Config) validate(now time.Time) error {
 		if !c.Sandbox {
 			v.missing("secrets.server_secret_file", "(required outside the sandbox)")
 		}
-	} else if v.file("secrets.server_secret_file", c.Secrets.ServerSecretFile) {
+	} else if v.privateFile("secrets.server_secret_file", c.Secrets.ServerSecretFile) {
 		if _, err := readServerSecret(c.Secrets.ServerSecretFile); err != nil {
 			v.failf("secrets.server_secret_file", c.Secrets.ServerSecretFile, true, ErrFile, "%v", unwrapPath(err))
 		}
@@ -159,8 +172,8 @@ func (c *Config) validate(now time.Time) error {
 	v.atLeast("authorize.login_max_failures_per_consent", int64(c.Authorize.LoginMaxFailuresPerConsent), 1)
 	v.atLeast("authorize.login_max_failures_global_per_minute", int64(c.Authorize.LoginMaxFailuresGlobalPerMinute), 1)
 	v.atLeast("authorize.sessions_per_consent", int64(c.Authorize.SessionsPerConsent), 1)
-	if !c.Authorize.RequireIdentityBinding && !c.Sandbox {
-		v.bad("authorize.require_identity_binding", "may be false only in a development deployment (the sandbox): without identity binding anyone who opens a consent link can approve it")
+	if !c.Authorize.RequireIdentityBinding && !c.Development() {
+		v.bad("authorize.require_identity_binding", "may be false only with environment: development (the sandbox): without identity binding anyone who opens a consent link can approve it")
 	}
 
 	v.url("id_token.issuer", c.IDToken.Issuer, c.Sandbox)
@@ -173,6 +186,8 @@ func (c *Config) validate(now time.Time) error {
 	if v.positive("bank.timeout", c.Bank.Timeout, 0) && c.Bank.Timeout >= PayNetTimeout {
 		v.bad("bank.timeout", "must be below PayNet's 5s deadline (spec §7.1)")
 	}
+
+	v.between("bank.max_in_flight", int64(c.Bank.MaxInFlight), 1, MaxBankInFlight)
 
 	v.between("data.history_months", int64(c.Data.HistoryMonths), 1, 120)
 	v.atLeast("data.rate_limit_per_minute", int64(c.Data.RateLimitPerMinute), 1)
@@ -192,6 +207,8 @@ func (c *Config) validate(now time.Time) error {
 	if !colorPattern.MatchString(c.Branding.PrimaryColor) {
 		v.bad("branding.primary_color", "is not a #rrggbb colour")
 	}
+
+	v.retention()
 
 	v.dcs()
 
@@ -247,6 +264,9 @@ func (v *validator) payNet() {
 			v.failf("paynet.ca_file", p.CAFile, true, ErrFile, "does not hold PEM certificates: %v", unwrapPath(err))
 		}
 	}
+	if p.Issuer == "" && !v.c.Sandbox {
+		v.missing("paynet.issuer", "(required outside the sandbox: without it a JWS with any or no iss is accepted, design §3.2)")
+	}
 	for i, fp := range p.ClientCertFingerprints {
 		if _, err := mtls.ParseFingerprint(fp); err != nil {
 			v.failAt("paynet.client_cert_fingerprints", fmt.Sprintf("[%d]", i), fp, ErrInvalidValue, "is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
@@ -291,9 +311,99 @@ func (v *validator) payNet() {
 	v.between("paynet.outbox_max_attempts", int64(p.OutboxMaxAttempts), 1, MaxOutboxAttempts)
 }
 
+func (v *validator) retention() {
+	r := &v.c.Retention
+	for _, k := range []struct {
+		key string
+		d   time.Duration
+	}{{"retention.audit", r.Audit}, {"retention.consent_history", r.ConsentHistory},
+		{"retention.outbound_calls", r.OutboundCalls}, {"retention.outbox", r.Outbox}} {
+		if v.positive(k.key, k.d, 0) && k.d < MinRetention {
+			v.bad(k.key, "must be at least "+formatDuration(MinRetention))
+		}
+	}
+	if v.positive("retention.sessions", r.Sessions, 0) && r.Sessions < MinSessionRetention {
+		v.bad("retention.sessions", "must be at least "+formatDuration(MinSessionRetention)+" (a late request is still sent back to PayNet)")
+	}
+	if v.positive("retention.interval", r.Interval, MaxRetentionInterval) && r.Interval < MinRetentionInterval {
+		v.bad("retention.interval", "must be at least "+formatDuration(MinRetentionInterval))
+	}
+	v.between("retention.batch_size", int64(r.BatchSize), 1, MaxRetentionBatch)
+}
+
+// production refuses, outside a development deployment (Config.Development), what is only
+// there to make the first start easy: the demo bank, PayNet on this machine, the default dp_id.
+func (v *validator) production() {
+	c := v.c
+	if c.Development() {
+		return
+	}
+	const why = " (allowed only with environment: development)"
+	if c.DPID == v.field["dp_id"].Default {
+		v.bad("dp_id", "is the default dp_id; set the id PayNet assigned to this Data Provider"+why)
+	}
+	if c.Bank.Connector == "demo" {
+		v.bad("bank.connector", "is the demo connector, which serves made-up customers"+why)
+	}
+	for _, u := range []struct{ key, url string }{
+		{"paynet.jwks_url", c.PayNet.JWKSURL},
+		{"paynet.consent_base_url", c.PayNet.ConsentBaseURL},
+		{"paynet.dc_jwks_url_template", c.PayNet.DCJWKSURLTemplate},
+	} {
+		if u.url != "" && isLocalURL(u.url) {
+			v.bad(u.key, "points at this machine, not at PayNet"+why)
+		}
+	}
+}
+
+// isLocalURL reports whether raw names localhost (or a *.localhost name) or a loopback or
+// unspecified IP address.
+func isLocalURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	return isLocalHost(u.Hostname())
+}
+
+func isLocalHost(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && (ip.Unmap().IsLoopback() || ip.IsUnspecified())
+}
+
+// opsListener checks ops TLS and that the admin API is not offered in clear text beyond this
+// machine (design §2: the ops listener is loopback by default).
+func (v *validator) opsListener() {
+	o := &v.c.Ops
+	switch {
+	case o.TLSCertFile != "" || o.TLSKeyFile != "":
+		v.keyPair("ops.tls_cert_file", "ops.tls_key_file", o.TLSCertFile, o.TLSKeyFile, x509.ExtKeyUsageServerAuth)
+	case o.AdminTokenFile != "":
+		host, _, err := net.SplitHostPort(o.Addr)
+		if err == nil && !isLoopbackHost(host) {
+			v.bad("ops.addr", "is not a loopback address while the admin API is on (ops.admin_token_file); "+
+				"set ops.tls_cert_file and ops.tls_key_file, or bind 127.0.0.1")
+		}
+	}
+}
+
+// isLoopbackHost: localhost or a loopback IP. An empty host or 0.0.0.0 binds every interface;
+// another name may resolve anywhere.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
 func (v *validator) signingKey() {
 	k := &v.c.Keys
-	okKey := v.file("keys.signing_key_file", k.SigningKeyFile)
+	okKey := v.privateFile("keys.signing_key_file", k.SigningKeyFile)
 	okCert := v.file("keys.signing_cert_file", k.SigningCertFile)
 	if !okKey || !okCert {
 		return
@@ -309,7 +419,7 @@ func (v *validator) signingKey() {
 // keyPair checks a TLS certificate file and its key file.
 func (v *validator) keyPair(certKey, keyKey, certFile, keyFile string, usage x509.ExtKeyUsage) {
 	okCert := v.file(certKey, certFile)
-	okKey := v.file(keyKey, keyFile)
+	okKey := v.privateFile(keyKey, keyFile)
 	if !okCert || !okKey {
 		return
 	}
@@ -532,6 +642,35 @@ func (v *validator) file(key, path string) bool {
 		return true
 	}
 	return false
+}
+
+// privateFile is file for a private key, secret or token: it must also be out of reach of the
+// group and others (no permission bit in 0077), as ssh insists for its private keys, because
+// whoever reads it can sign as the DP, impersonate its listeners, forge account ids or call the
+// admin API. The message names the chmod that fixes it.
+func (v *validator) privateFile(key, path string) bool {
+	if !v.file(key, path) {
+		return false
+	}
+	st, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" { // Windows has no Unix permission bits
+		return err == nil
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		f := v.field[key]
+		v.errs = append(v.errs, &FieldError{Key: key, Env: f.Env, Value: path, HasValue: true, Err: ErrFile,
+			Problem: fmt.Sprintf("is accessible by group or others (mode %04o); it holds a private key, secret or token: run chmod 600 %s", perm, shellQuote(path))})
+		return false
+	}
+	return true
+}
+
+// shellQuote quotes path for a shell command line when it needs it.
+func shellQuote(path string) string {
+	if path != "" && strings.Trim(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@") == "" {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }
 
 // unwrapPath drops the *fs.PathError wrapper, whose path the message already shows.

@@ -2,9 +2,11 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -52,7 +54,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// validConfig returns a production (non-sandbox) configuration that passes Validate.
+// validConfig returns a non-sandbox configuration that passes Validate: everything as in
+// production, except environment: development for the demo connector.
 func validConfig(t *testing.T) *Config {
 	t.Helper()
 	dir, res := pkiDir(t)
@@ -72,6 +75,13 @@ func validConfig(t *testing.T) *Config {
 		"OFPDP_SECRETS_SERVER_SECRET_FILE":       filepath.Join(dir, "server.secret"),
 		"OFPDP_OPS_ADMIN_TOKEN_FILE":             filepath.Join(dir, "admin.token"),
 		"OFPDP_AUTHORIZE_REDIRECT_URI_ALLOWLIST": "https://localhost:8445/v1/callback",
+		"OFPDP_DP_ID":                            "DP9876543210",
+		"OFPDP_PAYNET_ISSUER":                    "paynet",
+		"OFPDP_PAYNET_CONSENT_BASE_URL":          "https://ofp.paynet.example",
+		"OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE":      "https://ofp.paynet.example/v1/jwks/{dc_id}",
+		// The demo connector is the only one built, and it needs a development deployment;
+		// TestValidateProduction turns production on.
+		"OFPDP_ENVIRONMENT": "development",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +99,7 @@ func TestValidateOK(t *testing.T) {
 		t.Fatal(err)
 	}
 	sandbox.Sandbox = true
+	sandbox.Environment = EnvironmentDevelopment // as `ofpdp sandbox` sets it
 	dir, _ := pkiDir(t)
 	// The defaults point into pki/ of the working directory, as `ofpdp sandbox` lays it out.
 	t.Chdir(dir)
@@ -110,9 +121,9 @@ func TestValidateRules(t *testing.T) {
 		want     string // one line of the error, exactly
 		sentinel error
 	}{
-		{"dp_id empty", func(c *Config) { c.DPID = "" }, `OFPDP_DP_ID (dp_id): must be set; example: "DP0000000001"`, ErrRequired},
-		{"dp_id too long", func(c *Config) { c.DPID = strings.Repeat("D", 65) }, `OFPDP_DP_ID (dp_id): "` + strings.Repeat("D", 65) + `" is longer than 64 characters; example: "DP0000000001"`, ErrInvalidValue},
-		{"dp_id characters", func(c *Config) { c.DPID = "DP 1" }, `OFPDP_DP_ID (dp_id): "DP 1" may hold only letters, digits, '.', '_' and '-'; example: "DP0000000001"`, ErrInvalidValue},
+		{"dp_id empty", func(c *Config) { c.DPID = "" }, `OFPDP_DP_ID (dp_id): must be set; example: "DP9876543210"`, ErrRequired},
+		{"dp_id too long", func(c *Config) { c.DPID = strings.Repeat("D", 65) }, `OFPDP_DP_ID (dp_id): "` + strings.Repeat("D", 65) + `" is longer than 64 characters; example: "DP9876543210"`, ErrInvalidValue},
+		{"dp_id characters", func(c *Config) { c.DPID = "DP 1" }, `OFPDP_DP_ID (dp_id): "DP 1" may hold only letters, digits, '.', '_' and '-'; example: "DP9876543210"`, ErrInvalidValue},
 		{"profile", func(c *Config) { c.Profile = "v2" }, `OFPDP_PROFILE (profile): "v2" is not one of v1.2.1; example: "v1.2.1"`, ErrInvalidValue},
 		{"oidc profile not built yet", func(c *Config) { c.Profile = "oidc" }, `OFPDP_PROFILE (profile): "oidc" is not one of v1.2.1; example: "v1.2.1"`, ErrInvalidValue},
 		{"log level", func(c *Config) { c.Log.Level = "loud" }, `OFPDP_LOG_LEVEL (log.level): "loud" is not one of debug, info, warn, error; example: "info"`, ErrInvalidValue},
@@ -131,7 +142,6 @@ func TestValidateRules(t *testing.T) {
 		{"web public url http", func(c *Config) { c.Web.PublicURL = "http://bank.example" }, `OFPDP_WEB_PUBLIC_URL (web.public_url): "http://bank.example" must use https (http only in the sandbox); example: "https://localhost:8444"`, ErrInvalidValue},
 		{"web public url relative", func(c *Config) { c.Web.PublicURL = "/login" }, `OFPDP_WEB_PUBLIC_URL (web.public_url): "/login" is not an absolute URL; example: "https://localhost:8444"`, ErrInvalidValue},
 		{"insecure http outside sandbox", func(c *Config) { c.Web.InsecureHTTP = true }, `OFPDP_WEB_INSECURE_HTTP (web.insecure_http): "true" is allowed only in the sandbox; example: "false"`, ErrInvalidValue},
-		{"identity binding off outside the sandbox", func(c *Config) { c.Authorize.RequireIdentityBinding = false }, `OFPDP_AUTHORIZE_REQUIRE_IDENTITY_BINDING (authorize.require_identity_binding): "false" may be false only in a development deployment (the sandbox): without identity binding anyone who opens a consent link can approve it; example: "true"`, ErrInvalidValue},
 		{"hard lock below max failures", func(c *Config) { c.Authorize.LoginHardLockFailures = 3 }, `OFPDP_AUTHORIZE_LOGIN_HARD_LOCK_FAILURES (authorize.login_hard_lock_failures): "3" must be at least 5; example: "20"`, ErrInvalidValue},
 		{"login window a day", func(c *Config) { c.Authorize.LoginLockout = 24 * time.Hour }, `OFPDP_AUTHORIZE_LOGIN_LOCKOUT (authorize.login_lockout): "24h0m0s" must be at most 23h59m59s; example: "15m"`, ErrInvalidValue},
 		{"bad web proxy", func(c *Config) { c.Web.TrustedProxies = []string{"lb.internal"} }, `OFPDP_WEB_TRUSTED_PROXIES (web.trusted_proxies[0]): "lb.internal" is neither a CIDR nor an IP address; example: "10.0.0.0/8,192.0.2.7"`, ErrInvalidValue},
@@ -139,7 +149,7 @@ func TestValidateRules(t *testing.T) {
 		{"sessions per consent zero", func(c *Config) { c.Authorize.SessionsPerConsent = 0 }, `OFPDP_AUTHORIZE_SESSIONS_PER_CONSENT (authorize.sessions_per_consent): "0" must be at least 1; example: "20"`, ErrInvalidValue},
 		{"ops addr", func(c *Config) { c.Ops.Addr = "localhost" }, `OFPDP_OPS_ADDR (ops.addr): "localhost" is not a host:port address; example: "127.0.0.1:9090"`, ErrInvalidValue},
 		{"admin token missing", func(c *Config) { c.Ops.AdminTokenFile = missing }, `OFPDP_OPS_ADMIN_TOKEN_FILE (ops.admin_token_file): "` + missing + `" does not exist; example: "/etc/ofpdp/admin.token"`, ErrFile},
-		{"admin token short", func(c *Config) { c.Ops.AdminTokenFile = p("ca.crt") }, `OFPDP_OPS_ADMIN_TOKEN_FILE (ops.admin_token_file): "` + p("ca.crt") + `" must hold one word of at least 32 characters; example: "/etc/ofpdp/admin.token"`, ErrFile},
+		{"admin token short", func(c *Config) { c.Ops.AdminTokenFile = writeFile(t, "short.token", "tok-0123\n") }, `" must hold one word of at least 32 characters; example: "/etc/ofpdp/admin.token"`, ErrFile},
 		{"tls cert missing", func(c *Config) { c.TLS.CertFile = missing }, `OFPDP_TLS_CERT_FILE (tls.cert_file): "` + missing + `" does not exist; example: "pki/dp-server.crt"`, ErrFile},
 		{"tls cert empty", func(c *Config) { c.TLS.CertFile = "" }, `OFPDP_TLS_CERT_FILE (tls.cert_file): must be set; example: "pki/dp-server.crt"`, ErrRequired},
 		{"tls cert is a directory", func(c *Config) { c.TLS.CertFile = dir }, `OFPDP_TLS_CERT_FILE (tls.cert_file): "` + dir + `" is a directory, want a file; example: "pki/dp-server.crt"`, ErrFile},
@@ -154,9 +164,9 @@ func TestValidateRules(t *testing.T) {
 		{"JWKS file not a JWKS", func(c *Config) { c.PayNet.JWKSFile = p("ca.crt") }, `OFPDP_PAYNET_JWKS_FILE (paynet.jwks_file): "` + p("ca.crt") + `" is not a usable JWKS: jose: invalid JWKS: `, ErrFile},
 		{"JWKS URL http", func(c *Config) { c.PayNet.JWKSURL = "http://pn.example/jwks" }, `OFPDP_PAYNET_JWKS_URL (paynet.jwks_url): "http://pn.example/jwks" must use https (http only in the sandbox); example: "https://ofp.paynet.my/.well-known/jwks.json"`, ErrInvalidValue},
 		{"JWKS cache above 15m", func(c *Config) { c.PayNet.JWKSCacheTTL = 16 * time.Minute }, `OFPDP_PAYNET_JWKS_CACHE_TTL (paynet.jwks_cache_ttl): "16m0s" must be at most 15m; example: "15m"`, ErrInvalidValue},
-		{"consent base url", func(c *Config) { c.PayNet.ConsentBaseURL = "ftp://pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "ftp://pn.example" must use https; example: "https://localhost:8445"`, ErrInvalidValue},
-		{"consent base url with user", func(c *Config) { c.PayNet.ConsentBaseURL = "https://u:p@pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://u:p@pn.example" must not carry user information; example: "https://localhost:8445"`, ErrInvalidValue},
-		{"dc jwks template", func(c *Config) { c.PayNet.DCJWKSURLTemplate = "https://pn.example/jwks" }, `OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE (paynet.dc_jwks_url_template): "https://pn.example/jwks" must contain {dc_id}; example: "https://localhost:8445/v1/jwks/{dc_id}"`, ErrInvalidValue},
+		{"consent base url", func(c *Config) { c.PayNet.ConsentBaseURL = "ftp://pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "ftp://pn.example" must use https; example: "https://ofp.paynet.my"`, ErrInvalidValue},
+		{"consent base url with user", func(c *Config) { c.PayNet.ConsentBaseURL = "https://u:p@pn.example" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://u:p@pn.example" must not carry user information; example: "https://ofp.paynet.my"`, ErrInvalidValue},
+		{"dc jwks template", func(c *Config) { c.PayNet.DCJWKSURLTemplate = "https://pn.example/jwks" }, `OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE (paynet.dc_jwks_url_template): "https://pn.example/jwks" must contain {dc_id}; example: "https://ofp.paynet.my/v1/jwks/{dc_id}"`, ErrInvalidValue},
 		{"patch attempts", func(c *Config) { c.PayNet.PatchMaxAttempts = 11 }, `OFPDP_PAYNET_PATCH_MAX_ATTEMPTS (paynet.patch_max_attempts): "11" must be between 1 and 10; example: "3"`, ErrInvalidValue},
 		{"outbox interval zero", func(c *Config) { c.PayNet.OutboxInterval = 0 }, `OFPDP_PAYNET_OUTBOX_INTERVAL (paynet.outbox_interval): "0s" must be a positive duration; example: "30s"`, ErrInvalidValue},
 		{"outbox interval below 1s", func(c *Config) { c.PayNet.OutboxInterval = 500 * time.Millisecond }, `OFPDP_PAYNET_OUTBOX_INTERVAL (paynet.outbox_interval): "500ms" must be at least 1s; example: "30s"`, ErrInvalidValue},
@@ -177,10 +187,19 @@ func TestValidateRules(t *testing.T) {
 		{"connector", func(c *Config) { c.Bank.Connector = "soap" }, `OFPDP_BANK_CONNECTOR (bank.connector): "soap" is not one of demo; example: "demo"`, ErrInvalidValue},
 		{"bank data file", func(c *Config) { c.Bank.DataFile = missing }, `OFPDP_BANK_DATA_FILE (bank.data_file): "` + missing + `" does not exist; example: "bank-data.json"`, ErrFile},
 		{"bank timeout at 5s", func(c *Config) { c.Bank.Timeout = 5 * time.Second }, `OFPDP_BANK_TIMEOUT (bank.timeout): "5s" must be below PayNet's 5s deadline (spec §7.1); example: "4s"`, ErrInvalidValue},
+		{"bank in-flight zero", func(c *Config) { c.Bank.MaxInFlight = 0 }, `OFPDP_BANK_MAX_IN_FLIGHT (bank.max_in_flight): "0" must be between 1 and 10000; example: "64"`, ErrInvalidValue},
 		{"history", func(c *Config) { c.Data.HistoryMonths = 0 }, `OFPDP_DATA_HISTORY_MONTHS (data.history_months): "0" must be between 1 and 120; example: "12"`, ErrInvalidValue},
 		{"rate limit", func(c *Config) { c.Data.RateLimitPerMinute = -1 }, `OFPDP_DATA_RATE_LIMIT_PER_MINUTE (data.rate_limit_per_minute): "-1" must be at least 1; example: "200"`, ErrInvalidValue},
 		{"rate limit per consent", func(c *Config) { c.Data.RateLimitPerConsentPerMinute = 0 }, `OFPDP_DATA_RATE_LIMIT_PER_CONSENT_PER_MINUTE (data.rate_limit_per_consent_per_minute): "0" must be at least 1; example: "60"`, ErrInvalidValue},
 		{"dc jwks cache", func(c *Config) { c.Data.DCJWKSCacheTTL = time.Hour }, `OFPDP_DATA_DC_JWKS_CACHE_TTL (data.dc_jwks_cache_ttl): "1h0m0s" must be at most 15m; example: "15m"`, ErrInvalidValue},
+		{"audit retention zero", func(c *Config) { c.Retention.Audit = 0 }, `OFPDP_RETENTION_AUDIT (retention.audit): "0s" must be a positive duration; example: "61320h"`, ErrInvalidValue},
+		{"consent history below a day", func(c *Config) { c.Retention.ConsentHistory = time.Hour }, `OFPDP_RETENTION_CONSENT_HISTORY (retention.consent_history): "1h0m0s" must be at least 24h; example: "61320h"`, ErrInvalidValue},
+		{"outbound calls negative", func(c *Config) { c.Retention.OutboundCalls = -time.Hour }, `OFPDP_RETENTION_OUTBOUND_CALLS (retention.outbound_calls): "-1h0m0s" must be a positive duration; example: "8760h"`, ErrInvalidValue},
+		{"outbox below a day", func(c *Config) { c.Retention.Outbox = time.Minute }, `OFPDP_RETENTION_OUTBOX (retention.outbox): "1m0s" must be at least 24h; example: "2160h"`, ErrInvalidValue},
+		{"sessions below an hour", func(c *Config) { c.Retention.Sessions = time.Minute }, `OFPDP_RETENTION_SESSIONS (retention.sessions): "1m0s" must be at least 1h (a late request is still sent back to PayNet); example: "24h"`, ErrInvalidValue},
+		{"purge interval below a minute", func(c *Config) { c.Retention.Interval = time.Second }, `OFPDP_RETENTION_INTERVAL (retention.interval): "1s" must be at least 1m; example: "1h"`, ErrInvalidValue},
+		{"purge interval above a day", func(c *Config) { c.Retention.Interval = 25 * time.Hour }, `OFPDP_RETENTION_INTERVAL (retention.interval): "25h0m0s" must be at most 24h; example: "1h"`, ErrInvalidValue},
+		{"purge batch zero", func(c *Config) { c.Retention.BatchSize = 0 }, `OFPDP_RETENTION_BATCH_SIZE (retention.batch_size): "0" must be between 1 and 100000; example: "1000"`, ErrInvalidValue},
 		{"bank name", func(c *Config) { c.Branding.BankName = " " }, `OFPDP_BRANDING_BANK_NAME (branding.bank_name): must be set; example: "Demo Bank Berhad"`, ErrRequired},
 		{"logo type", func(c *Config) { c.Branding.LogoFile = p("ca.crt") }, `OFPDP_BRANDING_LOGO_FILE (branding.logo_file): "` + p("ca.crt") + `" is not an .svg, .png or .jpg image; example: "logo.svg"`, ErrInvalidValue},
 		{"colour", func(c *Config) { c.Branding.PrimaryColor = "blue" }, `OFPDP_BRANDING_PRIMARY_COLOR (branding.primary_color): "blue" is not a #rrggbb colour; example: "#0b5394"`, ErrInvalidValue},
@@ -351,6 +370,132 @@ func TestFormatDuration(t *testing.T) {
 	} {
 		if got := formatDuration(d); got != want {
 			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// A private key, secret or token file that the group or others may read is refused, as ssh
+// refuses such a private key, with a message naming the file and the chmod that fixes it.
+func TestValidatePrivateFiles(t *testing.T) {
+	dir, _ := pkiDir(t)
+	p := func(name string) string { return filepath.Join(dir, "pki", name) }
+	cases := []struct {
+		key, env string
+		src      string
+		set      func(c *Config, path string)
+	}{
+		{"tls.key_file", "OFPDP_TLS_KEY_FILE", p("dp-server.key"), func(c *Config, f string) { c.TLS.KeyFile = f }},
+		{"keys.signing_key_file", "OFPDP_KEYS_SIGNING_KEY_FILE", p("dp-sig.key"), func(c *Config, f string) { c.Keys.SigningKeyFile = f }},
+		{"keys.mtls_key_file", "OFPDP_KEYS_MTLS_KEY_FILE", p("dp-mtls.key"), func(c *Config, f string) { c.Keys.MTLSKeyFile = f }},
+		{"secrets.server_secret_file", "OFPDP_SECRETS_SERVER_SECRET_FILE", filepath.Join(dir, "server.secret"), func(c *Config, f string) { c.Secrets.ServerSecretFile = f }},
+		{"ops.admin_token_file", "OFPDP_OPS_ADMIN_TOKEN_FILE", filepath.Join(dir, "admin.token"), func(c *Config, f string) { c.Ops.AdminTokenFile = f }},
+	}
+	for _, c := range cases {
+		for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o660, 0o601} {
+			t.Run(fmt.Sprintf("%s %04o", c.key, mode), func(t *testing.T) {
+				b, err := os.ReadFile(c.src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				path := filepath.Join(t.TempDir(), "private file")
+				if err := os.WriteFile(path, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(path, mode); err != nil {
+					t.Fatal(err)
+				}
+				cfg := validConfig(t)
+				c.set(cfg, path)
+				err = cfg.Validate()
+				want := fmt.Sprintf(`%s (%s): %q is accessible by group or others (mode %04o); it holds a private key, secret or token: run chmod 600 '%s'`,
+					c.env, c.key, path, mode, path)
+				if err == nil || !slices.Contains(strings.Split(err.Error(), "\n"), want) {
+					t.Fatalf("Validate = %v\nwant the line %s", err, want)
+				}
+				if !errors.Is(err, ErrFile) {
+					t.Errorf("%v does not wrap ErrFile", err)
+				}
+				if err := os.Chmod(path, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := cfg.Validate(); err != nil {
+					t.Fatalf("after chmod 600: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// Outside a development deployment, what only makes a first start easy is refused, and
+// --check-config (Validate) says so; with environment: development the same is accepted.
+func TestValidateProduction(t *testing.T) {
+	dir, _ := pkiDir(t)
+	p := func(name string) string { return filepath.Join(dir, "pki", name) }
+	const dev = " (allowed only with environment: development)"
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+		want   string // one line of the error in production; "" = no problem
+		devOK  bool   // accepted with environment: development
+	}{
+		{"demo connector", func(c *Config) {}, `OFPDP_BANK_CONNECTOR (bank.connector): "demo" is the demo connector, which serves made-up customers` + dev + `; example: "demo"`, true},
+		{"default dp_id", func(c *Config) { c.DPID = "DP0000000001" }, `OFPDP_DP_ID (dp_id): "DP0000000001" is the default dp_id; set the id PayNet assigned to this Data Provider` + dev + `; example: "DP9876543210"`, true},
+		{"consent API on localhost", func(c *Config) { c.PayNet.ConsentBaseURL = "https://localhost:8445" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://localhost:8445" points at this machine, not at PayNet` + dev + `; example: "https://ofp.paynet.my"`, true},
+		{"consent API on 127.0.0.1", func(c *Config) { c.PayNet.ConsentBaseURL = "https://127.0.0.1:8445" }, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://127.0.0.1:8445" points at this machine, not at PayNet` + dev + `; example: "https://ofp.paynet.my"`, true},
+		{"DC JWKS on [::1]", func(c *Config) { c.PayNet.DCJWKSURLTemplate = "https://[::1]:8445/jwks/{dc_id}" }, `OFPDP_PAYNET_DC_JWKS_URL_TEMPLATE (paynet.dc_jwks_url_template): "https://[::1]:8445/jwks/{dc_id}" points at this machine, not at PayNet` + dev + `; example: "https://ofp.paynet.my/v1/jwks/{dc_id}"`, true},
+		{"JWKS on sim.localhost", func(c *Config) { c.PayNet.JWKSURL = "https://sim.localhost/jwks" }, `OFPDP_PAYNET_JWKS_URL (paynet.jwks_url): "https://sim.localhost/jwks" points at this machine, not at PayNet` + dev + `; example: "https://ofp.paynet.my/.well-known/jwks.json"`, true},
+		{"PayNet on a real host", func(c *Config) { c.PayNet.JWKSURL = "https://ofp.paynet.my/jwks" }, "", true},
+		{"no PayNet issuer", func(c *Config) { c.PayNet.Issuer = "" }, `OFPDP_PAYNET_ISSUER (paynet.issuer): must be set (required outside the sandbox: without it a JWS with any or no iss is accepted, design §3.2); example: "paynet"`, false},
+		{"unknown environment", func(c *Config) { c.Environment = "staging" }, `OFPDP_ENVIRONMENT (environment): "staging" is not one of production, development; example: "production"`, false},
+		{"identity binding off", func(c *Config) { c.Authorize.RequireIdentityBinding = false }, `OFPDP_AUTHORIZE_REQUIRE_IDENTITY_BINDING (authorize.require_identity_binding): "false" may be false only with environment: development (the sandbox): without identity binding anyone who opens a consent link can approve it; example: "true"`, true},
+		{"ops on all interfaces with the admin API", func(c *Config) { c.Ops.Addr = ":9090" }, `OFPDP_OPS_ADDR (ops.addr): ":9090" is not a loopback address while the admin API is on (ops.admin_token_file); set ops.tls_cert_file and ops.tls_key_file, or bind 127.0.0.1; example: "127.0.0.1:9090"`, false},
+		{"ops on a private address with the admin API", func(c *Config) { c.Ops.Addr = "10.1.2.3:9090" }, `OFPDP_OPS_ADDR (ops.addr): "10.1.2.3:9090" is not a loopback address while the admin API is on (ops.admin_token_file); set ops.tls_cert_file and ops.tls_key_file, or bind 127.0.0.1; example: "127.0.0.1:9090"`, false},
+		{"ops on a host name with the admin API", func(c *Config) { c.Ops.Addr = "ops.bank.internal:9090" }, `OFPDP_OPS_ADDR (ops.addr): "ops.bank.internal:9090" is not a loopback address while the admin API is on (ops.admin_token_file); set ops.tls_cert_file and ops.tls_key_file, or bind 127.0.0.1; example: "127.0.0.1:9090"`, false},
+		{"ops on localhost with the admin API", func(c *Config) { c.Ops.Addr = "localhost:9090" }, "", true},
+		{"ops on [::1] with the admin API", func(c *Config) { c.Ops.Addr = "[::1]:9090" }, "", true},
+		{"ops on all interfaces without the admin API", func(c *Config) { c.Ops.Addr, c.Ops.AdminTokenFile = ":9090", "" }, "", true},
+		{"ops on all interfaces with TLS", func(c *Config) {
+			c.Ops.Addr, c.Ops.TLSCertFile, c.Ops.TLSKeyFile = ":9090", p("dp-server.crt"), p("dp-server.key")
+		}, "", true},
+		{"ops TLS without its key", func(c *Config) { c.Ops.TLSCertFile = p("dp-server.crt") }, `OFPDP_OPS_TLS_KEY_FILE (ops.tls_key_file): must be set; example: "/etc/ofpdp/pki/ops.key"`, false},
+		{"ops TLS with a client certificate", func(c *Config) { c.Ops.TLSCertFile, c.Ops.TLSKeyFile = p("dp-mtls.crt"), p("dp-mtls.key") }, `OFPDP_OPS_TLS_CERT_FILE (ops.tls_cert_file): "` + p("dp-mtls.crt") + `" certificate lacks the serverAuth extended key usage; example: "/etc/ofpdp/pki/ops.crt"`, false},
+	}
+	for _, tt := range tests {
+		for _, env := range []string{EnvironmentProduction, EnvironmentDevelopment} {
+			t.Run(tt.name+" "+env, func(t *testing.T) {
+				cfg := validConfig(t)
+				cfg.Environment = env
+				tt.mutate(cfg)
+				production := !cfg.Development()
+				var lines []string
+				if err := cfg.Validate(); err != nil {
+					lines = strings.Split(err.Error(), "\n")
+				}
+				// The demo connector is the only one there is, so production always reports it.
+				demo := `OFPDP_BANK_CONNECTOR (bank.connector): "demo" is the demo connector, which serves made-up customers` + dev + `; example: "demo"`
+				var want []string
+				switch {
+				case production && tt.want != "" && tt.want != demo:
+					want = []string{tt.want, demo}
+				case production:
+					want = []string{demo}
+				case !tt.devOK:
+					want = []string{tt.want}
+				}
+				slices.Sort(lines)
+				slices.Sort(want)
+				if !slices.Equal(lines, want) {
+					t.Fatalf("problems\n  %s\nwant\n  %s", strings.Join(lines, "\n  "), strings.Join(want, "\n  "))
+				}
+			})
+		}
+	}
+}
+
+func TestDevelopment(t *testing.T) {
+	for env, want := range map[string]bool{"development": true, "production": false, "": false, "Development": false} {
+		if got := (&Config{Environment: env}).Development(); got != want {
+			t.Errorf("Development() with environment %q = %v", env, got)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package jose
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
@@ -9,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/big"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -97,18 +99,32 @@ func keyKind(key crypto.PublicKey) string {
 }
 
 // KeySet is a parsed JWKS.
-type KeySet struct{ Keys []PublicKey }
+type KeySet struct {
+	Keys []PublicKey
+	// Skipped are the keys ParseJWKS left out as unusable (see LogSkipped).
+	Skipped []SkippedKey
+}
+
+// SkippedKey is a key of a JWKS that ParseJWKS could not use: its position, its kid (empty
+// when it has none) and why. It never holds key material.
+type SkippedKey struct {
+	Index  int
+	Kid    string
+	Reason string
+}
 
 // privateMembers are the JWK members that carry private or symmetric key material
 // (RFC 7518 §6.2.2, §6.3.2, §6.4.1). A published JWKS must not contain them (O2).
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
-// ParseJWKS parses a JWKS {"keys":[…]} (RFC 7517 §5) under the PayNet profile. It rejects:
-// bad JSON (including duplicate members), a missing or empty "keys", a key without kid,
-// duplicate kids, private members, kty other than RSA/EC, curves other than P-384/P-521,
-// RSA below 2048 bits, use other than sig/enc, an alg that does not fit the key,
-// x5c[0] whose key differs from the JWK key, and an x5t#S256 that is not the thumbprint
-// of x5c[0]. When use is absent it is inferred from alg (RSA-OAEP-256 → enc, else sig).
+// ParseJWKS parses a JWKS {"keys":[…]} (RFC 7517 §5) under the PayNet profile. The set is
+// refused for bad JSON (including duplicate members), a missing or empty "keys", duplicate kids,
+// or when no key is usable. A single key is skipped (listed in KeySet.Skipped; see LogSkipped)
+// when it is not a JSON object or has duplicate members, has no kid, carries private members, has
+// a kty other than RSA/EC, a curve other than P-384/P-521, RSA below 2048 bits, a use other than
+// sig/enc, an alg that does not fit the key, x5c[0] whose key differs from the JWK key, or an
+// x5t#S256 that is not the thumbprint of x5c[0]. When use is absent it is inferred from alg
+// (RSA-OAEP-256 → enc, else sig).
 func ParseJWKS(b []byte) (*KeySet, error) {
 	top, err := members(b)
 	if err != nil {
@@ -130,7 +146,11 @@ func ParseJWKS(b []byte) (*KeySet, error) {
 	for i, raw := range list {
 		pk, err := parseJWK(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: key %d: %v", ErrJWKS, i, err)
+			// One bad key (a type we do not use, a key being rotated in by a newer tool) must
+			// not make every other key of the issuer unusable (RFC 7517 §5: "implementations
+			// SHOULD ignore JWKs within a JWK Set that use kty values that are not understood").
+			ks.Skipped = append(ks.Skipped, SkippedKey{Index: i, Kid: kidOf(raw), Reason: err.Error()})
+			continue
 		}
 		if seen[pk.Kid] {
 			return nil, fmt.Errorf("%w: duplicate kid %q", ErrJWKS, truncate(pk.Kid))
@@ -138,7 +158,23 @@ func ParseJWKS(b []byte) (*KeySet, error) {
 		seen[pk.Kid] = true
 		ks.Keys = append(ks.Keys, pk)
 	}
+	if len(ks.Keys) == 0 {
+		first := ks.Skipped[0]
+		return nil, fmt.Errorf("%w: no usable key (key %d: %s)", ErrJWKS, first.Index, first.Reason)
+	}
 	return ks, nil
+}
+
+// kidOf returns the kid of a JWK that did not parse, when it has a string one (truncated).
+func kidOf(raw json.RawMessage) string {
+	var k struct {
+		Kid any `json:"kid"`
+	}
+	if json.Unmarshal(raw, &k) != nil {
+		return ""
+	}
+	s, _ := k.Kid.(string)
+	return truncate(s)
 }
 
 func parseJWK(raw json.RawMessage) (PublicKey, error) {
@@ -190,7 +226,8 @@ func parseJWK(raw json.RawMessage) (PublicKey, error) {
 	}
 	key, err := jwk.ParseKey(raw)
 	if err != nil {
-		return PublicKey{}, fmt.Errorf("parse key: %v", err)
+		// jwx's message may quote member values; the reason is logged, so it stays generic.
+		return PublicKey{}, fmt.Errorf("the %s key material does not parse", kty)
 	}
 	var rawKey any
 	if err := jwk.Export(key, &rawKey); err != nil {
@@ -347,4 +384,15 @@ func (ks *KeySet) ByThumbprint(x5t, use string) (PublicKey, bool) {
 		}
 	}
 	return PublicKey{}, false
+}
+
+// LogSkipped warns once per key ParseJWKS skipped, naming the source, the kid and the reason;
+// never key material.
+func (ks *KeySet) LogSkipped(ctx context.Context, logger *slog.Logger, source string) {
+	if ks == nil || logger == nil {
+		return
+	}
+	for _, s := range ks.Skipped {
+		logger.WarnContext(ctx, "jose: JWKS key skipped", "source", source, "index", s.Index, "kid", s.Kid, "reason", s.Reason)
+	}
 }

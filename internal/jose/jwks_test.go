@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math/big"
 	"strings"
 	"testing"
@@ -212,5 +213,85 @@ func TestPublicKeyFromChain(t *testing.T) {
 	pk, err := PublicKeyFromChain(ks[kDCEncRSA].chain, UseEnc, "")
 	if err != nil || pk.Alg != AlgRSAOAEP256 || pk.Kid != pk.Thumbprint || pk.Thumbprint != Thumbprint(ks[kDCEncRSA].chain[0]) {
 		t.Fatalf("%+v %v", pk, err)
+	}
+}
+
+// One unusable key does not take the whole set down: it is skipped (its kid and why are kept
+// for a warning, never its material) and the other keys stay usable; a set in which no key is
+// usable, or that is malformed as a whole, is still an error.
+func TestParseJWKSSkipsBadKeys(t *testing.T) {
+	base := jwksMaps(t) // [rsa sig (x5c of 2), p384 sig, p521 sig, rsa enc]
+	rsaSig, p384, encKey := base[0], base[1], base[3]
+	mod := func(k map[string]any, kv ...any) map[string]any { return with(k, kv...) }
+	tests := []struct {
+		name     string
+		doc      []byte
+		wantKids []string // usable keys, in order
+		skipped  []string // kids of skipped keys, in order
+		ok       bool
+	}{
+		{"kty oct among good keys", jwksOf(t, rsaSig, map[string]any{"kty": "oct", "kid": "hmac-1", "k": "c2VjcmV0"}, p384),
+			[]string{rsaSig["kid"].(string), p384["kid"].(string)}, []string{"hmac-1"}, true},
+		{"unparseable RSA key first", jwksOf(t, mod(rsaSig, "kid", "broken-n", "n", "***", "x5c", nil, "x5t#S256", nil), encKey),
+			[]string{encKey["kid"].(string)}, []string{"broken-n"}, true},
+		{"wrong alg for the key type", jwksOf(t, mod(p384, "kid", "misfit", "alg", "PS256"), encKey),
+			[]string{encKey["kid"].(string)}, []string{"misfit"}, true},
+		{"key without kid", jwksOf(t, mod(rsaSig, "kid", nil), p384), []string{p384["kid"].(string)}, []string{""}, true},
+		{"a key that is not an object", []byte(`{"keys":["nope",` + string(mustJSON(t, p384)) + `]}`),
+			[]string{p384["kid"].(string)}, []string{""}, true},
+		{"private member published by mistake", jwksOf(t, mod(rsaSig, "kid", "leaked", "d", "AQAB"), encKey),
+			[]string{encKey["kid"].(string)}, []string{"leaked"}, true},
+		{"every key unusable", jwksOf(t, mod(rsaSig, "alg", "RS256"), map[string]any{"kty": "oct", "kid": "h"}), nil, nil, false},
+		{"duplicate kid stays fatal", jwksOf(t, rsaSig, mod(p384, "kid", rsaSig["kid"])), nil, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ks, err := ParseJWKS(tc.doc)
+			if tc.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrJWKS) {
+					t.Fatalf("%v does not wrap ErrJWKS", err)
+				}
+				return
+			}
+			var kids, skipped []string
+			for _, k := range ks.Keys {
+				kids = append(kids, k.Kid)
+			}
+			for _, s := range ks.Skipped {
+				skipped = append(skipped, s.Kid)
+				if s.Reason == "" {
+					t.Errorf("skipped key %q without a reason", s.Kid)
+				}
+			}
+			if strings.Join(kids, ",") != strings.Join(tc.wantKids, ",") || strings.Join(skipped, ",") != strings.Join(tc.skipped, ",") {
+				t.Fatalf("usable %v skipped %v, want %v and %v", kids, skipped, tc.wantKids, tc.skipped)
+			}
+		})
+	}
+}
+
+// The warning of a skipped key names its kid and why, never its key material.
+func TestKeySetLogSkipped(t *testing.T) {
+	p384 := jwksMaps(t)[1]
+	secret := "c2VjcmV0LWhtYWMta2V5LW1hdGVyaWFs"
+	ks, err := ParseJWKS(jwksOf(t, p384, map[string]any{"kty": "oct", "kid": "hmac-1", "k": secret},
+		with(p384, "kid", "private-1", "d", "QUJDREVGRw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	ks.LogSkipped(bg, slog.New(slog.NewTextHandler(&buf, nil)), "test jwks")
+	out := buf.String()
+	if strings.Count(out, "level=WARN") != 2 || !strings.Contains(out, "kid=hmac-1") || !strings.Contains(out, "kid=private-1") ||
+		!strings.Contains(out, `source="test jwks"`) {
+		t.Fatalf("log: %s", out)
+	}
+	for _, material := range []string{secret, "QUJDREVGRw", p384["x"].(string)} {
+		if strings.Contains(out, material) {
+			t.Fatalf("log leaks key material %q: %s", material, out)
+		}
 	}
 }

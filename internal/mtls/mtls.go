@@ -90,6 +90,10 @@ var ErrNoCertificate = errors.New("mtls: no client certificate")
 // ErrNotAllowed: the certificate chains to the CA but is not on the allow-list.
 var ErrNotAllowed = errors.New("mtls: client certificate not allowed")
 
+// ErrAmbiguousCertificate: the proxy header carried more than one value, so which certificate the
+// proxy verified cannot be known. It wraps ErrNotAllowed (design §4: 401 invalid_client).
+var ErrAmbiguousCertificate = fmt.Errorf("%w: more than one client certificate header value", ErrNotAllowed)
+
 // Gate decides whether a request comes from an allowed PayNet client certificate.
 type Gate struct {
 	fingerprints map[string]bool
@@ -156,8 +160,17 @@ func (g *Gate) Check(r *http.Request) (*x509.Certificate, error) {
 
 func (g *Gate) peer(r *http.Request) (*x509.Certificate, error) {
 	if g.header != "" && g.fromProxy(r) {
-		if v := r.Header.Get(g.header); v != "" {
-			return g.fromHeader(v)
+		// Design §2 lets only the configured proxies name the client certificate, and a proxy
+		// sets exactly one value. A second value (a client's own header that the proxy appended
+		// to, or two folded into one line: a URL-escaped PEM never holds a raw comma) means the
+		// request's identity is in doubt. That is a question of who the client is, not of a
+		// malformed request, so it is refused as design §4's invalid_client (401), like any
+		// certificate that is not an allowed PayNet certificate, not as 400 invalid_request.
+		switch vals := r.Header.Values(g.header); {
+		case len(vals) > 1 || (len(vals) == 1 && strings.Contains(vals[0], ",")):
+			return nil, ErrAmbiguousCertificate
+		case len(vals) == 1 && vals[0] != "":
+			return g.fromHeader(vals[0])
 		}
 	}
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {

@@ -63,7 +63,7 @@ func escapedPEM(c *x509.Certificate) string {
 	return url.QueryEscape(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
 }
 
-func reqWith(remote string, peer *x509.Certificate, header string) *http.Request {
+func reqWith(remote string, peer *x509.Certificate, header string, more ...string) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "https://dp.example/v1/consents/events", nil)
 	r.RemoteAddr = remote
 	if peer != nil {
@@ -73,6 +73,9 @@ func reqWith(remote string, peer *x509.Certificate, header string) *http.Request
 	}
 	if header != "" {
 		r.Header.Set("X-Client-Cert", header)
+	}
+	for _, v := range more {
+		r.Header.Add("X-Client-Cert", v)
 	}
 	return r
 }
@@ -104,6 +107,12 @@ func TestGate(t *testing.T) {
 		{"header with an expired certificate (T6)", reqWith("10.1.2.3:1234", nil, escapedPEM(expired)), ErrNotAllowed},
 		{"header that is not PEM", reqWith("10.1.2.3:1234", nil, "garbage"), ErrNotAllowed},
 		{"header with a stranger's certificate", reqWith("10.1.2.3:1234", nil, escapedPEM(stranger)), ErrNotAllowed},
+		// A second value (the proxy appended to a client-sent header, or a client smuggled one
+		// past it) makes the certificate ambiguous: refused, whichever value comes first.
+		{"two header values, allowed first", reqWith("10.1.2.3:1234", nil, escapedPEM(paynet), escapedPEM(stranger)), ErrAmbiguousCertificate},
+		{"two header values, allowed last", reqWith("10.1.2.3:1234", nil, escapedPEM(stranger), escapedPEM(paynet)), ErrAmbiguousCertificate},
+		{"two values folded into one header line", reqWith("10.1.2.3:1234", nil, escapedPEM(paynet)+", "+escapedPEM(paynet)), ErrAmbiguousCertificate},
+		{"an empty second value", reqWith("10.1.2.3:1234", nil, escapedPEM(paynet), ""), ErrAmbiguousCertificate},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

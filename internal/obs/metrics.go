@@ -31,6 +31,11 @@ type Metrics struct {
 	// WebRefusals counts customer-listener requests refused before anything is stored, by reason:
 	// rate_limited, authorize_refused, sessions_capped, login_throttled.
 	WebRefusals *prometheus.CounterVec
+	// PurgedRows counts rows removed by the retention purge, by table.
+	PurgedRows *prometheus.CounterVec
+	// PurgeRuns counts retention purge runs by outcome: done, error, or leased_elsewhere (another
+	// replica holds the purge lease).
+	PurgeRuns *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics on a fresh registry with the Go and process collectors.
@@ -71,9 +76,14 @@ func NewMetrics() *Metrics {
 		WebRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ofpdp_web_refusals_total", Help: "Customer-listener requests refused before anything was stored, by reason.",
 		}, []string{"reason"}),
+		PurgedRows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_retention_purged_rows_total", Help: "Rows removed by the retention purge, by table.",
+		}, []string{"table"}),
+		PurgeRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_retention_purge_runs_total", Help: "Retention purge runs by outcome (done, error, leased_elsewhere).",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.WebRefusals)
 	reg.MustRegister(m.Requests, m.Latency, m.SignatureFailures, m.Events, m.ConsentUpdates, m.DataResponses, m.Journeys,
-		m.OutboxPending, m.OutboxOutcomes)
+		m.OutboxPending, m.OutboxOutcomes, m.PurgedRows, m.PurgeRuns, m.WebRefusals)
 	return m
 }

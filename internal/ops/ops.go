@@ -1,11 +1,13 @@
 package ops
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
@@ -47,6 +49,11 @@ const (
 	AuditActor        = "admin"
 	AuditActionRetry  = "admin.outbox_retry"
 	AuditOutcomeRetry = "requeued"
+	// Admin reads; their outcome is the HTTP status answered.
+	AuditActionReadConsent = "admin.read_consent"
+	AuditActionReadEvents  = "admin.read_consent_events"
+	AuditActionReadCalls   = "admin.read_outbound_calls"
+	AuditActionListOutbox  = "admin.list_outbox"
 )
 
 // Options configure the ops handler.
@@ -90,10 +97,10 @@ func New(o Options) *Handler {
 		h.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
 	if o.AdminToken != "" && o.Admin != nil {
-		h.mux.Handle("GET /admin/v1/consents/{consent_id}", h.admin(h.consent))
-		h.mux.Handle("GET /admin/v1/consents/{consent_id}/events", h.admin(h.events))
-		h.mux.Handle("GET /admin/v1/consents/{consent_id}/outbound-calls", h.admin(h.outbound))
-		h.mux.Handle("GET /admin/v1/outbox", h.admin(h.outbox))
+		h.mux.Handle("GET /admin/v1/consents/{consent_id}", h.admin(h.audited(AuditActionReadConsent, h.consent)))
+		h.mux.Handle("GET /admin/v1/consents/{consent_id}/events", h.admin(h.audited(AuditActionReadEvents, h.events)))
+		h.mux.Handle("GET /admin/v1/consents/{consent_id}/outbound-calls", h.admin(h.audited(AuditActionReadCalls, h.outbound)))
+		h.mux.Handle("GET /admin/v1/outbox", h.admin(h.audited(AuditActionListOutbox, h.outbox)))
 		h.mux.Handle("POST /admin/v1/outbox/{consent_id}/retry", h.admin(h.retry))
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -154,6 +161,37 @@ func (h *Handler) admin(fn http.HandlerFunc) http.Handler {
 		fn(w, r)
 	})
 }
+
+// audited serves an admin read into a buffer, records it in the audit trail (spec §7.4: the
+// action, the consent and the HTTP status; never the data) and only then answers. A read that
+// cannot be audited is answered 500, so no data leaves without a trace.
+func (h *Handler) audited(action string, fn http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		buf := &bufferedResponse{header: http.Header{}, code: http.StatusOK}
+		fn(buf, r)
+		id := r.PathValue("consent_id")
+		if err := h.o.Admin.Audit(r.Context(), store.AuditEntry{At: h.o.Now(), Actor: AuditActor, Action: action,
+			ConsentID: id, Outcome: strconv.Itoa(buf.code)}); err != nil {
+			h.o.Logger.Error("admin api: audit of a read failed; not answered", "action", action, "consent_id", id, "cause", err.Error())
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+			return
+		}
+		maps.Copy(w.Header(), buf.header)
+		w.WriteHeader(buf.code)
+		_, _ = w.Write(buf.body.Bytes())
+	}
+}
+
+// bufferedResponse holds an answer until it may be sent.
+type bufferedResponse struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header         { return b.header }
+func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *bufferedResponse) WriteHeader(code int)        { b.code = code }
 
 // adminConsent is the admin view of a consent: state and decision, no PII (account numbers masked).
 type adminConsent struct {

@@ -294,6 +294,7 @@ func (k *Keys) fetch(ctx context.Context) (*jose.KeySet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("paynet: parse JWKS: %w", err)
 	}
+	set.LogSkipped(ctx, k.log, "PayNet JWKS")
 	if len(set.Keys) == 0 {
 		return nil, errors.New("paynet: JWKS holds no keys")
 	}

@@ -3,6 +3,7 @@ package paynet
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -471,3 +472,26 @@ func BenchmarkKeysSigningKey(b *testing.B) {
 type sourceFunc func(context.Context) ([]byte, error)
 
 func (f sourceFunc) Fetch(ctx context.Context) ([]byte, error) { return f(ctx) }
+
+// A PayNet JWKS with one key ofpdp cannot use still serves its other keys, and the skipped key
+// is logged by kid only.
+func TestKeysSkipBadKey(t *testing.T) {
+	p := newTestPKI(t)
+	a := publicOf(t, p.signingKey(t, "a"), "sig")
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(jwksJSON(t, a), &set); err != nil {
+		t.Fatal(err)
+	}
+	set.Keys = append([]map[string]any{{"kty": "OKP", "crv": "Ed25519", "kid": "future-key", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}, set.Keys...)
+	doc, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newKeysRig(t, doc, 0, 0)
+	r.wantKey(t, a.Kid)
+	if out := r.logs.String(); !strings.Contains(out, "kid=future-key") || strings.Contains(out, "11qYAYKx") {
+		t.Fatalf("log: %s", out)
+	}
+}

@@ -322,6 +322,8 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 		return nil, fmt.Errorf("%w: %w", ErrPKI, err)
 	}
 	cfg.Sandbox = true
+	// The demo bank, the simulator on localhost and the default dp_id are what the sandbox is.
+	cfg.Environment = config.EnvironmentDevelopment
 	cfg.DPID = DPID
 	cfg.Log.Format = "text"
 	cfg.Database.URL = filepath.Join(dir, DBFile)
@@ -376,6 +378,14 @@ func ensurePKI(dir string, now time.Time) error {
 			ErrPKI, dir, len(present), len(names))
 	}
 	for _, n := range names {
+		if filepath.Ext(n) == ".key" {
+			// The DP refuses a private key the group or others can read (config.Validate);
+			// narrow one that an older ofpdp or a copy left open, as ensureSecret does.
+			if err := narrowToOwner(filepath.Join(dir, n)); err != nil {
+				return fmt.Errorf("%w: %w", ErrPKI, err)
+			}
+			continue
+		}
 		if filepath.Ext(n) != ".crt" {
 			continue
 		}
@@ -399,12 +409,7 @@ func ensurePKI(dir string, now time.Time) error {
 // ensureSecret returns the path of the server secret, generating 32 random bytes (as 64 hex
 // digits) into it, 0600, the first time (design.md §3.8: never change it once consents exist).
 func ensureSecret(path string) (string, error) {
-	if st, err := os.Stat(path); err == nil {
-		if st.Mode().Perm()&0o077 != 0 {
-			if err := os.Chmod(path, 0o600); err != nil {
-				return "", fmt.Errorf("sandbox: %w", err)
-			}
-		}
+	if err := narrowToOwner(path); err == nil {
 		return path, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("sandbox: %w", err)
@@ -458,4 +463,16 @@ func waitReady(ctx, runCtx context.Context, url string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// narrowToOwner makes an existing file 0600 when the group or others have any access to it.
+func narrowToOwner(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return os.Chmod(path, 0o600)
+	}
+	return nil
 }

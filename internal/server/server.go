@@ -43,9 +43,10 @@ type Server struct {
 	store   *store.Store
 	ops     *ops.Handler
 	outbox  *outbox.Worker
+	purger  *purger
 
-	api, web, opsSrv *http.Server
-	apiTLS, webTLS   *tls.Config
+	api, web, opsSrv       *http.Server
+	apiTLS, webTLS, opsTLS *tls.Config
 }
 
 // Listeners are optional pre-opened listeners (the sandbox and tests pick free ports); a nil one
@@ -125,14 +126,21 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if err != nil {
 		return nil, fmt.Errorf("consent update client: %w", err)
 	}
+	s.purger = newPurger(st, cfg.Retention, s.metrics, d.Logger)
 	s.outbox = &outbox.Worker{Store: st, Updater: updater, Now: d.Now, Logger: d.Logger, Metrics: s.metrics,
 		Interval: cfg.PayNet.OutboxInterval, MaxAttempts: cfg.PayNet.OutboxMaxAttempts}
 
-	connector := d.Bank
-	if connector == nil {
-		if connector, err = openBank(cfg); err != nil {
+	raw := d.Bank
+	if raw == nil {
+		if raw, err = openBank(cfg); err != nil {
 			return nil, err
 		}
+	}
+	// Every connector call, from the api and the web listener alike, goes through one Guard:
+	// a panic in the bank's adapter becomes an error, and calls in flight are bounded.
+	connector, err := bank.NewGuard(raw, cfg.Bank.MaxInFlight, d.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("bank.max_in_flight: %w", err)
 	}
 
 	caPool, err := mtls.LoadCAPool(cfg.PayNet.CAFile)
@@ -182,7 +190,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 		},
 		"paynet_keys": func(ctx context.Context) error { _, err := paynetKeys.Set(ctx); return err },
 	}
-	if r, ok := connector.(interface{ Ready(context.Context) error }); ok {
+	if r, ok := raw.(interface{ Ready(context.Context) error }); ok {
 		checks["bank"] = r.Ready
 	}
 	adminToken, err := cfg.AdminToken()
@@ -200,6 +208,13 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if !cfg.Web.InsecureHTTP {
 		s.webTLS = mtls.ServerConfig(serverCert, nil)
 	}
+	if cfg.Ops.TLSCertFile != "" {
+		opsCert, err := tls.LoadX509KeyPair(cfg.Ops.TLSCertFile, cfg.Ops.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("ops tls certificate: %w", err)
+		}
+		s.opsTLS = mtls.ServerConfig(opsCert, nil)
+	}
 	errLog := slog.NewLogLogger(d.Logger.Handler(), slog.LevelWarn)
 	s.api = &http.Server{Handler: apiHandler, TLSConfig: s.apiTLS, ReadHeaderTimeout: cfg.API.ReadHeaderTimeout,
 		ReadTimeout: cfg.API.ReadTimeout, WriteTimeout: cfg.API.WriteTimeout, IdleTimeout: cfg.API.IdleTimeout,
@@ -207,7 +222,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	s.web = &http.Server{Handler: obs.AccessLog("web", d.Logger, s.metrics, d.Now, webHandler), TLSConfig: s.webTLS,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 15 * time.Second,
 		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10, ErrorLog: errLog}
-	s.opsSrv = &http.Server{Handler: s.ops, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+	s.opsSrv = &http.Server{Handler: s.ops, TLSConfig: s.opsTLS, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, ErrorLog: errLog}
 	return s, nil
 }
@@ -256,7 +271,8 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	}
 
 	purgeCtx, stopPurge := context.WithCancel(context.Background())
-	go s.purgeLoop(purgeCtx)
+	purgeDone := make(chan struct{})
+	go func() { defer close(purgeDone); s.purger.run(purgeCtx) }()
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
@@ -281,7 +297,7 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	}
 	go serve("api", s.api, ls.API, true)
 	go serve("web", s.web, ls.Web, s.webTLS != nil)
-	go serve("ops", s.opsSrv, ls.Ops, false)
+	go serve("ops", s.opsSrv, ls.Ops, s.opsTLS != nil)
 	s.logger.Info("ofpdp serving", "api", ls.API.Addr().String(), "web", ls.Web.Addr().String(), "ops", ls.Ops.Addr().String())
 
 	var runErr error
@@ -302,28 +318,12 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	_ = s.opsSrv.Shutdown(shutdownCtx)
 	stopPurge()
 	<-outboxDone // its last writes land before the database closes
+	<-purgeDone
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
 	s.logger.Info("stopped")
 	return runErr
-}
-
-func (s *Server) purgeLoop(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.store.Purge(ctx); err != nil {
-				s.logger.Warn("purge expired rows", "cause", err.Error())
-			} else if n > 0 {
-				s.logger.Debug("purged expired rows", "rows", n)
-			}
-		}
-	}
 }
 
 // replayNamespace gives PayNet's jti values their own namespace in the shared replay table.

@@ -91,13 +91,14 @@ func newInstall(t testing.TB, eng storetest.Engine, freePorts bool) *install {
 
 	p := func(name string) string { return filepath.Join(in.pkiDir, name) }
 	cfg := map[string]any{
-		"dp_id":    testDPID,
-		"log":      map[string]any{"level": "warn", "format": "json"},
-		"database": map[string]any{"url": in.dbURL},
-		"api":      map[string]any{"addr": in.apiAddr},
-		"web":      map[string]any{"addr": in.webAddr, "public_url": "https://localhost:8444"},
-		"ops":      map[string]any{"addr": in.opsAddr, "admin_token_file": filepath.Join(in.dir, "admin.token")},
-		"tls":      map[string]any{"cert_file": p("dp-server.crt"), "key_file": p("dp-server.key")},
+		"dp_id":       testDPID,
+		"environment": "development", // the demo connector and PayNet on localhost
+		"log":         map[string]any{"level": "warn", "format": "json"},
+		"database":    map[string]any{"url": in.dbURL},
+		"api":         map[string]any{"addr": in.apiAddr},
+		"web":         map[string]any{"addr": in.webAddr, "public_url": "https://localhost:8444"},
+		"ops":         map[string]any{"addr": in.opsAddr, "admin_token_file": filepath.Join(in.dir, "admin.token")},
+		"tls":         map[string]any{"cert_file": p("dp-server.crt"), "key_file": p("dp-server.key")},
 		"paynet": map[string]any{
 			"ca_file":                  p("ca.crt"),
 			"client_cert_fingerprints": []string{payNetMTLS.Fingerprint},

@@ -4,7 +4,8 @@
 // hash of the id), login-failure counting for lockout, the replay cache for JWS jti and form
 // nonces (design §3.2), outbound PATCH attempts and the outbox of compensating consent updates
 // that must still reach PayNet (negative-tests C11; claimed with a lease so replicas never send
-// one twice), and the audit trail.
+// one twice), and the audit trail. Purge removes what the retention periods no longer keep, in
+// batches; named leases (TryLease) let one replica at a time run such a job.
 //
 // It speaks one SQL dialect ($n placeholders, ON CONFLICT, RETURNING) over database/sql with
 // modernc.org/sqlite (a WAL file, writers serialised by BEGIN IMMEDIATE) or PostgreSQL through

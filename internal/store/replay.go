@@ -35,30 +35,3 @@ func (s *Store) UseOnce(ctx context.Context, jti string, until time.Time) (bool,
 	}
 	return true, nil
 }
-
-// Purge deletes what has expired: replay rows past their time, sessions SessionRetention after
-// their absolute expiry, and login counters whose window started more than LoginAttemptRetention ago. It returns the
-// number of rows deleted. Every replica may run it.
-func (s *Store) Purge(ctx context.Context) (int64, error) {
-	now := s.now()
-	var total int64
-	for _, q := range []struct {
-		sql string
-		arg int64
-	}{
-		{`DELETE FROM replay WHERE expires_at <= $1`, ns(now)},
-		{`DELETE FROM sessions WHERE absolute_expiry <= $1`, ns(now.Add(-SessionRetention))},
-		{`DELETE FROM login_throttle WHERE window_start < $1`, ns(now.Add(-LoginAttemptRetention))},
-	} {
-		res, err := s.db.ExecContext(ctx, q.sql, q.arg)
-		if err != nil {
-			return total, fmt.Errorf("store: purge: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, fmt.Errorf("store: purge: %w", err)
-		}
-		total += n
-	}
-	return total, nil
-}

@@ -19,8 +19,9 @@ type Session struct {
 	Version                                         int64
 }
 
-// SessionRetention is how long after its absolute expiry Purge keeps a session, so that a late
-// request can still be sent back to PayNet with an error (negative-tests U5).
+// SessionRetention is the least time after its absolute expiry Purge keeps a session
+// (Retention.Sessions may ask for more), so that a late request can still be sent back to PayNet
+// with an error (negative-tests U5).
 const SessionRetention = time.Hour
 
 // CreateSession stores a new session with the Version it carries; ErrConflict when the id hash exists.

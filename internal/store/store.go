@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -69,7 +70,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	var driver, dsn string
+	var driver, dsn, sqliteFile string
 	maxConns := opts.MaxOpenConns
 	if strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://") {
 		s.engine, driver, dsn = EnginePostgres, "pgx", rawURL
@@ -78,9 +79,14 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		}
 	} else {
 		var err error
-		if dsn, err = sqliteDSN(rawURL); err != nil {
+		var file string
+		if dsn, file, err = sqliteDSN(rawURL); err != nil {
 			return nil, err
 		}
+		if err := privateFile(file); err != nil {
+			return nil, err
+		}
+		sqliteFile = file
 		s.engine, driver = EngineSQLite, "sqlite"
 		if maxConns <= 0 {
 			maxConns = 8
@@ -97,12 +103,39 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect %s: %w", s.engine, err)
 	}
+	if sqliteFile != "" {
+		// SQLite gives -wal and -shm the database file's mode; narrow them anyway, should
+		// they predate this (an older ofpdp, a copy made by hand).
+		for _, f := range []string{sqliteFile + "-wal", sqliteFile + "-shm"} {
+			if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				db.Close()
+				return nil, fmt.Errorf("store: %w", err)
+			}
+		}
+	}
 	s.db = db
 	return s, nil
 }
 
-// sqliteDSN turns a path or sqlite:/file: URL into a modernc.org/sqlite DSN with the pragmas of design §5.
-func sqliteDSN(raw string) (string, error) {
+// privateFile creates the SQLite database file 0600 (umask cannot widen that) before SQLite
+// opens it, or narrows an existing one to 0600: it holds consents, sessions and the audit trail.
+func privateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("store: create SQLite database: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("store: SQLite database: %w", err)
+	}
+	return nil
+}
+
+// sqliteDSN turns a path or sqlite:/file: URL into a modernc.org/sqlite DSN with the pragmas of
+// design §5, and returns the database file's path too.
+func sqliteDSN(raw string) (dsn, file string, err error) {
 	path, query := raw, ""
 	switch {
 	case strings.HasPrefix(raw, "sqlite://"):
@@ -116,18 +149,21 @@ func sqliteDSN(raw string) (string, error) {
 		path = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(raw)
 	}
 	if path == "" || path == ":memory:" || strings.Contains(query, "mode=memory") {
-		return "", fmt.Errorf("%w: SQLite needs a database file (an in-memory database is per connection)", ErrInvalidArgument)
+		return "", "", fmt.Errorf("%w: SQLite needs a database file (an in-memory database is per connection)", ErrInvalidArgument)
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return "", fmt.Errorf("%w: SQLite URL query: %v", ErrInvalidArgument, err)
+		return "", "", fmt.Errorf("%w: SQLite URL query: %v", ErrInvalidArgument, err)
+	}
+	if file, err = url.PathUnescape(path); err != nil {
+		return "", "", fmt.Errorf("%w: SQLite path: %v", ErrInvalidArgument, err)
 	}
 	for _, k := range []string{"_pragma", "_txlock"} {
 		q.Del(k)
 	}
 	q["_pragma"] = []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(on)"}
 	q.Set("_txlock", "immediate")
-	return "file:" + path + "?" + q.Encode(), nil
+	return "file:" + path + "?" + q.Encode(), file, nil
 }
 
 // Engine is "sqlite" or "postgres".

@@ -109,6 +109,10 @@ func runSuite(t *testing.T, e engine) {
 		{"Lockout", testLockout},
 		{"LockoutConcurrent", testLockoutConcurrent},
 		{"Purge", testPurge},
+		{"Retention", testRetention},
+		{"RetentionBatches", testRetentionBatches},
+		{"Lease", testLease},
+		{"LeaseConcurrent", testLeaseConcurrent},
 		{"OutboundCallsAndAudit", testOutboundAndAudit},
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaim", testOutboxConcurrentClaim},
@@ -776,14 +780,14 @@ func testSessions(t *testing.T, e engine) {
 	if _, err := s.GetSession(ctx, "h1"); err != nil {
 		t.Fatalf("expired session must still be readable: %v", err)
 	}
-	if _, err := s.Purge(ctx); err != nil {
+	if _, err := s.Purge(ctx, Retention{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.GetSession(ctx, "h1"); err != nil {
 		t.Fatalf("purged too early: %v", err)
 	}
 	clk.Add(SessionRetention)
-	if _, err := s.Purge(ctx); err != nil {
+	if _, err := s.Purge(ctx, Retention{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.GetSession(ctx, "h1"); !errors.Is(err, ErrNotFound) {
@@ -913,8 +917,8 @@ func testPurge(t *testing.T, e engine) {
 	clk := newClock()
 	s := e.open(t, clk)
 	now := clk.Now()
-	if n, err := s.Purge(ctx); err != nil || n != 0 {
-		t.Fatalf("empty purge: %d %v", n, err)
+	if n, err := s.Purge(ctx, Retention{}); err != nil || n.Total() != 0 {
+		t.Fatalf("empty purge: %v %v", n, err)
 	}
 	s.UseOnce(ctx, "a", now.Add(time.Minute))
 	s.UseOnce(ctx, "b", now.Add(time.Hour))
@@ -926,12 +930,12 @@ func testPurge(t *testing.T, e engine) {
 	mustApply(t, s, clk, consent.EventCreated, baseConsent(), consent.ActionInsert)
 
 	clk.Add(2*time.Hour + time.Second)
-	if n, err := s.Purge(ctx); err != nil || n != 3 { // replay a, b and session s1
-		t.Fatalf("purge at +2h: %d %v", n, err)
+	if n, err := s.Purge(ctx, Retention{}); err != nil || n.Total() != 3 || n[TableReplay] != 2 || n[TableSessions] != 1 { // replay a, b and session s1
+		t.Fatalf("purge at +2h: %v %v", n, err)
 	}
 	clk.Add(LoginAttemptRetention)
-	if n, err := s.Purge(ctx); err != nil || n != 2 { // session s2, the older login counter
-		t.Fatalf("purge at +26h: %d %v", n, err)
+	if n, err := s.Purge(ctx, Retention{}); err != nil || n.Total() != 2 || n[TableLoginThrottle] != 1 { // session s2, the older login counter
+		t.Fatalf("purge at +26h: %v %v", n, err)
 	}
 	if fresh, _ := s.UseOnce(ctx, "a", clk.Now().Add(time.Minute)); !fresh {
 		t.Fatal("purged jti not fresh")
@@ -940,7 +944,7 @@ func testPurge(t *testing.T, e engine) {
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_throttle`).Scan(&left); err != nil || left != 1 {
 		t.Fatalf("login counters left: %d %v", left, err)
 	}
-	// Consents and their history are never purged.
+	// Without a retention for them, consents and their history are never purged.
 	if evs, err := s.ConsentEvents(ctx, consentID); err != nil || len(evs) != 1 {
 		t.Fatalf("history: %d %v", len(evs), err)
 	}
@@ -1338,18 +1342,22 @@ func testOutboxListAndRequeue(t *testing.T, e engine) {
 }
 
 func TestSQLiteDSN(t *testing.T) {
-	cases := []struct{ in, path string }{
-		{"/var/lib/ofpdp/db.sqlite", "file:/var/lib/ofpdp/db.sqlite?"},
-		{"data/ofpdp.db", "file:data/ofpdp.db?"},
-		{"sqlite:///var/lib/ofpdp.db", "file:/var/lib/ofpdp.db?"},
-		{"sqlite:ofpdp.db", "file:ofpdp.db?"},
-		{"file:ofpdp.db?cache=private", "file:ofpdp.db?"},
-		{"/tmp/a?b#c.db", "file:/tmp/a%3fb%23c.db?"},
+	cases := []struct{ in, path, file string }{
+		{"/var/lib/ofpdp/db.sqlite", "file:/var/lib/ofpdp/db.sqlite?", "/var/lib/ofpdp/db.sqlite"},
+		{"data/ofpdp.db", "file:data/ofpdp.db?", "data/ofpdp.db"},
+		{"sqlite:///var/lib/ofpdp.db", "file:/var/lib/ofpdp.db?", "/var/lib/ofpdp.db"},
+		{"sqlite:ofpdp.db", "file:ofpdp.db?", "ofpdp.db"},
+		{"file:ofpdp.db?cache=private", "file:ofpdp.db?", "ofpdp.db"},
+		{"/tmp/a?b#c.db", "file:/tmp/a%3fb%23c.db?", "/tmp/a?b#c.db"},
+		{"/tmp/100%.db", "file:/tmp/100%25.db?", "/tmp/100%.db"},
 	}
 	for _, c := range cases {
-		dsn, err := sqliteDSN(c.in)
+		dsn, file, err := sqliteDSN(c.in)
 		if err != nil {
 			t.Fatalf("%s: %v", c.in, err)
+		}
+		if file != c.file {
+			t.Errorf("%s: file %q, want %q", c.in, file, c.file)
 		}
 		if !strings.HasPrefix(dsn, c.path) {
 			t.Errorf("%s: %s", c.in, dsn)
@@ -1361,7 +1369,7 @@ func TestSQLiteDSN(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", ":memory:", "sqlite::memory:", "file:x?mode=memory", "sqlite://"} {
-		if _, err := sqliteDSN(bad); !errors.Is(err, ErrInvalidArgument) {
+		if _, _, err := sqliteDSN(bad); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}

@@ -1,0 +1,146 @@
+package bank
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// scriptedConnector panics or blocks on demand; everything else answers at once.
+type scriptedConnector struct {
+	panicWith any           // non-nil: every call panics with it
+	block     chan struct{} // non-nil: every call waits for it to close
+	started   chan struct{} // receives once per call that entered
+}
+
+func (s *scriptedConnector) enter() {
+	if s.started != nil {
+		s.started <- struct{}{}
+	}
+	if s.block != nil {
+		<-s.block
+	}
+	if s.panicWith != nil {
+		panic(s.panicWith)
+	}
+}
+
+func (s *scriptedConnector) Authenticate(context.Context, string, string) (Customer, error) {
+	s.enter()
+	return Customer{Ref: "c1"}, nil
+}
+func (s *scriptedConnector) Customer(context.Context, string) (Customer, error) {
+	s.enter()
+	return Customer{Ref: "c1"}, nil
+}
+func (s *scriptedConnector) Accounts(context.Context, string) ([]Account, error) {
+	s.enter()
+	return []Account{{Ref: "a1"}}, nil
+}
+func (s *scriptedConnector) Account(context.Context, string) (Account, error) {
+	s.enter()
+	return Account{Ref: "a1"}, nil
+}
+func (s *scriptedConnector) Balance(context.Context, string) (Balance, error) {
+	s.enter()
+	return Balance{}, nil
+}
+func (s *scriptedConnector) Transactions(context.Context, TransactionQuery) (TransactionPage, error) {
+	s.enter()
+	return TransactionPage{}, nil
+}
+
+// everyCall calls each Connector method once through c.
+var everyCall = map[string]func(Connector) error{
+	"authenticate": func(c Connector) error { _, err := c.Authenticate(context.Background(), "u", "p"); return err },
+	"customer":     func(c Connector) error { _, err := c.Customer(context.Background(), "c1"); return err },
+	"accounts":     func(c Connector) error { _, err := c.Accounts(context.Background(), "c1"); return err },
+	"account":      func(c Connector) error { _, err := c.Account(context.Background(), "a1"); return err },
+	"balance":      func(c Connector) error { _, err := c.Balance(context.Background(), "a1"); return err },
+	"transactions": func(c Connector) error {
+		_, err := c.Transactions(context.Background(), TransactionQuery{AccountRef: "a1"})
+		return err
+	},
+}
+
+func TestGuardRecoversPanics(t *testing.T) {
+	for _, panicWith := range []any{"boom", errors.New("nil map"), 42} {
+		g, err := NewGuard(&scriptedConnector{panicWith: panicWith}, 2, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, call := range everyCall {
+			if err := call(g); !errors.Is(err, ErrPanic) {
+				t.Errorf("%s panicking with %v: err = %v, want ErrPanic", name, panicWith, err)
+			}
+		}
+		if n := g.InFlight(); n != 0 {
+			t.Errorf("a recovered panic kept %d slots", n)
+		}
+	}
+	g, _ := NewGuard(&scriptedConnector{}, 1, nil)
+	for name, call := range everyCall {
+		if err := call(g); err != nil {
+			t.Errorf("%s without panic: %v", name, err)
+		}
+	}
+}
+
+// N calls block in the core bank; call N+1 gets ErrBusy at once; once one returns, a call fits again.
+func TestGuardBoundsInFlight(t *testing.T) {
+	for _, limit := range []int{1, 3} {
+		sc := &scriptedConnector{block: make(chan struct{}), started: make(chan struct{}, limit)}
+		g, err := NewGuard(sc, limit, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, limit)
+		for range limit {
+			wg.Go(func() { _, err := g.Balance(context.Background(), "a1"); errs <- err })
+		}
+		for range limit {
+			<-sc.started
+		}
+		start := time.Now()
+		for name, call := range everyCall {
+			if err := call(g); !errors.Is(err, ErrBusy) {
+				t.Errorf("limit %d, %s beyond it: err = %v, want ErrBusy", limit, name, err)
+			}
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("ErrBusy took %v, want at once", d)
+		}
+		close(sc.block)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("a call within the limit failed: %v", err)
+			}
+		}
+		sc.started = nil
+		if _, err := g.Account(context.Background(), "a1"); err != nil {
+			t.Errorf("after the calls returned: %v", err)
+		}
+	}
+}
+
+func TestNewGuardRefuses(t *testing.T) {
+	cases := []struct {
+		name string
+		next Connector
+		max  int
+	}{
+		{"no connector", nil, 1},
+		{"zero limit", &scriptedConnector{}, 0},
+		{"negative limit", &scriptedConnector{}, -1},
+	}
+	for _, c := range cases {
+		if _, err := NewGuard(c.next, c.max, nil); err == nil {
+			t.Errorf("%s: accepted", c.name)
+		}
+	}
+}
