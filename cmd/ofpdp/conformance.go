@@ -9,9 +9,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/ofpdp/ofpdp/internal/conformance"
+	"github.com/ofpdp/ofpdp/internal/ofp/conformance"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
-	"github.com/ofpdp/ofpdp/internal/sim"
 )
 
 // conformanceHelp lists `ofpdp conformance` in --help.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/ofpdp/ofpdp/internal/browsertest"
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
-	"github.com/ofpdp/ofpdp/internal/sim"
 )
 
 // myrAmount is a balance as the mock DC shows it: "MYR 1,234.56".

@@ -20,10 +20,10 @@ import (
 	"github.com/ofpdp/ofpdp/internal/bank/demo"
 	"github.com/ofpdp/ofpdp/internal/config"
 	"github.com/ofpdp/ofpdp/internal/jose"
-	"github.com/ofpdp/ofpdp/internal/mockdc"
+	"github.com/ofpdp/ofpdp/internal/ofp/mockdc"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 	"github.com/ofpdp/ofpdp/internal/pki"
 	"github.com/ofpdp/ofpdp/internal/server"
-	"github.com/ofpdp/ofpdp/internal/sim"
 )
 
 // Identifiers of the sandbox (issue 6 §3).

@@ -15,7 +15,7 @@ import (
 
 	"github.com/ofpdp/ofpdp/internal/browsertest"
 	"github.com/ofpdp/ofpdp/internal/consent"
-	"github.com/ofpdp/ofpdp/internal/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 )
 
 // The demo customer of the journeys, with the ID number the consent names so that the

@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
-	"github.com/ofpdp/ofpdp/internal/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 )
 
 // signatures runs negative-tests §5.2 (S1–S4, S6–S10, S12–S14) against POST /v1/consents/events

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
-	"github.com/ofpdp/ofpdp/internal/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 )
 
 // This file drives the customer journey of spec paynet-dp.md §7.6 (steps 5–11b) over HTTP, the

@@ -19,7 +19,7 @@ import (
 
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/mtls"
-	"github.com/ofpdp/ofpdp/internal/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 )
 
 // transport runs negative-tests §5.1 T1, T2 and T7 against the api listener.

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
-	"github.com/ofpdp/ofpdp/internal/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 )
 
 //go:embed templates/*.html

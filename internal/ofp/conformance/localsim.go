@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"net"
 
-	"github.com/ofpdp/ofpdp/internal/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 )
 
 // LocalSimOptions start the PayNet simulator inside the runner, for a DP that is not the

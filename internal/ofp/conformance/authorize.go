@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
-	"github.com/ofpdp/ofpdp/internal/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 )
 
 // authorizeChecks runs negative-tests §5.4 U1, U2, U7, U8 and U12 (lockout) against

@@ -18,7 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ofpdp/ofpdp/internal/jose"
-	"github.com/ofpdp/ofpdp/internal/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 )
 
 // User is a bank customer the journey logs in as (a demo login in the sandbox).

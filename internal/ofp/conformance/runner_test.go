@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 	"github.com/ofpdp/ofpdp/internal/pki"
-	"github.com/ofpdp/ofpdp/internal/sim"
 )
 
 func TestRunRefusesBadOptions(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
-	"github.com/ofpdp/ofpdp/internal/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 )
 
 // lifecycle runs negative-tests §5.5 C3, C9 and C10: PayNet changes a consent's status with

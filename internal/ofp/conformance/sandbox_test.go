@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/conformance"
+	"github.com/ofpdp/ofpdp/internal/ofp/conformance"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
-	"github.com/ofpdp/ofpdp/internal/sim"
 )
 
 // startSandbox runs `ofpdp sandbox` in-process on ephemeral loopback ports in a temporary

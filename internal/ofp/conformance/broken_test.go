@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/conformance"
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/mtls"
+	"github.com/ofpdp/ofpdp/internal/ofp/conformance"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
 )
 
