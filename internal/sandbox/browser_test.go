@@ -10,8 +10,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ofpdp/ofpdp/internal/browsertest"
-	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
 )
 
@@ -44,7 +44,7 @@ func dcLinkToDP(t *testing.T, b *browsertest.Browser, sb *browsertest.Sandbox, i
 		b.Do("DC give the ID number",
 			chromedp.Click(chromedp.CSS("details summary")),
 			chromedp.WaitVisible(chromedp.ID("id_number")),
-			chromedp.SetValue(chromedp.ID("id_type"), string(consent.IDTypeNRIC)),
+			chromedp.SetValue(chromedp.ID("id_type"), string(wire.IDTypeNRIC)),
 			chromedp.SendKeys(chromedp.ID("id_number"), idNumber))
 	}
 	b.Screenshot("dc-3-review")
@@ -135,7 +135,7 @@ func TestBrowserMockDCJourney(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Status != consent.StatusAuthorized || len(v.UpdatesReceived) != 1 || !v.UpdatesReceived[0].Accepted {
+		if v.Status != wire.StatusAuthorized || len(v.UpdatesReceived) != 1 || !v.UpdatesReceived[0].Accepted {
 			t.Fatalf("PayNet holds %s with updates %+v, want authorized after exactly one accepted update", v.Status, v.UpdatesReceived)
 		}
 		var got []string
@@ -145,7 +145,7 @@ func TestBrowserMockDCJourney(t *testing.T) {
 		if !slices.Equal(got, ids) {
 			t.Errorf("PayNet holds accounts %q, want the chosen %q", got, ids)
 		}
-		if v.HashedIDNumber != consent.HashIDNumber("900101-14-5678") {
+		if v.HashedIDNumber != wire.HashIDNumber("900101-14-5678") {
 			t.Errorf("the consent carries hashed_id_number %q, want the NRIC's", v.HashedIDNumber)
 		}
 		if v.Callback == nil || v.Callback.Outcome != sim.OutcomeAuthorized || !strings.HasPrefix(v.Callback.RedirectedTo, sb.DC.URL) {
@@ -185,8 +185,8 @@ func TestBrowserMockDCJourney(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Status != consent.StatusRejected || len(v.UpdatesReceived) != 1 || !v.UpdatesReceived[0].Accepted ||
-			v.UpdatesReceived[0].Status != string(consent.StatusRejected) {
+		if v.Status != wire.StatusRejected || len(v.UpdatesReceived) != 1 || !v.UpdatesReceived[0].Accepted ||
+			v.UpdatesReceived[0].Status != string(wire.StatusRejected) {
 			t.Fatalf("PayNet holds %s with updates %+v, want rejected after exactly one accepted update", v.Status, v.UpdatesReceived)
 		}
 		if v.Callback == nil || v.Callback.Error != "access_denied" {

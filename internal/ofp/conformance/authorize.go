@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // authorizeChecks runs negative-tests §5.4 U1, U2, U7, U8 and U12 (lockout) against
@@ -94,7 +94,7 @@ func (r *runner) authorizeChecks(ctx context.Context) {
 // PATCH, and no account is shared.
 func (r *runner) cancelAndMismatch(ctx context.Context) {
 	u := r.t.Users[0]
-	negative := func(j *journey, want consent.Status) (string, bool) {
+	negative := func(j *journey, want wire.Status) (string, bool) {
 		if j.last != nil && j.last.Exit == "" {
 			// The DP ended the journey on its own page: leave through its "Back to" link.
 			if err := j.back(ctx); err != nil {
@@ -128,12 +128,12 @@ func (r *runner) cancelAndMismatch(ctx context.Context) {
 			if err := j.cancel(ctx); err != nil {
 				return err.Error(), false
 			}
-			return negative(j, consent.StatusRejected)
+			return negative(j, wire.StatusRejected)
 		})
 	r.check("U6", "The consent names another customer (id_type nric, a different ID number); the first user logs in",
 		"303 to redirect_uri?error=access_denied; PATCH failed; no account offered", func() (string, bool) {
-			resp, err := r.sim.CreateConsent(ctx, sim.CreateConsentRequest{DCID: r.t.DCID, Purpose: consent.PurposePFM,
-				Permissions: allPermissions, IDType: consent.IDTypeNRIC, IDNumber: "99" + strconv.FormatInt(r.now().UnixNano()%1e10, 10)})
+			resp, err := r.sim.CreateConsent(ctx, sim.CreateConsentRequest{DCID: r.t.DCID, Purpose: wire.PurposePFM,
+				Permissions: allPermissions, IDType: wire.IDTypeNRIC, IDNumber: "99" + strconv.FormatInt(r.now().UnixNano()%1e10, 10)})
 			if err != nil {
 				return err.Error(), false
 			}
@@ -145,7 +145,7 @@ func (r *runner) cancelAndMismatch(ctx context.Context) {
 			if j.onPage(isAccountsForm) {
 				return j.last.describe() + "; accounts offered to the wrong customer", false
 			}
-			return negative(j, consent.StatusFailed)
+			return negative(j, wire.StatusFailed)
 		})
 }
 

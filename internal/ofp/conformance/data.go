@@ -16,9 +16,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
-	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/stdjose"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // dataPath is a resource path of spec §3.1.5–3.1.7 with consent_id and extra query parameters.
@@ -42,7 +42,7 @@ func (r *runner) dataDo(ctx context.Context, c call) (*apiResp, error) {
 }
 
 // approveConsent runs a whole journey that approves a new consent with perms for the first user.
-func (r *runner) approveConsent(ctx context.Context, perms []consent.Permission) (*authorized, error) {
+func (r *runner) approveConsent(ctx context.Context, perms []wire.Permission) (*authorized, error) {
 	resp, err := r.createConsent(ctx, perms)
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func (r *runner) approveConsent(ctx context.Context, perms []consent.Permission)
 	if err != nil {
 		return nil, err
 	}
-	if up.Status != string(consent.StatusAuthorized) {
+	if up.Status != string(wire.StatusAuthorized) {
 		return nil, fmt.Errorf("the DP sent PATCH %s", up.Status)
 	}
 	if err := j.back(ctx); err != nil {
@@ -80,7 +80,7 @@ func (r *runner) approveConsent(ctx context.Context, perms []consent.Permission)
 		return nil, err
 	}
 	if _, err := r.waitEvent(ctx, j.consentID, func(e sim.EventRecord) bool {
-		return e.Status == consent.StatusAuthorized && e.Accepted()
+		return e.Status == wire.StatusAuthorized && e.Accepted()
 	}); err != nil {
 		return nil, fmt.Errorf("consent_status_updated(authorized) not acknowledged: %w", err)
 	}
@@ -90,7 +90,7 @@ func (r *runner) approveConsent(ctx context.Context, perms []consent.Permission)
 // limitedConsent is consent P: approved with read_balances only (D4, then revoked in C9).
 func (r *runner) limitedConsent(ctx context.Context) (*authorized, error) {
 	if r.limited == nil && r.limitedErr == nil {
-		r.limited, r.limitedErr = r.approveConsent(ctx, []consent.Permission{consent.PermReadBalances})
+		r.limited, r.limitedErr = r.approveConsent(ctx, []wire.Permission{wire.PermReadBalances})
 	}
 	return r.limited, r.limitedErr
 }
@@ -209,7 +209,7 @@ func (r *runner) data(ctx context.Context) {
 			if expectRefusal(a, http.StatusBadRequest) {
 				return a.describe(), true
 			}
-			o, err := r.open(ctx, a)
+			o, err := r.open(a)
 			if err != nil {
 				return err.Error(), false
 			}
@@ -257,7 +257,7 @@ func (r *runner) data(ctx context.Context) {
 				if err != nil {
 					return oneLine(err), false
 				}
-				o, err := r.open(ctx, a)
+				o, err := r.open(a)
 				if err != nil {
 					return strings.Join(append(parts, err.Error()), "; "), false
 				}
@@ -267,7 +267,7 @@ func (r *runner) data(ctx context.Context) {
 		})
 	r.check("D12-enckid", "x-enc-kid naming no key of the DC", "4xx JSON error, not a JWS", func() (string, bool) {
 		c := balances(nil)
-		c.header.Set(hEncKid, b64.EncodeToString([]byte(newID()+newID()[:1])))
+		c.header.Set(hEncKid, stdjose.B64.EncodeToString([]byte(newID()+newID()[:1])))
 		a, err := r.dataDo(ctx, c)
 		if err != nil {
 			return oneLine(err), false
@@ -289,7 +289,7 @@ func (r *runner) data(ctx context.Context) {
 		if err != nil {
 			return oneLine(err), false
 		}
-		o, err := r.open(ctx, a)
+		o, err := r.open(a)
 		if err != nil {
 			return err.Error(), false
 		}
@@ -298,9 +298,9 @@ func (r *runner) data(ctx context.Context) {
 		if err != nil {
 			return err.Error(), false
 		}
-		_, _, derr := jose.Decrypt(o.Claims.Data, wrong)
+		_, _, derr := stdjose.Decrypt(o.Claims.Data, wrong)
 		got := fmt.Sprintf("alg %v, enc %v, zip %v, wrong key: %v", o.JWEHeader["alg"], o.JWEHeader["enc"], zip, derr != nil)
-		return got, o.JWEHeader["alg"] == "RSA-OAEP-256" && o.JWEHeader["enc"] == "A256GCM" && !zip && errors.Is(derr, jose.ErrDecrypt)
+		return got, o.JWEHeader["alg"] == "RSA-OAEP-256" && o.JWEHeader["enc"] == "A256GCM" && !zip && errors.Is(derr, stdjose.ErrDecrypt)
 	})
 
 	r.check("D17", "GET /v1/accounts/{account_id}/foobar", "404 invalid_request (JSON)", func() (string, bool) {
@@ -367,8 +367,8 @@ func (r *runner) burst(ctx context.Context, m *authorized) {
 	r.check("D16", "Burst of signed data calls for one DC (a fresh dc_id) until refused; then a call for the main DC",
 		"429 with Retry-After within "+strconv.Itoa(burstLimit)+" calls; the other DC still served", func() (string, bool) {
 			dc := "CONF-" + strings.ToUpper(newID()[:8])
-			resp, err := r.sim.CreateConsent(ctx, sim.CreateConsentRequest{DCID: dc, Purpose: consent.PurposePFM,
-				Permissions: []consent.Permission{consent.PermReadBalances}})
+			resp, err := r.sim.CreateConsent(ctx, sim.CreateConsentRequest{DCID: dc, Purpose: wire.PurposePFM,
+				Permissions: []wire.Permission{wire.PermReadBalances}})
 			if err != nil {
 				return "consent for the burst DC: " + err.Error(), false
 			}

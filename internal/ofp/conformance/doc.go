@@ -16,9 +16,11 @@
 // created through the simulator, which sends consent_created and then receives and checks the
 // DP's PATCH (spec §3.2.1), so what the DP PATCHed is read from the simulator's JSON API; the
 // runner sends the negative events and the data calls itself, with paynet-mtls and paynet-sig from
-// the development PKI (design.md §8), and opens the sealed answers as the DC would (jose.OpenResponse
-// with dc-enc). Malformed signatures are built byte by byte with the standard library (forge.go):
-// internal/jose, the only importer of a JOSE library (design.md §7.2), refuses to produce them.
+// the development PKI (design.md §8), and opens the sealed answers as the DC would
+// (stdjose.OpenResponse with dc-enc). It reads the spec with the PayNet side's own kernels —
+// package wire for enums, lifecycle and identity hash, package stdjose (standard library only)
+// for JWS and JWE, malformed signatures included — and imports none of the DP's packages
+// (design.md §7.8; internal/ofp's dependency test).
 //
 // Every refusal case sends a request that would be accepted with a good signature or body, and
 // control rows show the good one accepted, so a DP that refuses everything fails too. Run returns a

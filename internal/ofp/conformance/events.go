@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // observe keeps an error answer of the api listener for D14.
@@ -76,10 +76,10 @@ func (r *runner) definitionOfDone(ctx context.Context) {
 			}
 			pos, neg := false, false
 			for _, u := range va.UpdatesReceived {
-				pos = pos || u.Accepted && u.Status == string(consent.StatusAuthorized)
+				pos = pos || u.Accepted && u.Status == string(wire.StatusAuthorized)
 			}
 			for _, u := range vb.UpdatesReceived {
-				neg = neg || u.Accepted && (u.Status == string(consent.StatusRejected) || u.Status == string(consent.StatusFailed))
+				neg = neg || u.Accepted && (u.Status == string(wire.StatusRejected) || u.Status == string(wire.StatusFailed))
 			}
 			return fmt.Sprintf("approved: %s; rejected: %s", describeUpdates(va.UpdatesReceived), describeUpdates(vb.UpdatesReceived)), pos && neg
 		})
@@ -95,7 +95,7 @@ func (r *runner) definitionOfDone(ctx context.Context) {
 			if err != nil {
 				return oneLine(err), false
 			}
-			o, err := r.open(ctx, a)
+			o, err := r.open(a)
 			if err != nil {
 				return err.Error(), false
 			}
@@ -132,8 +132,8 @@ func (r *runner) events(ctx context.Context) {
 
 	r.check("C1", "consent_status_updated for a consent_id the DP never received", "4xx with an error body", func() (string, bool) {
 		c := r.newConsentData(newID(), r.now())
-		c.Status = consent.StatusAuthorized
-		b, err := statusEvent(consent.EventStatusUpdated, c)
+		c.Status = wire.StatusAuthorized
+		b, err := statusEvent(wire.EventStatusUpdated, c)
 		if err != nil {
 			return err.Error(), false
 		}
@@ -153,7 +153,7 @@ func (r *runner) events(ctx context.Context) {
 		c := r.newConsentData(id, created)
 		c.DCID = "DC-OTHER-" + newID()[:8]
 		c.UpdatedAt = r.now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
-		ub, err := statusEvent(consent.EventUpdated, c)
+		ub, err := statusEvent(wire.EventUpdated, c)
 		if err != nil {
 			return err.Error(), false
 		}

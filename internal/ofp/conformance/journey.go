@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ofpdp/ofpdp/internal/ofp/stdjose"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // This file drives the customer journey of spec paynet-dp.md §7.6 (steps 5–11b) over HTTP, the
@@ -23,7 +24,7 @@ import (
 // token). A journey that ends otherwise lands on a same-origin page with the same #back-to-dc.
 
 // allPermissions are the permissions the journeys ask for (spec §5.1).
-var allPermissions = []consent.Permission{consent.PermReadAccounts, consent.PermReadBalances, consent.PermReadTransactions}
+var allPermissions = []wire.Permission{wire.PermReadAccounts, wire.PermReadBalances, wire.PermReadTransactions}
 
 // journey is one customer journey in its own browser.
 type journey struct {
@@ -35,8 +36,8 @@ type journey struct {
 
 // createConsent asks the simulator to create a consent (as PayNet does after a DC's PAR) and to
 // send consent_created to the DP.
-func (r *runner) createConsent(ctx context.Context, perms []consent.Permission) (*sim.CreateConsentResponse, error) {
-	resp, err := r.sim.CreateConsent(ctx, sim.CreateConsentRequest{DCID: r.t.DCID, Purpose: consent.PurposePFM, Permissions: perms})
+func (r *runner) createConsent(ctx context.Context, perms []wire.Permission) (*sim.CreateConsentResponse, error) {
+	resp, err := r.sim.CreateConsent(ctx, sim.CreateConsentRequest{DCID: r.t.DCID, Purpose: wire.PurposePFM, Permissions: perms})
 	if err != nil {
 		if resp != nil && !resp.Event.Accepted() {
 			return resp, fmt.Errorf("the DP did not accept consent_created: HTTP %d %s", resp.Event.HTTPStatus, resp.Event.Error)
@@ -49,8 +50,8 @@ func (r *runner) createConsent(ctx context.Context, perms []consent.Permission) 
 // authorizeSignature is PayNet's authorize `signature`: an attached JWS with header {alg, kid}
 // over the raw consent_id bytes (spec §2.4, §4.4; design.md §3.3).
 func (r *runner) authorizeSignature(consentID string) (string, error) {
-	return jwsSpec{header: jwsHeader{{"alg", r.k.paynetSig.Alg}, {"kid", r.k.paynetSig.Kid}}, payload: []byte(consentID),
-		alg: r.k.paynetSig.Alg, key: r.k.paynetSig.Key}.build()
+	return stdjose.Spec{Header: stdjose.H("alg", r.k.paynetSig.Alg, "kid", r.k.paynetSig.Kid), Payload: []byte(consentID),
+		Alg: r.k.paynetSig.Alg, Key: r.k.paynetSig.Key}.Build()
 }
 
 // authorizeURL is the DP authorize URL PayNet sends the browser to (spec §3.1.2).
@@ -633,7 +634,7 @@ func (r *runner) approveJourney(ctx context.Context) {
 			return err.Error(), false
 		}
 		got := j.last.describe()
-		up, err := r.waitUpdate(ctx, j.consentID, func(u sim.UpdateRecord) bool { return u.Status == string(consent.StatusAuthorized) })
+		up, err := r.waitUpdate(ctx, j.consentID, func(u sim.UpdateRecord) bool { return u.Status == string(wire.StatusAuthorized) })
 		if err != nil {
 			fail(err)
 			return got + "; " + err.Error(), false
@@ -677,7 +678,7 @@ func (r *runner) approveJourney(ctx context.Context) {
 				return got + "; callback: " + err.Error(), false
 			}
 			ev, err := r.waitEvent(ctx, j.consentID, func(e sim.EventRecord) bool {
-				return e.Status == consent.StatusAuthorized && e.Accepted()
+				return e.Status == wire.StatusAuthorized && e.Accepted()
 			})
 			if err != nil {
 				fail(err)
@@ -694,7 +695,7 @@ func (r *runner) approveJourney(ctx context.Context) {
 				}
 				got += "; callback authorized"
 			}
-			return got, v.Status == consent.StatusAuthorized
+			return got, v.Status == wire.StatusAuthorized
 		})
 	if r.mainErr != nil {
 		return
@@ -815,14 +816,14 @@ func (r *runner) rejectJourney(ctx context.Context) {
 			r.rejectedErr = err
 			return got + "; " + err.Error(), false
 		}
-		up, err := r.waitUpdate(ctx, j.consentID, func(u sim.UpdateRecord) bool { return u.Status != string(consent.StatusAuthorized) })
+		up, err := r.waitUpdate(ctx, j.consentID, func(u sim.UpdateRecord) bool { return u.Status != string(wire.StatusAuthorized) })
 		if err != nil {
 			r.rejectedErr = err
 			return got + "; " + err.Error(), false
 		}
 		got += "; " + describeUpdates([]sim.UpdateRecord{*up})
 		ok := q.Get("error") == "access_denied" && q.Get("consent_id") == j.consentID &&
-			up.Accepted && (up.Status == string(consent.StatusRejected) || up.Status == string(consent.StatusFailed))
+			up.Accepted && (up.Status == string(wire.StatusRejected) || up.Status == string(wire.StatusFailed))
 		if ok {
 			r.rejected = j.consentID
 		}

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // lifecycle runs negative-tests §5.5 C3, C9 and C10: PayNet changes a consent's status with
@@ -102,7 +102,7 @@ func (r *runner) lifecycle(ctx context.Context) {
 			c := v.Consent
 			c.ExpirationDatetime = expiry.UTC().Format(time.RFC3339)
 			c.UpdatedAt = now.UTC().Format("2006-01-02T15:04:05.000Z07:00")
-			body, err := statusEvent(consent.EventUpdated, c)
+			body, err := statusEvent(wire.EventUpdated, c)
 			if err != nil {
 				return err.Error(), false
 			}

@@ -13,8 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/jose"
-	"github.com/ofpdp/ofpdp/internal/mtls"
+	"github.com/ofpdp/ofpdp/internal/ofp/stdjose"
 )
 
 // payNet calls the DP's api listener as PayNet does (spec paynet-dp.md §3.0, §4.1–4.3): over mTLS
@@ -41,7 +40,7 @@ const (
 const maxAPIBody = 16 << 20
 
 func newPayNet(base string, k *keys, issuer string, timeout time.Duration, now func() time.Time) *payNet {
-	cfg := mtls.ClientConfig(k.paynetMTLS, k.roots)
+	cfg := clientTLS(k.paynetMTLS, k.roots)
 	return &payNet{base: base, k: k, issuer: issuer, timeout: timeout, now: now, client: newAPIClient(cfg, timeout)}
 }
 
@@ -55,11 +54,11 @@ func newAPIClient(cfg *tls.Config, timeout time.Duration) *http.Client {
 func (p *payNet) close() { p.client.CloseIdleConnections() }
 
 // stdHeader is the protected header of a valid PayNet request signature (design.md §3.2).
-func (p *payNet) stdHeader() jwsHeader {
-	return jwsHeader{
-		{"alg", p.k.paynetSig.Alg}, {"kid", p.k.paynetSig.Kid}, {"iss", p.issuer},
-		{"jti", newID()}, {"iat", p.now().Unix()}, {"crit", []string{"iat", "iss", "jti"}},
-	}
+func (p *payNet) stdHeader() stdjose.Header {
+	return stdjose.H(
+		"alg", p.k.paynetSig.Alg, "kid", p.k.paynetSig.Kid, "iss", p.issuer,
+		"jti", newID(), "iat", p.now().Unix(), "crit", []string{"iat", "iss", "jti"},
+	)
 }
 
 // sign is a valid detached signature over body.
@@ -68,8 +67,8 @@ func (p *payNet) sign(body []byte) (string, error) {
 }
 
 // signWith is a detached signature over body by paynet-sig with header h.
-func (p *payNet) signWith(h jwsHeader, body []byte) (string, error) {
-	s, err := jwsSpec{header: h, payload: body, detached: true, alg: p.k.paynetSig.Alg, key: p.k.paynetSig.Key}.build()
+func (p *payNet) signWith(h stdjose.Header, body []byte) (string, error) {
+	s, err := stdjose.Spec{Header: h, Payload: body, Detached: true, Alg: p.k.paynetSig.Alg, Key: p.k.paynetSig.Key}.Build()
 	if err != nil {
 		return "", fmt.Errorf("signing with paynet-sig: %w", err)
 	}
@@ -210,24 +209,25 @@ func expectRefusal(a *apiResp, status int, codes ...string) bool {
 
 // opened is a sealed data response opened as the DC would (design.md §3.5).
 type opened struct {
-	Claims    jose.ResponseClaims
+	Claims    stdjose.ResponseClaims
 	Plaintext []byte
 	JWSHeader map[string]any
 	JWEHeader map[string]any
 }
 
 // open verifies and decrypts a 200 data answer and checks the claims of design.md §3.5.
-func (r *runner) open(ctx context.Context, a *apiResp) (*opened, error) {
+func (r *runner) open(a *apiResp) (*opened, error) {
 	if a.Status != http.StatusOK {
 		return nil, fmt.Errorf("status %s", a.describe())
 	}
 	if ct := a.contentType(); ct != "application/jose" {
 		return nil, fmt.Errorf("Content-Type %q, not application/jose", ct)
 	}
-	claims, plain, err := jose.OpenResponse(ctx, a.Body, jose.StaticKeys{Set: r.k.dpKeys}, r.k.dcEnc, r.now())
+	op, err := stdjose.OpenResponse(a.Body, r.k.dpKeys, r.k.dcEnc, r.now())
 	if err != nil {
 		return nil, fmt.Errorf("response does not verify/decrypt: %v", err)
 	}
+	claims, plain := op.Claims, op.Plaintext
 	o := &opened{Claims: claims, Plaintext: plain}
 	o.JWSHeader, _ = segmentJSON(string(a.Body), 0)
 	o.JWEHeader, _ = segmentJSON(claims.Data, 0)
@@ -256,7 +256,7 @@ func segmentJSON(compact string, i int) (map[string]any, error) {
 	if i >= len(parts) {
 		return nil, fmt.Errorf("no segment %d", i)
 	}
-	b, err := b64.DecodeString(parts[i])
+	b, err := stdjose.B64.DecodeString(parts[i])
 	if err != nil {
 		return nil, err
 	}

@@ -17,8 +17,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/stdjose"
 )
 
 // User is a bank customer the journey logs in as (a demo login in the sandbox).
@@ -299,11 +299,11 @@ type keys struct {
 	roots      *x509.CertPool
 	paynetMTLS tls.Certificate
 	dpMTLS     tls.Certificate // a certificate of the same CA that is not PayNet's (T2)
-	paynetSig  *jose.SigningKey
-	dcSig      *jose.SigningKey
+	paynetSig  *signingKey
+	dcSig      *signingKey
 	dcEnc      crypto.Signer // the DC's encryption key, misused for signing in S7
 	dcEncKid   string
-	dpKeys     *jose.KeySet
+	dpKeys     *stdjose.KeySet
 }
 
 func loadKeys(dir string) (*keys, error) {
@@ -322,26 +322,46 @@ func loadKeys(dir string) (*keys, error) {
 	if k.dpMTLS, err = tls.LoadX509KeyPair(p("dp-mtls.crt"), p("dp-mtls.key")); err != nil {
 		return nil, fmt.Errorf("%w: PKI: dp-mtls: %w", ErrOptions, err)
 	}
-	if k.paynetSig, err = jose.LoadSigningKey(p("paynet-sig.key"), p("paynet-sig.crt")); err != nil {
+	if k.paynetSig, err = loadSigningKey(p("paynet-sig.key"), p("paynet-sig.crt")); err != nil {
 		return nil, fmt.Errorf("%w: PKI: paynet-sig: %w", ErrOptions, err)
 	}
-	if k.dcSig, err = jose.LoadSigningKey(p("dc-sig.key"), p("dc-sig.crt")); err != nil {
+	if k.dcSig, err = loadSigningKey(p("dc-sig.key"), p("dc-sig.crt")); err != nil {
 		return nil, fmt.Errorf("%w: PKI: dc-sig: %w", ErrOptions, err)
 	}
-	if k.dcEnc, err = jose.LoadPrivateKeyFile(p("dc-enc.key")); err != nil {
+	if k.dcEnc, err = stdjose.LoadPrivateKeyFile(p("dc-enc.key")); err != nil {
 		return nil, fmt.Errorf("%w: PKI: dc-enc: %w", ErrOptions, err)
 	}
-	encCerts, err := jose.LoadCertificatesFile(p("dc-enc.crt"))
+	encCerts, err := stdjose.LoadCertificatesFile(p("dc-enc.crt"))
 	if err != nil {
 		return nil, fmt.Errorf("%w: PKI: dc-enc: %w", ErrOptions, err)
 	}
-	k.dcEncKid = jose.Thumbprint(encCerts[0])
-	b, err := os.ReadFile(p("dp.jwks.json"))
-	if err != nil {
+	k.dcEncKid = stdjose.Thumbprint(encCerts[0])
+	if k.dpKeys, err = stdjose.ReadJWKSFile(p("dp.jwks.json")); err != nil {
 		return nil, fmt.Errorf("%w: PKI: %w", ErrOptions, err)
 	}
-	if k.dpKeys, err = jose.ParseJWKS(b); err != nil {
-		return nil, fmt.Errorf("%w: PKI: dp.jwks.json: %w", ErrOptions, err)
-	}
 	return k, nil
+}
+
+// signingKey is a private signing key with the kid its JWKS publishes (the certificate's
+// x5t#S256, design.md §8) and the alg its type implies (design.md §3.4).
+type signingKey struct {
+	Key      crypto.Signer
+	Kid, Alg string
+	Cert     *x509.Certificate
+}
+
+func loadSigningKey(keyFile, certFile string) (*signingKey, error) {
+	key, err := stdjose.LoadPrivateKeyFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := stdjose.LoadCertificatesFile(certFile)
+	if err != nil {
+		return nil, err
+	}
+	s, err := stdjose.NewSigner(key, chain[0], "", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &signingKey{Key: s.Key, Kid: s.Kid, Alg: s.Alg(), Cert: chain[0]}, nil
 }

@@ -9,12 +9,13 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/ofpdp/ofpdp/internal/ofp/stdjose"
 	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // signatures runs negative-tests §5.2 (S1–S4, S6–S10, S12–S14) against POST /v1/consents/events
@@ -34,21 +35,21 @@ func (r *runner) signatures(ctx context.Context) {
 	send := func(sig *string, b []byte) (*apiResp, error) {
 		return r.pn.do(ctx, call{method: http.MethodPost, path: "/v1/consents/events", body: b, sig: sig})
 	}
-	build := func(s jwsSpec) (string, error) {
-		if s.payload == nil {
-			s.payload = body
+	build := func(s stdjose.Spec) (string, error) {
+		if s.Payload == nil {
+			s.Payload = body
 		}
-		if s.alg == "" {
-			s.alg = pk.Alg
+		if s.Alg == "" {
+			s.Alg = pk.Alg
 		}
-		if s.key == nil {
-			s.key = pk.Key
+		if s.Key == nil {
+			s.Key = pk.Key
 		}
-		return s.build()
+		return s.Build()
 	}
 	// refused sends body with the signature spec builds and expects 401 with one of codes.
 	const sigCodes = "JWS.InvalidSignature or JWS.InvalidClaim"
-	refused := func(s jwsSpec, codes ...string) func() (string, bool) {
+	refused := func(s stdjose.Spec, codes ...string) func() (string, bool) {
 		return func() (string, bool) {
 			sig, err := build(s)
 			if err != nil {
@@ -65,7 +66,7 @@ func (r *runner) signatures(ctx context.Context) {
 			return a.describe(), expectRefusal(a, http.StatusUnauthorized, codes...)
 		}
 	}
-	accepted := func(s jwsSpec) func() (string, bool) {
+	accepted := func(s stdjose.Spec) func() (string, bool) {
 		return func() (string, bool) {
 			sig, err := build(s)
 			if err != nil {
@@ -79,7 +80,7 @@ func (r *runner) signatures(ctx context.Context) {
 		}
 	}
 
-	r.check("S0", "Control: consent_created with a valid detached signature (b64 true)", "200", accepted(jwsSpec{header: std(), detached: true}))
+	r.check("S0", "Control: consent_created with a valid detached signature (b64 true)", "200", accepted(stdjose.Spec{Header: std(), Detached: true}))
 
 	r.check("S1", "x-fapi-signature absent", "401 JWS.InvalidSignature", func() (string, bool) {
 		a, err := send(strp(""), body)
@@ -91,7 +92,7 @@ func (r *runner) signatures(ctx context.Context) {
 	})
 	mangled := func(f func(string) string) func() (string, bool) {
 		return func() (string, bool) {
-			sig, err := build(jwsSpec{header: std(), detached: true})
+			sig, err := build(stdjose.Spec{Header: std(), Detached: true})
 			if err != nil {
 				return err.Error(), false
 			}
@@ -111,12 +112,12 @@ func (r *runner) signatures(ctx context.Context) {
 		r.prerequisite("S3", "Signed with an unregistered key", "401", err)
 	} else {
 		r.check("S3", "Signed with a well-formed key that is not PayNet's, under PayNet's kid", "401 JWS.InvalidSignature",
-			refused(jwsSpec{header: std(), detached: true, key: stranger}, "JWS.InvalidSignature"))
+			refused(stdjose.Spec{Header: std(), Detached: true, Key: stranger}, "JWS.InvalidSignature"))
 	}
 
 	r.check("S4", "Signature over the original body; body sent with consent_id changed", "401; the altered consent is not stored",
 		func() (string, bool) {
-			sig, err := build(jwsSpec{header: std(), detached: true})
+			sig, err := build(stdjose.Spec{Header: std(), Detached: true})
 			if err != nil {
 				return err.Error(), false
 			}
@@ -139,26 +140,26 @@ func (r *runner) signatures(ctx context.Context) {
 			return got + "; authorize for the altered consent: " + pg, ok
 		})
 
-	pemKey := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pk.Chain[0].Raw})
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pk.Cert.Raw})
 	r.check("S6-none", "alg none, empty signature", "401 JWS.InvalidSignature",
-		refused(jwsSpec{header: std().with("alg", "none"), detached: true, alg: "none"}, "JWS.InvalidSignature"))
+		refused(stdjose.Spec{Header: std().With("alg", "none"), Detached: true, Alg: "none"}, "JWS.InvalidSignature"))
 	r.check("S6-hs256", "alg HS256 keyed with PayNet's certificate (algorithm confusion)", "401 JWS.InvalidSignature",
-		refused(jwsSpec{header: std().with("alg", "HS256"), detached: true, alg: "HS256", key: pemKey}, "JWS.InvalidSignature"))
+		refused(stdjose.Spec{Header: std().With("alg", "HS256"), Detached: true, Alg: "HS256", Key: pemKey}, "JWS.InvalidSignature"))
 	if _, isRSA := pk.Key.(*rsa.PrivateKey); isRSA {
 		r.check("S6-rs256", "alg RS256 (PKCS #1 v1.5) by PayNet's own RSA key", "401 JWS.InvalidSignature",
-			refused(jwsSpec{header: std().with("alg", "RS256"), detached: true, alg: "RS256"}, "JWS.InvalidSignature"))
+			refused(stdjose.Spec{Header: std().With("alg", "RS256"), Detached: true, Alg: "RS256"}, "JWS.InvalidSignature"))
 	} else if _, isEC := pk.Key.(*ecdsa.PrivateKey); isEC {
 		r.check("S6-es256", "alg ES256 by PayNet's own EC key (an alg outside PS256/ES384/ES512)", "401 JWS.InvalidSignature",
-			refused(jwsSpec{header: std().with("alg", "ES256"), detached: true, alg: "ES256"}, "JWS.InvalidSignature"))
+			refused(stdjose.Spec{Header: std().With("alg", "ES256"), Detached: true, Alg: "ES256"}, "JWS.InvalidSignature"))
 	}
 
 	if stranger != nil {
 		r.check("S7-kid", "Unknown kid (a key PayNet never published)", "401 JWS.InvalidSignature",
-			refused(jwsSpec{header: std().with("kid", "unknown-"+newID()), detached: true, key: stranger}, "JWS.InvalidSignature"))
+			refused(stdjose.Spec{Header: std().With("kid", "unknown-"+newID()), Detached: true, Key: stranger}, "JWS.InvalidSignature"))
 	}
 	if encAlg, err := algOf(r.k.dcEnc); err == nil {
 		r.check("S7-enc", "Signed with the DC's encryption key (use=enc) under its kid", "401 JWS.InvalidSignature",
-			refused(jwsSpec{header: std().with("alg", encAlg).with("kid", r.k.dcEncKid), detached: true, alg: encAlg, key: r.k.dcEnc},
+			refused(stdjose.Spec{Header: std().With("alg", encAlg).With("kid", r.k.dcEncKid), Detached: true, Alg: encAlg, Key: r.k.dcEnc},
 				"JWS.InvalidSignature"))
 	}
 
@@ -170,40 +171,40 @@ func (r *runner) signatures(ctx context.Context) {
 			}
 		}
 		r.check("S8-"+name, fmt.Sprintf("Protected header without %s (and crit without it)", name), "401 "+sigCodes,
-			refused(jwsSpec{header: std().without(name).with("crit", crit), detached: true}))
+			refused(stdjose.Spec{Header: std().Without(name).With("crit", crit), Detached: true}))
 	}
 	r.check("S8-kid", "Protected header without kid", "401 JWS.InvalidSignature",
-		refused(jwsSpec{header: std().without("kid"), detached: true}, "JWS.InvalidSignature"))
-	r.check("S8-crit", "Protected header without crit", "401 "+sigCodes, refused(jwsSpec{header: std().without("crit"), detached: true}))
+		refused(stdjose.Spec{Header: std().Without("kid"), Detached: true}, "JWS.InvalidSignature"))
+	r.check("S8-crit", "Protected header without crit", "401 "+sigCodes, refused(stdjose.Spec{Header: std().Without("crit"), Detached: true}))
 
 	r.check("S9-unknown", "crit names a header the DP cannot understand (x-custom)", "401 "+sigCodes,
-		refused(jwsSpec{header: std().with("x-custom", "1").with("crit", []string{"iat", "iss", "jti", "x-custom"}), detached: true}))
+		refused(stdjose.Spec{Header: std().With("x-custom", "1").With("crit", []string{"iat", "iss", "jti", "x-custom"}), Detached: true}))
 	r.check("S9-omits", "crit omits jti (present in the header)", "401 "+sigCodes,
-		refused(jwsSpec{header: std().with("crit", []string{"iat", "iss"}), detached: true}))
-	r.check("S9-empty", "crit is an empty array", "401 "+sigCodes, refused(jwsSpec{header: std().with("crit", []string{}), detached: true}))
+		refused(stdjose.Spec{Header: std().With("crit", []string{"iat", "iss"}), Detached: true}))
+	r.check("S9-empty", "crit is an empty array", "401 "+sigCodes, refused(stdjose.Spec{Header: std().With("crit", []string{}), Detached: true}))
 
-	iat := func(sec int64) jwsHeader { return std().with("iat", r.now().Unix()+sec) }
+	iat := func(sec int64) stdjose.Header { return std().With("iat", r.now().Unix()+sec) }
 	r.check("S10-past", "iat 5 minutes + 1 second in the past", "401 JWS.InvalidClaim",
-		refused(jwsSpec{header: iat(-301), detached: true}, "JWS.InvalidClaim"))
+		refused(stdjose.Spec{Header: iat(-301), Detached: true}, "JWS.InvalidClaim"))
 	r.check("S10-future", "iat 5 minutes + 1 second in the future", "401 JWS.InvalidClaim",
-		refused(jwsSpec{header: iat(301), detached: true}, "JWS.InvalidClaim"))
-	r.check("S10-skew", "Control: iat 9 seconds in the future (clock skew)", "200", accepted(jwsSpec{header: iat(9), detached: true}))
+		refused(stdjose.Spec{Header: iat(301), Detached: true}, "JWS.InvalidClaim"))
+	r.check("S10-skew", "Control: iat 9 seconds in the future (clock skew)", "200", accepted(stdjose.Spec{Header: iat(9), Detached: true}))
 
 	r.check("S12-dckey", "iss claims PayNet, signed with the DC's signing key under its kid", "401 "+sigCodes,
-		refused(jwsSpec{header: std().with("alg", r.k.dcSig.Alg).with("kid", r.k.dcSig.Kid), detached: true,
-			alg: r.k.dcSig.Alg, key: r.k.dcSig.Key}))
+		refused(stdjose.Spec{Header: std().With("alg", r.k.dcSig.Alg).With("kid", r.k.dcSig.Kid), Detached: true,
+			Alg: r.k.dcSig.Alg, Key: r.k.dcSig.Key}))
 	r.check("S12-iss", "iss is the DC's id, signed with PayNet's key", "401 JWS.InvalidClaim",
-		refused(jwsSpec{header: std().with("iss", r.t.DCID), detached: true}, "JWS.InvalidClaim"))
+		refused(stdjose.Spec{Header: std().With("iss", r.t.DCID), Detached: true}, "JWS.InvalidClaim"))
 
 	r.check("S13-attached", "Attached JWS (payload segment present) where detached is required", "401 "+sigCodes,
-		refused(jwsSpec{header: std()}))
-	b64false := std().with("b64", false).with("crit", []string{"iat", "iss", "jti", "b64"})
+		refused(stdjose.Spec{Header: std()}))
+	b64false := std().With("b64", false).With("crit", []string{"iat", "iss", "jti", "b64"})
 	r.check("S13-variant", "b64:false in the header, but signed over the base64url payload", "401 "+sigCodes,
-		refused(jwsSpec{header: b64false, detached: true}))
+		refused(stdjose.Spec{Header: b64false, Detached: true}))
 	r.check("S13-crit", "b64:false without \"b64\" in crit (RFC 7797 §6)", "401 "+sigCodes,
-		refused(jwsSpec{header: std().with("b64", false), detached: true, unencoded: true}))
+		refused(stdjose.Spec{Header: std().With("b64", false), Detached: true, Unencoded: true}))
 	r.check("S13-unencoded", "Control: b64:false with crit [iat, iss, jti, b64], signed over the raw body (RFC 7797)", "200",
-		accepted(jwsSpec{header: b64false, detached: true, unencoded: true}))
+		accepted(stdjose.Spec{Header: b64false, Detached: true, Unencoded: true}))
 
 	r.urlBinding(ctx)
 }
@@ -224,7 +225,7 @@ func (r *runner) urlBinding(ctx context.Context) {
 		if err != nil {
 			return nil, err
 		}
-		sig, err := jwsSpec{header: r.pn.stdHeader(), payload: claims, alg: r.k.paynetSig.Alg, key: r.k.paynetSig.Key}.build()
+		sig, err := stdjose.Spec{Header: r.pn.stdHeader(), Payload: claims, Alg: r.k.paynetSig.Alg, Key: r.k.paynetSig.Key}.Build()
 		if err != nil {
 			return nil, err
 		}
@@ -280,6 +281,6 @@ func algOf(k crypto.Signer) (string, error) {
 }
 
 // statusEvent is a consent event carrying the consent as the simulator holds it.
-func statusEvent(t consent.EventType, c sim.Consent) ([]byte, error) {
+func statusEvent(t wire.EventType, c sim.Consent) ([]byte, error) {
 	return json.Marshal(sim.Event{EventType: t, Data: c})
 }

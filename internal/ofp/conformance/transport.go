@@ -17,9 +17,8 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
-	"github.com/ofpdp/ofpdp/internal/mtls"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // transport runs negative-tests §5.1 T1, T2 and T7 against the api listener.
@@ -46,12 +45,12 @@ func (r *runner) transport(ctx context.Context) {
 		if err != nil {
 			return err.Error(), false
 		}
-		return refusedOr401(mtls.ClientConfig(cert, r.k.roots))
+		return refusedOr401(clientTLS(cert, r.k.roots))
 	})
 	r.check("T2-cert", "… with a certificate of the same CA that is not PayNet's registered one (dp-mtls)",
 		"TLS handshake refused or 401 invalid_client", func() (string, bool) {
 			a, err := r.pn.do(ctx, call{method: http.MethodPost, path: "/v1/consents/events", body: body,
-				client: newAPIClient(mtls.ClientConfig(r.k.dpMTLS, r.k.roots), r.o.HTTPTimeout)})
+				client: newAPIClient(clientTLS(r.k.dpMTLS, r.k.roots), r.o.HTTPTimeout)})
 			if err != nil {
 				return refusal(err)
 			}
@@ -97,7 +96,7 @@ func (r *runner) transport(ctx context.Context) {
 		}})
 	})
 	r.check("T7-fapi", "Client offers TLS 1.2 with the FAPI suites only", "handshake completes with an ECDHE AES-GCM suite", func() (string, bool) {
-		st, err := handshake(&tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: mtls.FAPICipherSuites})
+		st, err := handshake(&tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, CipherSuites: bcp195Suites})
 		if err != nil {
 			return "refused: " + oneLine(err), false
 		}
@@ -175,17 +174,33 @@ func selfIssuedClientCert() (tls.Certificate, error) {
 func (r *runner) newConsentData(id string, created time.Time) sim.Consent {
 	ts := created.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 	return sim.Consent{
-		ConsentID: id, DCID: r.t.DCID, DPID: r.t.DPID, ConsentType: consent.TypeAccountAccess,
-		Purpose: consent.PurposePFM, Permissions: allPermissions,
+		ConsentID: id, DCID: r.t.DCID, DPID: r.t.DPID, ConsentType: wire.ConsentTypeAccountAccess,
+		Purpose: wire.PurposePFM, Permissions: allPermissions,
 		ExpirationDatetime: sim.ExpirationFor(created, sim.DefaultValidityDays).Format(time.RFC3339),
-		Status:             consent.StatusAwaitingAuthorization, CreatedAt: ts, UpdatedAt: ts, UpdatedBy: "data_consumer",
+		Status:             wire.StatusAwaitingAuthorization, CreatedAt: ts, UpdatedAt: ts, UpdatedBy: "data_consumer",
 	}
 }
 
 // createdEvent is the body of a consent_created event for a new consent.
 func (r *runner) createdEvent(id string, created time.Time) ([]byte, error) {
-	return json.Marshal(sim.Event{EventType: consent.EventCreated, Data: r.newConsentData(id, created)})
+	return json.Marshal(sim.Event{EventType: wire.EventCreated, Data: r.newConsentData(id, created)})
 }
 
 // oneLine shortens an error for a report cell.
 func oneLine(err error) string { return cell(err.Error(), 200) }
+
+// bcp195Suites are the TLS 1.2 cipher suites RFC 9325 (BCP 195) §4.2 recommends, which are
+// also the ECDHE suites FAPI 1.0 Advanced §8.5 allows (Go implements no DHE): ECDHE with
+// AES-GCM. TLS 1.3 suites are all AEAD and not configurable in Go.
+var bcp195Suites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+}
+
+// clientTLS is PayNet's client side of an mTLS connection (spec §4.1): TLS 1.2 or later,
+// BCP 195 suites, cert presented, the server verified against roots.
+func clientTLS(cert tls.Certificate, roots *x509.CertPool) *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: bcp195Suites, Certificates: []tls.Certificate{cert}, RootCAs: roots}
+}

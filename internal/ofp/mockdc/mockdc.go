@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 //go:embed templates/*.html
@@ -211,14 +211,14 @@ func (h *Handler) link(w http.ResponseWriter, r *http.Request) {
 }
 
 // permissionText says in plain words what each permission shares (spec §5.1, §7.5 Consent-First).
-var permissionText = map[consent.Permission]string{
-	consent.PermReadAccounts:     "Your account details: name, type and number",
-	consent.PermReadBalances:     "Your account balances",
-	consent.PermReadTransactions: "Your transactions, up to 12 months back",
+var permissionText = map[wire.Permission]string{
+	wire.PermReadAccounts:     "Your account details: name, type and number",
+	wire.PermReadBalances:     "Your account balances",
+	wire.PermReadTransactions: "Your transactions, up to 12 months back",
 }
 
 // requested is what the app asks for: PFM needs all three permissions.
-var requested = []consent.Permission{consent.PermReadAccounts, consent.PermReadBalances, consent.PermReadTransactions}
+var requested = []wire.Permission{wire.PermReadAccounts, wire.PermReadBalances, wire.PermReadTransactions}
 
 type reviewData struct {
 	Bank        Bank
@@ -255,11 +255,11 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := sim.CreateConsentRequest{
-		DCID: h.opt.DCID, Purpose: consent.PurposePFM, Permissions: requested,
+		DCID: h.opt.DCID, Purpose: wire.PurposePFM, Permissions: requested,
 		ValidityDays: h.opt.ValidityDays, DCRedirectURI: h.CallbackURL(),
 	}
 	if idNumber := strings.TrimSpace(r.PostForm.Get("id_number")); idNumber != "" {
-		req.IDType = consent.IDType(r.PostForm.Get("id_type"))
+		req.IDType = wire.IDType(r.PostForm.Get("id_type"))
 		req.IDNumber = idNumber
 		if !req.IDType.Valid() {
 			h.renderError(w, http.StatusBadRequest, "Check your ID", "Choose MyKad (NRIC) or passport.")
@@ -325,7 +325,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	accts := view.AuthorizedAccounts()
-	if q.Get("status") != sim.OutcomeAuthorized || view.Status != consent.StatusAuthorized || len(accts) == 0 {
+	if q.Get("status") != sim.OutcomeAuthorized || view.Status != wire.StatusAuthorized || len(accts) == 0 {
 		notLinked("Your bank did not confirm the link (status: " + string(view.Status) + ").")
 		return
 	}

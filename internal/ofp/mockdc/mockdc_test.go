@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // fakeSim is a SimClient with canned answers that records what it was asked.
@@ -147,9 +147,9 @@ func TestConnectCreatesConsent(t *testing.T) {
 		t.Fatalf("created %d consents", len(fs.created))
 	}
 	req := fs.created[0]
-	if req.DCID != "DC0000000001" || req.Purpose != consent.PurposePFM || len(req.Permissions) != 3 ||
+	if req.DCID != "DC0000000001" || req.Purpose != wire.PurposePFM || len(req.Permissions) != 3 ||
 		req.ValidityDays != DefaultValidityDays || req.DCRedirectURI != "http://127.0.0.1:8447/callback" ||
-		req.IDType != consent.IDTypeNRIC || req.IDNumber != "900101-14-5678" {
+		req.IDType != wire.IDTypeNRIC || req.IDNumber != "900101-14-5678" {
 		t.Errorf("request = %+v", req)
 	}
 
@@ -196,7 +196,7 @@ func sealedData(t *testing.T, v any) *sim.DataResponse {
 
 func authorizedView() *sim.ConsentView {
 	return &sim.ConsentView{
-		Consent: sim.Consent{ConsentID: "c-1", Status: consent.StatusAuthorized},
+		Consent: sim.Consent{ConsentID: "c-1", Status: wire.StatusAuthorized},
 		UpdatesReceived: []sim.UpdateRecord{
 			{Status: "rejected", Accepted: false},
 			{Status: "authorized", Accepted: true, Accounts: []sim.Account{
@@ -257,7 +257,7 @@ func TestCallbackLinked(t *testing.T) {
 
 func TestCallbackNotLinked(t *testing.T) {
 	awaiting := authorizedView()
-	awaiting.Status = consent.StatusAwaitingAuthorization
+	awaiting.Status = wire.StatusAwaitingAuthorization
 	awaiting.UpdatesReceived = nil
 	tests := []struct {
 		name, query string

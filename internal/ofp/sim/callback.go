@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/obs"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // Callback outcomes (CallbackRecord.Outcome).
@@ -56,7 +56,7 @@ func (s *Sim) handleCallback(w http.ResponseWriter, r *http.Request) {
 		}
 		rec.Query[k] = v
 	}
-	var status consent.Status
+	var status wire.Status
 	var dcRedirect string
 	found := id != "" && s.state.update(id, func(r *record) {
 		status, dcRedirect = r.consent.Status, r.dcRedirectURI
@@ -72,7 +72,7 @@ func (s *Sim) handleCallback(w http.ResponseWriter, r *http.Request) {
 		rec.Outcome = OutcomeError
 		rec.Error = rec.Query["error"]
 		rec.ErrorDescription = rec.Query["error_description"]
-	case status == consent.StatusAuthorized:
+	case status == wire.StatusAuthorized:
 		rec.Outcome = OutcomeAuthorized
 	default:
 		rec.Outcome = OutcomeError

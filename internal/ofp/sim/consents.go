@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/obs"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // Errors of the JSON API; each is answered with the HTTP status named.
@@ -89,7 +89,7 @@ func (s *Sim) validateCreate(req *CreateConsentRequest) error {
 	if req.IDType != "" && !req.IDType.Valid() {
 		return invalidf("id_type must be nric or passport")
 	}
-	if req.IDNumber != "" && consent.NormalizeIDNumber(req.IDNumber) == "" {
+	if req.IDNumber != "" && wire.NormalizeIDNumber(req.IDNumber) == "" {
 		return invalidf("id_number is empty")
 	}
 	if req.DCRedirectURI != "" {
@@ -115,7 +115,7 @@ func (s *Sim) createConsent(ctx context.Context, req CreateConsentRequest) (Crea
 		return CreateConsentResponse{}, err
 	}
 	s.state.add(&record{consent: c, updatedAt: now, dcRedirectURI: req.DCRedirectURI, authorizeURL: authURL})
-	ev := s.sendEvent(ctx, consent.EventCreated, cloneConsent(c))
+	ev := s.sendEvent(ctx, wire.EventCreated, cloneConsent(c))
 	return CreateConsentResponse{ConsentID: id, AuthorizeURL: authURL, Event: ev}, nil
 }
 
@@ -128,18 +128,18 @@ func (s *Sim) newConsent(req CreateConsentRequest, id string, now time.Time) Con
 		ConsentID:          id,
 		DCID:               req.DCID,
 		DPID:               s.opt.DPID,
-		ConsentType:        consent.TypeAccountAccess,
+		ConsentType:        wire.ConsentTypeAccountAccess,
 		Purpose:            req.Purpose,
 		Permissions:        slices.Clone(req.Permissions),
 		ExpirationDatetime: ExpirationFor(now, req.ValidityDays).Format(time.RFC3339),
-		Status:             consent.StatusAwaitingAuthorization,
+		Status:             wire.StatusAwaitingAuthorization,
 		CreatedAt:          formatTimestamp(now),
 		UpdatedAt:          formatTimestamp(now),
 		UpdatedBy:          "data_consumer",
 	}
 	if req.IDType != "" {
 		c.IDType = req.IDType
-		c.HashedIDNumber = consent.HashIDNumber(req.IDNumber)
+		c.HashedIDNumber = wire.HashIDNumber(req.IDNumber)
 	}
 	return c
 }
@@ -158,7 +158,7 @@ func (s *Sim) authorizeURL(consentID string) (string, error) {
 
 // sendEvent POSTs one consent event to the DP (spec §3.1.1) over mTLS with PayNet's detached
 // signature over the exact body (design.md §3.2), records it on the consent and returns the record.
-func (s *Sim) sendEvent(ctx context.Context, et consent.EventType, c Consent) EventRecord {
+func (s *Sim) sendEvent(ctx context.Context, et wire.EventType, c Consent) EventRecord {
 	rec := EventRecord{EventType: et, Status: c.Status, InteractionID: s.newID(), SentAt: s.now().UTC()}
 	defer func() { s.state.addEvent(c.ConsentID, rec) }()
 	body, err := eventBody(et, c)
@@ -183,7 +183,7 @@ func (s *Sim) sendEvent(ctx context.Context, et consent.EventType, c Consent) Ev
 }
 
 // eventBody is the exact JSON of a consent event (spec §3.1.1).
-func eventBody(et consent.EventType, c Consent) ([]byte, error) {
+func eventBody(et wire.EventType, c Consent) ([]byte, error) {
 	return json.Marshal(Event{EventType: et, Data: c})
 }
 
@@ -256,19 +256,19 @@ func errorSummary(body []byte) string {
 
 // statusTarget maps an action of POST /sim/consents/{id}/status to the status it sets (spec §5.2)
 // and the defaults of status_reason and updated_by.
-func statusTarget(action string) (to consent.Status, reason *consent.StatusReason, by string, ok bool) {
+func statusTarget(action string) (to wire.Status, reason *wire.StatusReason, by string, ok bool) {
 	switch action {
 	case ActionRevoke:
-		return consent.StatusRevoked, nil, "data_consumer_user", true
+		return wire.StatusRevoked, nil, "data_consumer_user", true
 	case ActionSuspend:
 		// spec §5.1: status_reason is mandatory for suspended.
-		return consent.StatusSuspended, &consent.StatusReason{
+		return wire.StatusSuspended, &wire.StatusReason{
 			ReasonCode: "not_allowed", ReasonDescription: "suspended by PayNet OFP",
 		}, "ofp", true
 	case ActionReinstate:
-		return consent.StatusAuthorized, nil, "ofp", true
+		return wire.StatusAuthorized, nil, "ofp", true
 	case ActionExpire:
-		return consent.StatusExpired, nil, "ofp", true
+		return wire.StatusExpired, nil, "ofp", true
 	}
 	return "", nil, "", false
 }
@@ -283,10 +283,10 @@ func (s *Sim) changeStatus(ctx context.Context, id string, req StatusRequest) (S
 		if !slices.Contains(reasonCodes, req.ReasonCode) {
 			return StatusResponse{}, invalidf("reason_code is not a reason code of spec §5.1")
 		}
-		if to == consent.StatusAuthorized {
+		if to == wire.StatusAuthorized {
 			return StatusResponse{}, invalidf("reinstate clears status_reason; do not give one")
 		}
-		reason = &consent.StatusReason{ReasonCode: req.ReasonCode, ReasonDescription: req.ReasonDescription}
+		reason = &wire.StatusReason{ReasonCode: req.ReasonCode, ReasonDescription: req.ReasonDescription}
 	} else if req.ReasonDescription != "" {
 		return StatusResponse{}, invalidf("reason_description needs reason_code")
 	}
@@ -300,7 +300,7 @@ func (s *Sim) changeStatus(ctx context.Context, id string, req StatusRequest) (S
 	var stErr error
 	found := s.state.update(id, func(r *record) {
 		from := r.consent.Status
-		if !req.Force && (from == to || !consent.CanTransition(from, to)) {
+		if !req.Force && (from == to || !wire.CanTransition(from, to)) {
 			stErr = fmt.Errorf("%w: %s → %s", ErrIllegalTransition, from, to)
 			return
 		}
@@ -316,7 +316,7 @@ func (s *Sim) changeStatus(ctx context.Context, id string, req StatusRequest) (S
 	if stErr != nil {
 		return StatusResponse{}, stErr
 	}
-	ev := s.sendEvent(ctx, consent.EventStatusUpdated, snap)
+	ev := s.sendEvent(ctx, wire.EventStatusUpdated, snap)
 	return StatusResponse{Status: to, HTTPStatus: ev.HTTPStatus, Error: ev.Error}, nil
 }
 

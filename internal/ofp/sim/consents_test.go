@@ -14,6 +14,7 @@ import (
 
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 func TestExpirationFor(t *testing.T) {
@@ -41,11 +42,11 @@ func TestExpirationFor(t *testing.T) {
 func TestCreateConsentSendsSignedEvent(t *testing.T) {
 	h := newHarness(t, nil)
 	resp, ev := h.createConsent(t, CreateConsentRequest{
-		Purpose: consent.PurposeCreditUnderwriting, Permissions: []consent.Permission{consent.PermReadBalances},
-		ValidityDays: 30, IDType: consent.IDTypeNRIC, IDNumber: testIDNumber,
+		Purpose: wire.PurposeCreditUnderwriting, Permissions: []wire.Permission{wire.PermReadBalances},
+		ValidityDays: 30, IDType: wire.IDTypeNRIC, IDNumber: testIDNumber,
 		DCRedirectURI: "http://127.0.0.1:9/cb?x=1",
 	})
-	if !resp.Event.Accepted() || resp.Event.EventType != consent.EventCreated {
+	if !resp.Event.Accepted() || resp.Event.EventType != wire.EventCreated {
 		t.Fatalf("event record = %+v", resp.Event)
 	}
 	if ev.ClientSum != certSum(t, h.dir, "paynet-mtls") {
@@ -63,8 +64,8 @@ func TestCreateConsentSendsSignedEvent(t *testing.T) {
 	c := ev.Event.Consent
 	if ev.Event.Type != consent.EventCreated || c.ConsentID != resp.ConsentID || c.Status != consent.StatusAwaitingAuthorization ||
 		c.DCID != testDCID || c.DPID != testDPID || c.Purpose != consent.PurposeCreditUnderwriting ||
-		c.IDType != consent.IDTypeNRIC || c.HashedIDNumber != consent.HashIDNumber(testIDNumber) ||
-		c.ConsentType != consent.TypeAccountAccess || len(c.Permissions) != 1 {
+		c.IDType != consent.IDTypeNRIC || c.HashedIDNumber != wire.HashIDNumber(testIDNumber) ||
+		c.ConsentType != wire.ConsentTypeAccountAccess || len(c.Permissions) != 1 {
 		t.Errorf("event consent = %+v", c)
 	}
 	if !strings.HasSuffix(ev.Wire.Data.ExpirationDatetime, "T23:59:59+08:00") {
@@ -99,7 +100,7 @@ func TestCreateConsentSendsSignedEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if view.Status != consent.StatusAwaitingAuthorization || len(view.EventsSent) != 1 || view.EventsSent[0].HTTPStatus != 200 ||
+	if view.Status != wire.StatusAwaitingAuthorization || len(view.EventsSent) != 1 || view.EventsSent[0].HTTPStatus != 200 ||
 		view.AuthorizeURL != resp.AuthorizeURL || view.DCRedirectURI != "http://127.0.0.1:9/cb?x=1" || view.Callback != nil {
 		t.Errorf("view = %+v", view)
 	}
@@ -119,7 +120,7 @@ func mustMarshal(t *testing.T, v any) []byte {
 
 func TestCreateConsentValidation(t *testing.T) {
 	h := newHarness(t, nil)
-	all := []consent.Permission{consent.PermReadAccounts}
+	all := []wire.Permission{wire.PermReadAccounts}
 	tests := []struct {
 		name string
 		body string
@@ -170,7 +171,7 @@ func TestCreateConsentDPRefusesEvent(t *testing.T) {
 		return http.StatusForbidden, `{"error":"Consent.Invalid","error_description":"no"}`
 	})
 	resp, err := h.client.CreateConsent(context.Background(), CreateConsentRequest{
-		Purpose: consent.PurposePFM, Permissions: []consent.Permission{consent.PermReadAccounts},
+		Purpose: wire.PurposePFM, Permissions: []wire.Permission{wire.PermReadAccounts},
 	})
 	if !isAPIError(err, http.StatusBadGateway) {
 		t.Fatalf("error = %v, want 502", err)
@@ -185,7 +186,7 @@ func TestCreateConsentDPRefusesEvent(t *testing.T) {
 func TestCreateConsentDPUnreachable(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.DPAPIURL = "https://127.0.0.1:1" })
 	resp, err := h.client.CreateConsent(context.Background(), CreateConsentRequest{
-		Purpose: consent.PurposePFM, Permissions: []consent.Permission{consent.PermReadAccounts},
+		Purpose: wire.PurposePFM, Permissions: []wire.Permission{wire.PermReadAccounts},
 	})
 	if !isAPIError(err, http.StatusBadGateway) || resp == nil || resp.Event.HTTPStatus != 0 || resp.Event.Error == "" {
 		t.Fatalf("resp %+v err %v", resp, err)
@@ -217,13 +218,13 @@ func TestStatusActions(t *testing.T) {
 
 	steps := []struct {
 		req        StatusRequest
-		want       consent.Status
+		want       wire.Status
 		wantReason string
 		wantBy     string
 	}{
-		{StatusRequest{Action: ActionSuspend}, consent.StatusSuspended, "not_allowed", "ofp"},
-		{StatusRequest{Action: ActionReinstate}, consent.StatusAuthorized, "", "ofp"},
-		{StatusRequest{Action: ActionRevoke, ReasonCode: "duplicate", UpdatedBy: "ofp"}, consent.StatusRevoked, "duplicate", "ofp"},
+		{StatusRequest{Action: ActionSuspend}, wire.StatusSuspended, "not_allowed", "ofp"},
+		{StatusRequest{Action: ActionReinstate}, wire.StatusAuthorized, "", "ofp"},
+		{StatusRequest{Action: ActionRevoke, ReasonCode: "duplicate", UpdatedBy: "ofp"}, wire.StatusRevoked, "duplicate", "ofp"},
 	}
 	lastUpdated := ""
 	for _, st := range steps {
@@ -239,7 +240,7 @@ func TestStatusActions(t *testing.T) {
 			t.Fatalf("%s event: verify %v parse %v", st.req.Action, ev.VerifyErr, ev.ParseErr)
 		}
 		c := ev.Event.Consent
-		if ev.Event.Type != consent.EventStatusUpdated || c.Status != st.want || c.UpdatedBy != st.wantBy {
+		if ev.Event.Type != consent.EventStatusUpdated || string(c.Status) != string(st.want) || c.UpdatedBy != st.wantBy {
 			t.Errorf("%s event = %s %+v", st.req.Action, ev.Event.Type, c)
 		}
 		gotReason := ""

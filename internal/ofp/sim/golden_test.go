@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -29,8 +30,8 @@ func TestGoldenEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := CreateConsentRequest{
-		Purpose: consent.PurposePFM, ValidityDays: 180, IDType: consent.IDTypeNRIC, IDNumber: testIDNumber,
-		Permissions: []consent.Permission{consent.PermReadAccounts, consent.PermReadBalances, consent.PermReadTransactions},
+		Purpose: wire.PurposePFM, ValidityDays: 180, IDType: wire.IDTypeNRIC, IDNumber: testIDNumber,
+		Permissions: []wire.Permission{wire.PermReadAccounts, wire.PermReadBalances, wire.PermReadTransactions},
 	}
 	if err := s.validateCreate(&req); err != nil {
 		t.Fatal(err)
@@ -47,11 +48,11 @@ func TestGoldenEvents(t *testing.T) {
 		t.Fatal(perr)
 	}
 	for name, ev := range map[string]struct {
-		typ consent.EventType
+		typ wire.EventType
 		c   Consent
 	}{
-		"event_consent_created.json":        {consent.EventCreated, c},
-		"event_consent_status_updated.json": {consent.EventStatusUpdated, snap},
+		"event_consent_created.json":        {wire.EventCreated, c},
+		"event_consent_status_updated.json": {wire.EventStatusUpdated, snap},
 	} {
 		body, err := eventBody(ev.typ, ev.c)
 		if err != nil {

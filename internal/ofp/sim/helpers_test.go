@@ -21,6 +21,7 @@ import (
 
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 	"github.com/ofpdp/ofpdp/internal/pki"
 )
 
@@ -362,10 +363,10 @@ func newHarness(t *testing.T, mod func(*Options)) *harness {
 func (h *harness) createConsent(t *testing.T, req CreateConsentRequest) (*CreateConsentResponse, receivedEvent) {
 	t.Helper()
 	if req.Purpose == "" {
-		req.Purpose = consent.PurposePFM
+		req.Purpose = wire.PurposePFM
 	}
 	if req.Permissions == nil {
-		req.Permissions = []consent.Permission{consent.PermReadAccounts, consent.PermReadBalances, consent.PermReadTransactions}
+		req.Permissions = []wire.Permission{wire.PermReadAccounts, wire.PermReadBalances, wire.PermReadTransactions}
 	}
 	resp, err := h.client.CreateConsent(context.Background(), req)
 	if err != nil {
@@ -418,7 +419,7 @@ func (h *harness) idToken(t *testing.T, mod func(*jose.IDTokenClaims)) string {
 	c := jose.IDTokenClaims{
 		Issuer: "https://localhost:8444", Subject: "sub-123", Audience: testDCID,
 		IssuedAt: now, Expiry: now.Add(10 * time.Minute), AuthTime: now.Add(-time.Minute),
-		IDType: "nric", HashedIDNumber: consent.HashIDNumber(testIDNumber),
+		IDType: "nric", HashedIDNumber: wire.HashIDNumber(testIDNumber),
 	}
 	if mod != nil {
 		mod(&c)
@@ -439,7 +440,7 @@ func (h *harness) authorizedBody(t *testing.T, id string, mod func(map[string]an
 		"id_token":   h.idToken(t, nil),
 		"user_identity": map[string]any{
 			"id_type": "nric", "masked_id_number": consent.MaskIDNumber(testIDNumber),
-			"hashed_id_number": consent.HashIDNumber(testIDNumber),
+			"hashed_id_number": wire.HashIDNumber(testIDNumber),
 		},
 		"accounts": []any{
 			map[string]any{"account_id": "a1b2c3d4e5f6", "account_number": "1234567890", "account_name": "Savings"},

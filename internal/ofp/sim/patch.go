@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
-	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/obs"
+	"github.com/ofpdp/ofpdp/internal/ofp/stdjose"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // Limits of the PATCH body (spec §3.2.1).
@@ -39,12 +39,12 @@ const (
 
 // updateBody is the body of PATCH /v1/consents/{consent_id} (spec §3.2.1).
 type updateBody struct {
-	ConsentID    *string               `json:"consent_id"`
-	Status       string                `json:"status"`
-	IDToken      string                `json:"id_token"`
-	UserIdentity *userIdentity         `json:"user_identity"`
-	Accounts     []Account             `json:"accounts"`
-	StatusReason *consent.StatusReason `json:"status_reason"`
+	ConsentID    *string            `json:"consent_id"`
+	Status       string             `json:"status"`
+	IDToken      string             `json:"id_token"`
+	UserIdentity *userIdentity      `json:"user_identity"`
+	Accounts     []Account          `json:"accounts"`
+	StatusReason *wire.StatusReason `json:"status_reason"`
 }
 
 // userIdentity is user_identity of the PATCH (spec §3.2.1, §5.8).
@@ -117,7 +117,7 @@ func (s *Sim) handlePatch(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		s.sendEvent(ctx, consent.EventStatusUpdated, snap)
+		s.sendEvent(ctx, wire.EventStatusUpdated, snap)
 	})
 }
 
@@ -172,9 +172,9 @@ func (s *Sim) checkUpdate(ctx context.Context, r *http.Request, id string, body 
 		return Consent{}, badRequest("Content-Type must be application/json")
 	}
 	// Signature first: nothing from an unauthenticated body is trusted (design.md §3.4).
-	if _, err := s.patchVerify.VerifyDetached(ctx, r.Header.Get(headerSignature), body); err != nil {
+	if _, err := s.patchVerify.VerifyDetached(r.Header.Get(headerSignature), body); err != nil {
 		code := codeInvalidSignature
-		if jose.IsClaimError(err) {
+		if stdjose.IsClaimError(err) {
 			code = codeInvalidClaim
 		}
 		return Consent{}, &patchError{status: http.StatusUnauthorized, code: code, description: err.Error()}
@@ -192,7 +192,7 @@ func (s *Sim) checkUpdate(ctx context.Context, r *http.Request, id string, body 
 	if !ok {
 		return Consent{}, &patchError{status: http.StatusNotFound, code: codeConsentNotFound, description: "unknown consent_id"}
 	}
-	if u.Status == string(consent.StatusAuthorized) {
+	if u.Status == string(wire.StatusAuthorized) {
 		raw, err := s.checkIDToken(ctx, u.IDToken, held.Consent, u.UserIdentity)
 		if raw != nil {
 			rec.IDTokenClaims = raw
@@ -223,10 +223,10 @@ func validateUpdate(id string, u *updateBody) *patchError {
 			return badRequest("status_reason.reason_description is too long")
 		}
 	}
-	switch consent.Status(u.Status) {
-	case consent.StatusAuthorized:
+	switch wire.Status(u.Status) {
+	case wire.StatusAuthorized:
 		return validateAuthorized(u)
-	case consent.StatusRejected, consent.StatusFailed:
+	case wire.StatusRejected, wire.StatusFailed:
 		// A refusal shares nothing: no token, no identity, no accounts.
 		if u.IDToken != "" || u.UserIdentity != nil || u.Accounts != nil {
 			return badRequest("a %s update must not carry id_token, user_identity or accounts", u.Status)
@@ -250,7 +250,7 @@ func validateAuthorized(u *updateBody) *patchError {
 	if ui == nil {
 		return badRequest("user_identity is required when status is authorized")
 	}
-	if !consent.IDType(ui.IDType).Valid() {
+	if !wire.IDType(ui.IDType).Valid() {
 		return badRequest("user_identity.id_type must be nric or passport")
 	}
 	if !validHash(ui.HashedIDNumber) {
@@ -315,7 +315,7 @@ type idTokenClaims struct {
 // raw is the verified claims JSON (nil when the signature did not verify).
 func (s *Sim) checkIDToken(ctx context.Context, token string, c Consent, ui *userIdentity) (json.RawMessage, *patchError) {
 	var cl idTokenClaims
-	_, payload, err := s.tokenVerify.VerifyAttached(ctx, token)
+	_, payload, err := s.tokenVerify.VerifyAttached(token)
 	if err != nil {
 		return nil, badRequest("id_token: %v", err)
 	}
@@ -388,21 +388,21 @@ func (s *Sim) applyUpdate(id string, u *updateBody) (Consent, *patchError) {
 	var snap Consent
 	var perr *patchError
 	found := s.state.update(id, func(r *record) {
-		if r.consent.Status != consent.StatusAwaitingAuthorization {
+		if r.consent.Status != wire.StatusAwaitingAuthorization {
 			perr = &patchError{status: http.StatusConflict, code: codeConsentInvalid,
 				description: "consent is " + string(r.consent.Status) + ", not awaiting_authorization"}
 			return
 		}
-		to := consent.Status(u.Status)
+		to := wire.Status(u.Status)
 		r.consent.Status = to
 		r.consent.StatusReason = u.StatusReason
 		switch to {
-		case consent.StatusAuthorized:
+		case wire.StatusAuthorized:
 			r.consent.AccountAccess = &AccountAccess{Accounts: slices.Clone(u.Accounts)}
-		case consent.StatusRejected:
+		case wire.StatusRejected:
 			if r.consent.StatusReason == nil {
 				// spec §5.1: status_reason is mandatory for rejected.
-				r.consent.StatusReason = &consent.StatusReason{
+				r.consent.StatusReason = &wire.StatusReason{
 					ReasonCode: "not_allowed", ReasonDescription: "rejected at the data provider",
 				}
 			}

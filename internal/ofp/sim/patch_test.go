@@ -10,11 +10,12 @@ import (
 
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 func TestPatchAccepted(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.IDTokenIssuer = "https://localhost:8444" })
-	created, _ := h.createConsent(t, CreateConsentRequest{IDType: consent.IDTypeNRIC, IDNumber: testIDNumber})
+	created, _ := h.createConsent(t, CreateConsentRequest{IDType: wire.IDTypeNRIC, IDNumber: testIDNumber})
 	id := created.ConsentID
 	if st, eb := h.patch(t, h.dpHTTP, id, h.authorizedBody(t, id, nil), ""); st != http.StatusOK {
 		t.Fatalf("PATCH = %d %+v", st, eb)
@@ -25,7 +26,7 @@ func TestPatchAccepted(t *testing.T) {
 	}
 	c := ev.Event.Consent
 	if ev.Event.Type != consent.EventStatusUpdated || c.Status != consent.StatusAuthorized || c.UpdatedBy != "data_provider_user" ||
-		c.HashedIDNumber != consent.HashIDNumber(testIDNumber) {
+		c.HashedIDNumber != wire.HashIDNumber(testIDNumber) {
 		t.Errorf("status event = %s %+v", ev.Event.Type, c)
 	}
 	if ev.Wire.Data.AccountAccess == nil || len(ev.Wire.Data.AccountAccess.Accounts) != 1 ||
@@ -43,7 +44,7 @@ func TestPatchAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if view.Status != consent.StatusAuthorized || len(view.UpdatesReceived) != 1 {
+	if view.Status != wire.StatusAuthorized || len(view.UpdatesReceived) != 1 {
 		t.Fatalf("view = %+v", view)
 	}
 	u := view.UpdatesReceived[0]
@@ -58,7 +59,7 @@ func TestPatchAccepted(t *testing.T) {
 	if got := view.AuthorizedAccounts(); len(got) != 1 || got[0].AccountID != "a1b2c3d4e5f6" {
 		t.Errorf("AuthorizedAccounts = %+v", got)
 	}
-	if view.EventsSent[1].EventType != consent.EventStatusUpdated || view.EventsSent[1].Status != consent.StatusAuthorized {
+	if view.EventsSent[1].EventType != wire.EventStatusUpdated || view.EventsSent[1].Status != wire.StatusAuthorized {
 		t.Errorf("events_sent = %+v", view.EventsSent)
 	}
 
@@ -71,12 +72,12 @@ func TestPatchAccepted(t *testing.T) {
 func TestPatchRejectedAndFailed(t *testing.T) {
 	for _, tt := range []struct {
 		body       string
-		want       consent.Status
+		want       wire.Status
 		wantReason string
 	}{
-		{`{"status":"rejected"}`, consent.StatusRejected, "not_allowed"},
-		{`{"status":"failed","status_reason":{"reason_code":"timeout","reason_description":"window over"}}`, consent.StatusFailed, "timeout"},
-		{`{"status":"failed"}`, consent.StatusFailed, ""},
+		{`{"status":"rejected"}`, wire.StatusRejected, "not_allowed"},
+		{`{"status":"failed","status_reason":{"reason_code":"timeout","reason_description":"window over"}}`, wire.StatusFailed, "timeout"},
+		{`{"status":"failed"}`, wire.StatusFailed, ""},
 	} {
 		t.Run(string(tt.want)+tt.wantReason, func(t *testing.T) {
 			h := newHarness(t, nil)
@@ -93,7 +94,7 @@ func TestPatchRejectedAndFailed(t *testing.T) {
 			if c.StatusReason != nil {
 				reason = c.StatusReason.ReasonCode
 			}
-			if c.Status != tt.want || reason != tt.wantReason || len(c.Accounts) != 0 {
+			if string(c.Status) != string(tt.want) || reason != tt.wantReason || len(c.Accounts) != 0 {
 				t.Errorf("event consent = %+v", c)
 			}
 		})
@@ -121,7 +122,7 @@ func TestPatchRefusals(t *testing.T) {
 	token := func(mod func(*jose.IDTokenClaims)) func(map[string]any) {
 		return func(m map[string]any) { m["id_token"] = h.idToken(t, mod) }
 	}
-	withID := CreateConsentRequest{IDType: consent.IDTypeNRIC, IDNumber: "A1234567"}
+	withID := CreateConsentRequest{IDType: wire.IDTypeNRIC, IDNumber: "A1234567"}
 	tests := []tc{
 		{name: "no client certificate", client: func() *http.Client { return mtlsClient(t, h.dir, "", "") },
 			body: auth(nil), status: 403, code: "invalid_client"},
@@ -183,7 +184,7 @@ func TestPatchRefusals(t *testing.T) {
 		{name: "id_token iss not the DP issuer", body: auth(token(func(c *jose.IDTokenClaims) { c.Issuer = "https://evil" })), status: 400, code: codeInvalidRequest},
 		{name: "id_token signed by another key", body: auth(func(m map[string]any) {
 			tok, err := paynetSigner.SignIDToken(jose.IDTokenClaims{Issuer: "https://localhost:8444", Subject: "s", Audience: testDCID,
-				IssuedAt: now, Expiry: now.Add(5 * time.Minute), AuthTime: now, IDType: "nric", HashedIDNumber: consent.HashIDNumber(testIDNumber)})
+				IssuedAt: now, Expiry: now.Add(5 * time.Minute), AuthTime: now, IDType: "nric", HashedIDNumber: wire.HashIDNumber(testIDNumber)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +196,7 @@ func TestPatchRefusals(t *testing.T) {
 			m["id_token"] = parts[0] + "." + parts[1] + "A." + parts[2]
 		}), status: 400, code: codeInvalidRequest},
 		{name: "id_token identity differs from user_identity", body: auth(token(func(c *jose.IDTokenClaims) {
-			c.HashedIDNumber = consent.HashIDNumber("A1234567")
+			c.HashedIDNumber = wire.HashIDNumber("A1234567")
 		})), status: 400, code: codeInvalidRequest},
 		{name: "customer differs from the consent's", consent: withID, body: auth(nil), status: 400, code: codeInvalidRequest},
 		{name: "unknown consent", body: func(string) []byte { return []byte(`{"status":"rejected"}`) }, status: 404, code: codeConsentNotFound},
@@ -225,7 +226,7 @@ func TestPatchRefusals(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if view.Status != consent.StatusAwaitingAuthorization {
+				if view.Status != wire.StatusAwaitingAuthorization {
 					t.Errorf("status changed to %s", view.Status)
 				}
 				if len(view.UpdatesReceived) != 1 || view.UpdatesReceived[0].Accepted || view.UpdatesReceived[0].HTTPStatus != st ||

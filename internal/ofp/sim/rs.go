@@ -11,8 +11,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/obs"
+	"github.com/ofpdp/ofpdp/internal/ofp/stdjose"
 )
 
 // Resource kinds forwarded by the RS side (spec §3.1.5–3.1.7).
@@ -112,7 +112,7 @@ func (s *Sim) fetchData(ctx context.Context, pathQuery string, dcID string) Data
 		out.Data = json.RawMessage(resp.body)
 		return out
 	}
-	claims, plain, err := s.openResponse(ctx, resp, dcID)
+	claims, plain, err := s.openResponse(resp, dcID)
 	if err != nil {
 		out.Error = mustJSON(ErrorBody{Error: codeInvalidResponse, ErrorDescription: err.Error()})
 		return out
@@ -127,15 +127,19 @@ func (s *Sim) fetchData(ctx context.Context, pathQuery string, dcID string) Data
 // openResponse checks a sealed data response as a DC would (design.md §3.5; negative-tests D12):
 // Content-Type application/jose, the JWS verified with the DP's keys, aud naming PayNet and the DC,
 // and the JWE decrypted with the DC's key, whose plaintext must be a JSON object with "data".
-func (s *Sim) openResponse(ctx context.Context, resp *dpResponse, dcID string) (jose.ResponseClaims, json.RawMessage, error) {
+func (s *Sim) openResponse(resp *dpResponse, dcID string) (stdjose.ResponseClaims, json.RawMessage, error) {
 	mt, _, err := mime.ParseMediaType(resp.header.Get("Content-Type"))
 	if err != nil || mt != "application/jose" {
-		return jose.ResponseClaims{}, nil, fmt.Errorf("Content-Type is %q, not application/jose", resp.header.Get("Content-Type"))
+		return stdjose.ResponseClaims{}, nil, fmt.Errorf("Content-Type is %q, not application/jose", resp.header.Get("Content-Type"))
 	}
-	claims, plain, err := jose.OpenResponse(ctx, resp.body, s.dpKeys, s.decKey, s.now())
+	o, err := stdjose.OpenResponse(resp.body, s.dpKeys, s.decKey, s.now())
 	if err != nil {
-		return claims, nil, err
+		if o != nil {
+			return o.Claims, nil, err
+		}
+		return stdjose.ResponseClaims{}, nil, err
 	}
+	claims, plain := o.Claims, o.Plaintext
 	if claims.Iss != s.opt.DPID {
 		return claims, nil, fmt.Errorf("response iss %q is not the dp_id", claims.Iss)
 	}

@@ -21,8 +21,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/obs"
+	"github.com/ofpdp/ofpdp/internal/ofp/stdjose"
 )
 
 // Defaults of Options.
@@ -101,14 +101,14 @@ type Sim struct {
 	newID  func() string
 	logger *slog.Logger
 
-	signer      *jose.Signer     // PayNet's signing key (events, authorize signature, RS requests)
-	dpKeys      jose.KeyResolver // dp.jwks.json
-	patchVerify *jose.Verifier   // PATCH x-fapi-signature: iss = dp_id, replay-protected
-	tokenVerify *jose.Verifier   // id_token: attached, no header iss
-	dpMTLSSum   [32]byte         // SHA-256 of dp-mtls.crt
-	serverTLS   *tls.Config      // mtls listener
-	dpClient    *http.Client     // calls to the DP with paynet-mtls
-	encKid      string           // x5t#S256 of dc-enc.crt
+	signer      *stdjose.Signer   // PayNet's signing key (events, authorize signature, RS requests)
+	dpKeys      *stdjose.KeySet   // dp.jwks.json
+	patchVerify *stdjose.Verifier // PATCH x-fapi-signature: iss = dp_id, replay-protected
+	tokenVerify *stdjose.Verifier // id_token: attached, no header iss
+	dpMTLSSum   [32]byte          // SHA-256 of dp-mtls.crt
+	serverTLS   *tls.Config       // mtls listener
+	dpClient    *http.Client      // calls to the DP with paynet-mtls
+	encKid      string            // x5t#S256 of dc-enc.crt
 	decKey      crypto.PrivateKey
 	paynetJWKS  []byte
 	dcJWKS      []byte
@@ -189,7 +189,7 @@ func (s *Sim) path(name string) string { return filepath.Join(s.opt.PKIDir, name
 
 // loadPKI reads the files of design.md §8 the simulator needs.
 func (s *Sim) loadPKI() error {
-	caCerts, err := jose.LoadCertificatesFile(s.path(fileCA))
+	caCerts, err := stdjose.LoadCertificatesFile(s.path(fileCA))
 	if err != nil {
 		return fmt.Errorf("sim: CA: %w", err)
 	}
@@ -205,32 +205,28 @@ func (s *Sim) loadPKI() error {
 	if err != nil {
 		return fmt.Errorf("sim: client certificate: %w", err)
 	}
-	dpMTLS, err := jose.LoadCertificatesFile(s.path(fileDPMTLS))
+	dpMTLS, err := stdjose.LoadCertificatesFile(s.path(fileDPMTLS))
 	if err != nil {
 		return fmt.Errorf("sim: DP client certificate: %w", err)
 	}
 	s.dpMTLSSum = sha256.Sum256(dpMTLS[0].Raw)
 
-	sigKey, err := jose.LoadSigningKey(s.path(filePayNetSig+".key"), s.path(filePayNetSig+".crt"))
-	if err != nil {
+	if s.signer, err = stdjose.LoadSigner(s.path(filePayNetSig+".key"), s.path(filePayNetSig+".crt"), s.opt.PayNetIssuer, s.now, s.newID); err != nil {
 		return fmt.Errorf("sim: PayNet signing key: %w", err)
 	}
-	s.signer = &jose.Signer{Key: sigKey, Issuer: s.opt.PayNetIssuer, Now: s.now, NewID: s.newID}
 
-	encCerts, err := jose.LoadCertificatesFile(s.path(fileDCEnc + ".crt"))
+	encCerts, err := stdjose.LoadCertificatesFile(s.path(fileDCEnc + ".crt"))
 	if err != nil {
 		return fmt.Errorf("sim: DC encryption certificate: %w", err)
 	}
-	s.encKid = jose.Thumbprint(encCerts[0])
-	if s.decKey, err = jose.LoadPrivateKeyFile(s.path(fileDCEnc + ".key")); err != nil {
+	s.encKid = stdjose.Thumbprint(encCerts[0])
+	if s.decKey, err = stdjose.LoadPrivateKeyFile(s.path(fileDCEnc + ".key")); err != nil {
 		return fmt.Errorf("sim: DC encryption key: %w", err)
 	}
 
-	dpJWKS, err := readJWKS(s.path(fileDPJWKS))
-	if err != nil {
+	if s.dpKeys, err = readJWKS(s.path(fileDPJWKS)); err != nil {
 		return err
 	}
-	s.dpKeys = &jose.StaticKeys{Set: dpJWKS}
 	if _, err := readJWKS(s.path(filePayNetJWKS)); err != nil {
 		return err
 	}
@@ -244,10 +240,8 @@ func (s *Sim) loadPKI() error {
 		return fmt.Errorf("sim: %w", err)
 	}
 
-	s.patchVerify = &jose.Verifier{
-		Keys: s.dpKeys, Replay: jose.NewMemoryReplay(s.now), Now: s.now, Issuer: s.opt.DPID,
-	}
-	s.tokenVerify = &jose.Verifier{Keys: s.dpKeys, Replay: jose.NewMemoryReplay(s.now), Now: s.now}
+	s.patchVerify = &stdjose.Verifier{Keys: s.dpKeys, Now: s.now, Issuer: s.opt.DPID}
+	s.tokenVerify = &stdjose.Verifier{Keys: s.dpKeys, Now: s.now}
 
 	s.serverTLS = &tls.Config{
 		MinVersion:   tls.VersionTLS12,
@@ -271,14 +265,10 @@ func (s *Sim) loadPKI() error {
 	return nil
 }
 
-func readJWKS(path string) (*jose.KeySet, error) {
-	b, err := os.ReadFile(path)
+func readJWKS(path string) (*stdjose.KeySet, error) {
+	ks, err := stdjose.ReadJWKSFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
-	}
-	ks, err := jose.ParseJWKS(b)
-	if err != nil {
-		return nil, fmt.Errorf("sim: %s: %w", filepath.Base(path), err)
 	}
 	return ks, nil
 }
@@ -426,7 +416,7 @@ func (s *Sim) handleInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, Info{
 		DPID: s.opt.DPID, DCID: s.opt.DCID, DCName: s.opt.DCName, RedirectURI: s.RedirectURI(),
 		DPAPIURL: s.opt.DPAPIURL, DPWebURL: s.opt.DPWebURL, PayNetIssuer: s.opt.PayNetIssuer,
-		EncKid: s.encKid, PayNetSigKid: s.signer.Key.Kid,
+		EncKid: s.encKid, PayNetSigKid: s.signer.Kid,
 		ConsentsHeld: s.state.len(), ConsentsLimit: s.opt.MaxConsents,
 	})
 }

@@ -4,28 +4,28 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // Consent is the Consent object as PayNet holds it and sends it in events (spec paynet-dp.md §5.1,
 // reference schema of §3.1.1). Timestamps are kept as the exact strings sent. Empty optional
 // members are omitted, never sent as "" (the DP refuses empty strings, negative-tests C5).
 type Consent struct {
-	ConsentID          string                `json:"consent_id"`
-	DCID               string                `json:"dc_id"`
-	DPID               string                `json:"dp_id"`
-	IDType             consent.IDType        `json:"id_type,omitempty"`
-	HashedIDNumber     string                `json:"hashed_id_number,omitempty"`
-	ConsentType        string                `json:"consent_type"`
-	Purpose            consent.Purpose       `json:"consent_purpose"`
-	Permissions        []consent.Permission  `json:"permissions"`
-	ExpirationDatetime string                `json:"expiration_datetime"`
-	Status             consent.Status        `json:"status"`
-	StatusReason       *consent.StatusReason `json:"status_reason,omitempty"`
-	AccountAccess      *AccountAccess        `json:"account_access,omitempty"`
-	CreatedAt          string                `json:"created_at"`
-	UpdatedAt          string                `json:"updated_at"`
-	UpdatedBy          string                `json:"updated_by,omitempty"`
+	ConsentID          string             `json:"consent_id"`
+	DCID               string             `json:"dc_id"`
+	DPID               string             `json:"dp_id"`
+	IDType             wire.IDType        `json:"id_type,omitempty"`
+	HashedIDNumber     string             `json:"hashed_id_number,omitempty"`
+	ConsentType        string             `json:"consent_type"`
+	Purpose            wire.Purpose       `json:"consent_purpose"`
+	Permissions        []wire.Permission  `json:"permissions"`
+	ExpirationDatetime string             `json:"expiration_datetime"`
+	Status             wire.Status        `json:"status"`
+	StatusReason       *wire.StatusReason `json:"status_reason,omitempty"`
+	AccountAccess      *AccountAccess     `json:"account_access,omitempty"`
+	CreatedAt          string             `json:"created_at"`
+	UpdatedAt          string             `json:"updated_at"`
+	UpdatedBy          string             `json:"updated_by,omitempty"`
 }
 
 // AccountAccess is the account_access member of the Consent object (spec §5.1 schema shape,
@@ -43,21 +43,21 @@ type Account struct {
 
 // Event is the body of POST /v1/consents/events (spec §3.1.1).
 type Event struct {
-	EventType consent.EventType `json:"event_type"`
-	Data      Consent           `json:"data"`
+	EventType wire.EventType `json:"event_type"`
+	Data      Consent        `json:"data"`
 }
 
 // CreateConsentRequest is the body of POST /sim/consents. DCID defaults to the simulator's DC,
 // ValidityDays to DefaultValidityDays. IDType and IDNumber are given together or not at all; the
 // ID number is hashed (design.md §3.11) and never kept.
 type CreateConsentRequest struct {
-	DCID          string               `json:"dc_id,omitempty"`
-	Purpose       consent.Purpose      `json:"purpose"`
-	Permissions   []consent.Permission `json:"permissions"`
-	ValidityDays  int                  `json:"validity_days,omitempty"`
-	IDType        consent.IDType       `json:"id_type,omitempty"`
-	IDNumber      string               `json:"id_number,omitempty"`
-	DCRedirectURI string               `json:"dc_redirect_uri,omitempty"`
+	DCID          string            `json:"dc_id,omitempty"`
+	Purpose       wire.Purpose      `json:"purpose"`
+	Permissions   []wire.Permission `json:"permissions"`
+	ValidityDays  int               `json:"validity_days,omitempty"`
+	IDType        wire.IDType       `json:"id_type,omitempty"`
+	IDNumber      string            `json:"id_number,omitempty"`
+	DCRedirectURI string            `json:"dc_redirect_uri,omitempty"`
 }
 
 // CreateConsentResponse answers POST /sim/consents: the new consent, the URL to send the
@@ -71,12 +71,12 @@ type CreateConsentResponse struct {
 // EventRecord is one consent event the simulator sent to the DP and the DP's answer.
 // HTTPStatus is 0 when no HTTP answer came back (Error then says why).
 type EventRecord struct {
-	EventType     consent.EventType `json:"event_type"`
-	Status        consent.Status    `json:"status"`
-	HTTPStatus    int               `json:"http_status"`
-	Error         string            `json:"error,omitempty"`
-	InteractionID string            `json:"interaction_id"`
-	SentAt        time.Time         `json:"sent_at"`
+	EventType     wire.EventType `json:"event_type"`
+	Status        wire.Status    `json:"status"`
+	HTTPStatus    int            `json:"http_status"`
+	Error         string         `json:"error,omitempty"`
+	InteractionID string         `json:"interaction_id"`
+	SentAt        time.Time      `json:"sent_at"`
 }
 
 // Accepted reports whether the DP acknowledged the event with a 2xx answer.
@@ -121,7 +121,7 @@ type ConsentView struct {
 func (v *ConsentView) AuthorizedAccounts() []Account {
 	for i := len(v.UpdatesReceived) - 1; i >= 0; i-- {
 		u := v.UpdatesReceived[i]
-		if u.Accepted && u.Status == string(consent.StatusAuthorized) {
+		if u.Accepted && u.Status == string(wire.StatusAuthorized) {
 			return u.Accounts
 		}
 	}
@@ -150,9 +150,9 @@ type StatusRequest struct {
 // StatusResponse answers POST /sim/consents/{id}/status: the status now held and the DP's answer to
 // the event.
 type StatusResponse struct {
-	Status     consent.Status `json:"status"`
-	HTTPStatus int            `json:"http_status"`
-	Error      string         `json:"error,omitempty"`
+	Status     wire.Status `json:"status"`
+	HTTPStatus int         `json:"http_status"`
+	Error      string      `json:"error,omitempty"`
 }
 
 // DataResponse answers the RS endpoints: the DP's HTTP status, the decrypted plaintext (the JWE
