@@ -367,8 +367,9 @@ func (r *runner) burst(ctx context.Context, m *authorized) {
 	r.check("D16", "Burst of signed data calls for one DC (a fresh dc_id) until refused; then a call for the main DC",
 		"429 with Retry-After within "+strconv.Itoa(burstLimit)+" calls; the other DC still served", func() (string, bool) {
 			dc := "CONF-" + strings.ToUpper(newID()[:8])
+			u := r.t.Users[0]
 			resp, err := r.sim.CreateConsent(ctx, sim.CreateConsentRequest{DCID: dc, Purpose: wire.PurposePFM,
-				Permissions: []wire.Permission{wire.PermReadBalances}})
+				Permissions: []wire.Permission{wire.PermReadBalances}, IDType: u.IDType, IDNumber: u.IDNumber})
 			if err != nil {
 				return "consent for the burst DC: " + err.Error(), false
 			}

@@ -35,9 +35,15 @@ type journey struct {
 }
 
 // createConsent asks the simulator to create a consent (as PayNet does after a DC's PAR) and to
-// send consent_created to the DP.
+// send consent_created to the DP. The consent names the first user, who drives the journeys.
 func (r *runner) createConsent(ctx context.Context, perms []wire.Permission) (*sim.CreateConsentResponse, error) {
-	resp, err := r.sim.CreateConsent(ctx, sim.CreateConsentRequest{DCID: r.t.DCID, Purpose: wire.PurposePFM, Permissions: perms})
+	return r.createConsentFor(ctx, perms, r.t.Users[0])
+}
+
+// createConsentFor creates a consent naming u (their id_type and ID number, when known).
+func (r *runner) createConsentFor(ctx context.Context, perms []wire.Permission, u User) (*sim.CreateConsentResponse, error) {
+	resp, err := r.sim.CreateConsent(ctx, sim.CreateConsentRequest{DCID: r.t.DCID, Purpose: wire.PurposePFM, Permissions: perms,
+		IDType: u.IDType, IDNumber: u.IDNumber})
 	if err != nil {
 		if resp != nil && !resp.Event.Accepted() {
 			return resp, fmt.Errorf("the DP did not accept consent_created: HTTP %d %s", resp.Event.HTTPStatus, resp.Event.Error)
@@ -432,7 +438,7 @@ func (r *runner) otherCustomer(ctx context.Context) {
 		return
 	}
 	u := r.t.Users[1]
-	resp, err := r.createConsent(ctx, allPermissions)
+	resp, err := r.createConsentFor(ctx, allPermissions, u)
 	if err != nil {
 		r.othersErr = err
 		return

@@ -3,9 +3,11 @@ package conformance
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -94,5 +96,67 @@ func TestCell(t *testing.T) {
 		if got := cell(tc.in, tc.max); got != tc.want {
 			t.Errorf("cell(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
 		}
+	}
+}
+
+// TestReportJUnit parses the JUnit XML back: one test case per row, the counts of the report,
+// failures carrying expected and got, skipped rows marked.
+func TestReportJUnit(t *testing.T) {
+	rep := sampleReport()
+	var buf bytes.Buffer
+	if err := rep.WriteJUnit(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Suites []struct {
+			Name     string `xml:"name,attr"`
+			Tests    int    `xml:"tests,attr"`
+			Failures int    `xml:"failures,attr"`
+			Cases    []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Message string `xml:"message,attr"`
+					Body    string `xml:",chardata"`
+				} `xml:"failure"`
+				Skipped *struct{} `xml:"skipped"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("JUnit XML does not parse: %v\n%s", err, buf.String())
+	}
+	var totals struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Skipped  int `xml:"skipped,attr"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &totals); err != nil {
+		t.Fatal(err)
+	}
+	if totals.Tests != len(rep.Results) || totals.Failures != rep.Failed || totals.Skipped != rep.Skipped {
+		t.Errorf("totals %+v, report %d/%d/%d", totals, len(rep.Results), rep.Failed, rep.Skipped)
+	}
+	cases, failures, skipped := 0, 0, 0
+	for _, s := range doc.Suites {
+		for _, c := range s.Cases {
+			cases++
+			if c.Failure != nil {
+				failures++
+				if c.Name != "S6-none alg none, empty signature" || !strings.Contains(c.Failure.Body, "expected: 401 JWS.InvalidSignature") ||
+					!strings.Contains(c.Failure.Body, "got: 200 application/json") || !strings.Contains(c.Failure.Message, "got 200") {
+					t.Errorf("failure %q: %+v", c.Name, c.Failure)
+				}
+			}
+			if c.Skipped != nil {
+				skipped++
+			}
+		}
+	}
+	if cases != len(rep.Results) || failures != rep.Failed || skipped != rep.Skipped {
+		t.Errorf("parsed %d cases, %d failures, %d skipped; report has %d, %d, %d", cases, failures, skipped,
+			len(rep.Results), rep.Failed, rep.Skipped)
+	}
+	if len(doc.Suites) != 2 || doc.Suites[0].Name != GroupSignatures || doc.Suites[0].Tests != 2 || doc.Suites[0].Failures != 1 {
+		t.Errorf("suites %+v", doc.Suites)
 	}
 }

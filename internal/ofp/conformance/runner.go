@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,11 +20,16 @@ import (
 
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 	"github.com/ofpdp/ofpdp/internal/ofp/stdjose"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
-// User is a bank customer the journey logs in as (a demo login in the sandbox).
+// User is a bank customer the journey logs in as (a demo login in the sandbox). IDType and
+// IDNumber, when set, are put on every consent created for this customer (spec §5.1 id_type,
+// hashed_id_number; design.md §3.11), so that the DP can check it is them who logs in.
 type User struct {
 	Username, Password string
+	IDType             wire.IDType
+	IDNumber           string
 }
 
 // Target describes the DP under test and the keys the runner plays PayNet and the DC with.
@@ -75,6 +81,11 @@ type Options struct {
 	Sim *sim.Client
 	// Groups selects groups to run (nil = all); the journey group always runs.
 	Groups []string
+	// Only and Skip select rows by id prefix, case-insensitively (Only nil = every row; Skip
+	// wins). A row left out is not run and not reported, except the journey group's, which
+	// always run because the other groups use the consents they authorize: they are only left
+	// out of the report. An Only prefix that selects no row makes Run return ErrOptions.
+	Only, Skip []string
 	// HTTPTimeout bounds every request (default 15 s).
 	HTTPTimeout time.Duration
 	// Progress, when set, is called with each result as it is recorded.
@@ -85,6 +96,36 @@ type Options struct {
 
 // ErrOptions is wrapped by Run's errors about its options or the PKI.
 var ErrOptions = errors.New("conformance: invalid options")
+
+// ErrUnreachable is wrapped by Run's error when the DP's api or web listener cannot be reached
+// at all (no TCP connection): the run could not start.
+var ErrUnreachable = errors.New("conformance: DP unreachable")
+
+// hasPrefixFold reports whether id starts with prefix, ignoring case.
+func hasPrefixFold(id, prefix string) bool {
+	return len(id) >= len(prefix) && strings.EqualFold(id[:len(prefix)], prefix)
+}
+
+// selected reports whether Only and Skip let row id through, and notes which Only prefixes
+// selected something.
+func (r *runner) selected(id string) bool {
+	for _, p := range r.o.Skip {
+		if hasPrefixFold(id, p) {
+			return false
+		}
+	}
+	if len(r.o.Only) == 0 {
+		return true
+	}
+	ok := false
+	for _, p := range r.o.Only {
+		if hasPrefixFold(id, p) {
+			r.onlyUsed[p] = true
+			ok = true
+		}
+	}
+	return ok
+}
 
 // Run drives every selected check against the DP and returns the report. An error means the
 // run could not start (options, PKI, simulator unreachable); failures of the DP are rows of the
@@ -123,6 +164,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return r.rep, fmt.Errorf("conformance: run interrupted: %w", err)
 	}
+	for _, p := range o.Only {
+		if !r.onlyUsed[p] {
+			return r.rep, fmt.Errorf("%w: --only %q selects no row", ErrOptions, p)
+		}
+	}
 	return r.rep, nil
 }
 
@@ -134,6 +180,8 @@ type runner struct {
 	log   *slog.Logger
 	rep   *Report
 	group string
+	// onlyUsed are the Only prefixes that selected a row.
+	onlyUsed map[string]bool
 
 	k       *keys
 	pn      *payNet
@@ -190,6 +238,11 @@ func newRunner(ctx context.Context, o Options) (*runner, error) {
 	if len(t.Users) == 0 || t.Users[0].Username == "" || t.Users[0].Password == "" {
 		return nil, fmt.Errorf("%w: Target needs at least one user with a password", ErrOptions)
 	}
+	for i, u := range t.Users {
+		if (u.IDNumber != "") != (u.IDType != "") || (u.IDType != "" && !u.IDType.Valid()) {
+			return nil, fmt.Errorf("%w: user %d: id type (nric or passport) and id number go together", ErrOptions, i+1)
+		}
+	}
 	if o.Sim == nil || o.Sim.BaseURL == "" {
 		return nil, fmt.Errorf("%w: Sim (the PayNet simulator's JSON API) is required", ErrOptions)
 	}
@@ -224,6 +277,11 @@ func newRunner(ctx context.Context, o Options) (*runner, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	for _, p := range append(slices.Clone(o.Only), o.Skip...) {
+		if strings.TrimSpace(p) == "" {
+			return nil, fmt.Errorf("%w: an empty row id prefix", ErrOptions)
+		}
+	}
 	k, err := loadKeys(t.PKIDir)
 	if err != nil {
 		return nil, err
@@ -235,10 +293,15 @@ func newRunner(ctx context.Context, o Options) (*runner, error) {
 	if info.DPID != t.DPID {
 		return nil, fmt.Errorf("%w: the simulator is set up for dp_id %q, the target is %q", ErrOptions, info.DPID, t.DPID)
 	}
+	for _, raw := range []string{t.APIURL, t.WebURL} {
+		if err := reachable(ctx, raw, o.HTTPTimeout); err != nil {
+			return nil, err
+		}
+	}
 	if t.DCName == "" {
 		t.DCName = info.DCName
 	}
-	r := &runner{o: o, t: t, now: o.Now, log: o.Logger, k: k, sim: o.Sim, simInfo: info,
+	r := &runner{o: o, t: t, onlyUsed: map[string]bool{}, now: o.Now, log: o.Logger, k: k, sim: o.Sim, simInfo: info,
 		rep: &Report{Target: ReportTarget{APIURL: t.APIURL, WebURL: t.WebURL, DPID: t.DPID, DCID: t.DCID, SimURL: o.Sim.BaseURL}}}
 	r.pn = newPayNet(t.APIURL, k, t.PayNetIssuer, o.HTTPTimeout, o.Now)
 	return r, nil
@@ -262,6 +325,9 @@ func (r *runner) skip(id, check, expected, why string) {
 }
 
 func (r *runner) emit(res Result) {
+	if !r.selected(res.ID) {
+		return
+	}
 	r.rep.add(res)
 	r.log.Info("conformance", "id", res.ID, "outcome", res.Outcome, "got", res.Got)
 	if r.o.Progress != nil {
@@ -271,6 +337,9 @@ func (r *runner) emit(res Result) {
 
 // check runs fn and records its verdict.
 func (r *runner) check(id, what, expected string, fn func() (got string, ok bool)) {
+	if r.group != GroupJourney && !r.selected(id) {
+		return
+	}
 	start := r.now()
 	got, ok := fn()
 	r.record(id, what, expected, got, ok, start)
@@ -364,4 +433,27 @@ func loadSigningKey(keyFile, certFile string) (*signingKey, error) {
 		return nil, err
 	}
 	return &signingKey{Key: s.Key, Kid: s.Kid, Alg: s.Alg(), Cert: chain[0]}, nil
+}
+
+// reachable dials the host of a listener URL: a DP that accepts no TCP connection at all cannot
+// be tested, which is not a failed row but a run that could not start.
+func reachable(ctx context.Context, raw string, timeout time.Duration) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: %q: %v", ErrOptions, raw, err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrUnreachable, raw, err)
+	}
+	return c.Close()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ofpdp/ofpdp/internal/ofp/conformance"
 	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
 )
 
@@ -34,7 +35,8 @@ func targetOf(info sandbox.Info) (conformance.Target, *sim.Client) {
 	t := conformance.Target{APIURL: info.DP.APIURL, WebURL: info.DP.WebURL, PKIDir: info.PKIDir,
 		RedirectURI: info.RedirectURI, DPID: info.DPID, DCID: info.DCID}
 	for _, u := range info.Users {
-		t.Users = append(t.Users, conformance.User{Username: u.Username, Password: u.Password})
+		t.Users = append(t.Users, conformance.User{Username: u.Username, Password: u.Password,
+			IDType: wire.IDType(u.IDType), IDNumber: u.IDNumber})
 	}
 	return t, &sim.Client{BaseURL: info.PayNet.URL}
 }
@@ -78,6 +80,34 @@ func TestSandboxConforms(t *testing.T) {
 		if _, ok := rep.Result(id); !ok {
 			t.Errorf("row %s missing", id)
 		}
+	}
+
+	// Every consent the DP authorized named the customer who logged in (spec §5.1,
+	// design.md §3.11): the journeys bind consents to the user they log in as.
+	ups, err := client.Updates(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashes := map[string]bool{}
+	for _, u := range info.Users {
+		hashes[wire.HashIDNumber(u.IDNumber)] = true
+	}
+	authorized := 0
+	for _, u := range ups {
+		if !u.Accepted || u.Status != string(wire.StatusAuthorized) {
+			continue
+		}
+		authorized++
+		v, err := client.Consent(context.Background(), u.ConsentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.IDType == "" || !hashes[v.HashedIDNumber] {
+			t.Errorf("consent %s was authorized without naming a demo customer (id_type %q)", u.ConsentID, v.IDType)
+		}
+	}
+	if authorized == 0 {
+		t.Error("no authorized consent to check")
 	}
 
 	// A second run against the same sandbox passes too: nothing the first left behind (locked

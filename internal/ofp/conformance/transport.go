@@ -173,12 +173,16 @@ func selfIssuedClientCert() (tls.Certificate, error) {
 // sends itself.
 func (r *runner) newConsentData(id string, created time.Time) sim.Consent {
 	ts := created.UTC().Format("2006-01-02T15:04:05.000Z07:00")
-	return sim.Consent{
+	c := sim.Consent{
 		ConsentID: id, DCID: r.t.DCID, DPID: r.t.DPID, ConsentType: wire.ConsentTypeAccountAccess,
 		Purpose: wire.PurposePFM, Permissions: allPermissions,
 		ExpirationDatetime: sim.ExpirationFor(created, sim.DefaultValidityDays).Format(time.RFC3339),
 		Status:             wire.StatusAwaitingAuthorization, CreatedAt: ts, UpdatedAt: ts, UpdatedBy: "data_consumer",
 	}
+	if u := r.t.Users[0]; u.IDNumber != "" {
+		c.IDType, c.HashedIDNumber = u.IDType, wire.HashIDNumber(u.IDNumber)
+	}
+	return c
 }
 
 // createdEvent is the body of a consent_created event for a new consent.

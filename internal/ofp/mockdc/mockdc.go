@@ -62,12 +62,27 @@ type Options struct {
 	AppName string
 	// Banks are the banks offered (default one: the sandbox bank).
 	Banks []Bank
+	// Customers are the bank's demo customers the linking page lets the customer say they are,
+	// so that the consent names them (id_type and hashed_id_number, spec §5.1, design.md §3.11).
+	// The first is preselected; "another ID" takes a typed ID instead. Empty: the ID is typed.
+	Customers []Customer
 	// ValidityDays is the consent duration asked for (default 180).
 	ValidityDays int
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
 }
+
+// Customer is a demo customer the mock DC can bind a consent to. The ID number never reaches
+// the page: the form names the customer by Username and the consent carries only its hash.
+type Customer struct {
+	Username, Name string
+	IDType         wire.IDType
+	IDNumber       string
+}
+
+// otherCustomer is the form value for "another ID", typed into id_type and id_number.
+const otherCustomer = "other"
 
 // Handler is the mock DC web app.
 type Handler struct {
@@ -98,6 +113,11 @@ func New(o Options) (*Handler, error) {
 	for _, b := range o.Banks {
 		if b.ID == "" || url.PathEscape(b.ID) != b.ID || b.Name == "" {
 			return nil, fmt.Errorf("mockdc: bank %q needs a URL-safe id and a name", b.ID)
+		}
+	}
+	for _, c := range o.Customers {
+		if c.Username == "" || c.Username == otherCustomer || c.Name == "" || !c.IDType.Valid() || wire.NormalizeIDNumber(c.IDNumber) == "" {
+			return nil, fmt.Errorf("mockdc: customer %q needs a username, a name, id_type nric or passport and an ID number", c.Username)
 		}
 	}
 	if o.ValidityDays <= 0 {
@@ -167,6 +187,15 @@ func (h *Handler) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+func (h *Handler) customer(username string) (Customer, bool) {
+	for _, c := range h.opt.Customers {
+		if c.Username == username {
+			return c, true
+		}
+	}
+	return Customer{}, false
+}
+
 func (h *Handler) bank(id string) (Bank, bool) {
 	for _, b := range h.opt.Banks {
 		if b.ID == id {
@@ -222,6 +251,7 @@ var requested = []wire.Permission{wire.PermReadAccounts, wire.PermReadBalances, 
 
 type reviewData struct {
 	Bank        Bank
+	Customers   []Customer
 	Purpose     string
 	Permissions []string
 	Days        int
@@ -235,7 +265,7 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := reviewData{
-		Bank: b, Purpose: "Personal finance management: see all your accounts and spending in one place",
+		Bank: b, Customers: h.opt.Customers, Purpose: "Personal finance management: see all your accounts and spending in one place",
 		Days: h.opt.ValidityDays, Until: sim.ExpirationFor(h.opt.Now(), h.opt.ValidityDays).Format("2 January 2006"),
 	}
 	for _, p := range requested {
@@ -258,13 +288,31 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request) {
 		DCID: h.opt.DCID, Purpose: wire.PurposePFM, Permissions: requested,
 		ValidityDays: h.opt.ValidityDays, DCRedirectURI: h.CallbackURL(),
 	}
-	if idNumber := strings.TrimSpace(r.PostForm.Get("id_number")); idNumber != "" {
-		req.IDType = wire.IDType(r.PostForm.Get("id_type"))
-		req.IDNumber = idNumber
-		if !req.IDType.Valid() {
-			h.renderError(w, http.StatusBadRequest, "Check your ID", "Choose MyKad (NRIC) or passport.")
+	who := r.PostForm.Get("customer")
+	switch {
+	case who != "" && who != otherCustomer:
+		c, ok := h.customer(who)
+		if !ok {
+			h.renderError(w, http.StatusBadRequest, "Check who you are", "Choose yourself from the list.")
 			return
 		}
+		req.IDType, req.IDNumber = c.IDType, c.IDNumber
+	case who == otherCustomer || len(h.opt.Customers) == 0:
+		idNumber := strings.TrimSpace(r.PostForm.Get("id_number"))
+		if idNumber == "" && len(h.opt.Customers) > 0 {
+			h.renderError(w, http.StatusBadRequest, "Check your ID", "Type your ID number.")
+			return
+		}
+		if idNumber != "" {
+			req.IDType, req.IDNumber = wire.IDType(r.PostForm.Get("id_type")), idNumber
+			if !req.IDType.Valid() {
+				h.renderError(w, http.StatusBadRequest, "Check your ID", "Choose MyKad (NRIC) or passport.")
+				return
+			}
+		}
+	default:
+		h.renderError(w, http.StatusBadRequest, "Check who you are", "Choose yourself from the list.")
+		return
 	}
 	resp, err := h.opt.Sim.CreateConsent(r.Context(), req)
 	if err != nil {

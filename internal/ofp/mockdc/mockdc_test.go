@@ -336,3 +336,53 @@ func TestServe(t *testing.T) {
 
 // The simulator's Go client is what the sandbox passes as Options.Sim.
 var _ SimClient = (*sim.Client)(nil)
+
+// TestConnectBindsTheChosenCustomer: with demo customers configured the review page offers them
+// (the first preselected, no ID number on the page), and the consent carries the chosen
+// customer's id, or a typed one for "someone else" (spec §5.1; design.md §3.11).
+func TestConnectBindsTheChosenCustomer(t *testing.T) {
+	fs := &fakeSim{}
+	h, err := New(Options{Sim: fs, PublicURL: "http://127.0.0.1:8447", DCID: "DC0000000001", Customers: []Customer{
+		{Username: "aisyah", Name: "NUR AISYAH", IDType: wire.IDTypeNRIC, IDNumber: "900101-14-5678"},
+		{Username: "john", Name: "JOHN SMITH", IDType: wire.IDTypePassport, IDNumber: "A12345678"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := do(t, h, http.MethodGet, "/review?bank=sandbox", nil, nil).Body.String()
+	if !strings.Contains(page, `<option value="aisyah" selected>`) || !strings.Contains(page, `<option value="john">`) ||
+		!strings.Contains(page, `<option value="other">`) || strings.Contains(page, "900101") || strings.Contains(page, "A12345678") {
+		t.Fatalf("review page customer select:\n%s", page)
+	}
+	for _, tc := range []struct {
+		form     url.Values
+		status   int
+		idType   wire.IDType
+		idNumber string
+	}{
+		{url.Values{"bank": {"sandbox"}, "customer": {"john"}}, http.StatusSeeOther, wire.IDTypePassport, "A12345678"},
+		{url.Values{"bank": {"sandbox"}, "customer": {"aisyah"}, "id_number": {"1"}}, http.StatusSeeOther, wire.IDTypeNRIC, "900101-14-5678"},
+		{url.Values{"bank": {"sandbox"}, "customer": {"other"}, "id_type": {"nric"}, "id_number": {"850615-10-5123"}}, http.StatusSeeOther, wire.IDTypeNRIC, "850615-10-5123"},
+		{url.Values{"bank": {"sandbox"}, "customer": {"other"}, "id_type": {"nric"}}, http.StatusBadRequest, "", ""},
+		{url.Values{"bank": {"sandbox"}, "customer": {"mallory"}}, http.StatusBadRequest, "", ""},
+		{url.Values{"bank": {"sandbox"}}, http.StatusBadRequest, "", ""},
+	} {
+		n := len(fs.created)
+		w := do(t, h, http.MethodPost, "/connect", tc.form, nil)
+		if w.Code != tc.status {
+			t.Fatalf("%v: %d, want %d", tc.form, w.Code, tc.status)
+		}
+		if tc.status != http.StatusSeeOther {
+			if len(fs.created) != n {
+				t.Fatalf("%v: a refused form created a consent", tc.form)
+			}
+			continue
+		}
+		if r := fs.created[n]; r.IDType != tc.idType || r.IDNumber != tc.idNumber {
+			t.Errorf("%v: consent for %s %q", tc.form, r.IDType, r.IDNumber)
+		}
+	}
+	if _, err := New(Options{Sim: fs, PublicURL: "http://x", Customers: []Customer{{Username: "a", Name: "A", IDType: "licence", IDNumber: "1"}}}); err == nil {
+		t.Error("a customer with id_type licence was accepted")
+	}
+}
