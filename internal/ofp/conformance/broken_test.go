@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,6 +35,9 @@ type breakage struct {
 	plaintextData bool
 	// openRedirect: authorize with a redirect_uri off the allow-list redirects there with an error.
 	openRedirect bool
+	// badPayload: sealed data answers are re-sealed (with the DP's own keys) after amounts became
+	// JSON numbers and transaction dates UTC — still signed and encrypted, wrong inside.
+	badPayload bool
 }
 
 // brokenDP starts the broken DP in front of the sandbox's and returns the target to test.
@@ -66,6 +70,19 @@ func brokenDP(t *testing.T, info sandbox.Info, b breakage) conformance.Target {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dpSigKey, err := jose.LoadSigningKey(p("dp-sig.key"), p("dp-sig.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dpSigner := &jose.Signer{Key: dpSigKey, Issuer: info.DPID}
+	encCerts, err := jose.LoadCertificatesFile(p("dc-enc.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	encKey, err := jose.PublicKeyFromChain(encCerts, jose.UseEnc, jose.AlgRSAOAEP256)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	apiURL, _ := url.Parse(info.DP.APIURL)
 	api := &httputil.ReverseProxy{
@@ -87,7 +104,7 @@ func brokenDP(t *testing.T, info sandbox.Info, b breakage) conformance.Target {
 			pr.Out.Header.Set("x-fapi-signature", sig)
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			if !b.plaintextData || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/jose" {
+			if !(b.plaintextData || b.badPayload) || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/jose" {
 				return nil
 			}
 			sealed, err := io.ReadAll(resp.Body)
@@ -95,14 +112,23 @@ func brokenDP(t *testing.T, info sandbox.Info, b breakage) conformance.Target {
 				return err
 			}
 			_ = resp.Body.Close()
-			_, plain, err := jose.OpenResponse(resp.Request.Context(), sealed, jose.StaticKeys{Set: dpKeys}, decKey, time.Now())
+			claims, plain, err := jose.OpenResponse(resp.Request.Context(), sealed, jose.StaticKeys{Set: dpKeys}, decKey, time.Now())
 			if err != nil {
 				return err
+			}
+			if b.badPayload {
+				plain = amountAsNumber.ReplaceAll(plain, []byte(`"amount":$1`))
+				plain = utcDate.ReplaceAll(plain, []byte(`"transaction_date":"${1}Z"`))
+				if plain, err = dpSigner.Seal(plain, encKey, claims.Aud); err != nil {
+					return err
+				}
 			}
 			resp.Body = io.NopCloser(bytes.NewReader(plain))
 			resp.ContentLength = int64(len(plain))
 			resp.Header.Set("Content-Length", strconv.Itoa(len(plain)))
-			resp.Header.Set("Content-Type", "application/json")
+			if b.plaintextData {
+				resp.Header.Set("Content-Type", "application/json")
+			}
 			return nil
 		},
 	}
@@ -130,6 +156,11 @@ func brokenDP(t *testing.T, info sandbox.Info, b breakage) conformance.Target {
 	target.WebURL = webSrv.URL
 	return target
 }
+
+var (
+	amountAsNumber = regexp.MustCompile(`"amount":"(\d+\.\d{2})"`)
+	utcDate        = regexp.MustCompile(`"transaction_date":"([0-9T:-]{19})(\.\d+)?\+08:00"`)
+)
 
 func readJWKS(path string) (*jose.KeySet, error) {
 	b, err := os.ReadFile(path)
@@ -190,6 +221,22 @@ func TestBrokenDPsFail(t *testing.T) {
 		assertRows(t, rep,
 			[]string{"DoD-4", "D12-sealed", "D13", "D18-any", "D18-none"},
 			[]string{"DoD-1", "D4", "D5", "D8-malformed", "D10-date", "D17"})
+	})
+
+	t.Run("payload fields of the wrong type", func(t *testing.T) {
+		target := brokenDP(t, info, breakage{badPayload: true})
+		rep := run(t, conformance.Options{Target: target, Sim: client, Groups: []string{conformance.GroupData},
+			Only: []string{"P-", "D12", "D13"}})
+		assertRows(t, rep, []string{"P-account", "P-balances", "P-transactions"}, []string{"P-userinfo", "D12-sealed", "D13"})
+		for id, want := range map[string]string{"P-balances": "current_balance.amount.amount: not a string",
+			"P-transactions": "transaction_date: not an ISO 8601 date-time in MYT"} {
+			if res, _ := rep.Result(id); !strings.Contains(res.Got, want) {
+				t.Errorf("%s should name the deviation %q: %q", id, want, res.Got)
+			}
+		}
+		if len(rep.Results) != 8 {
+			t.Errorf("--only P-,D12,D13 reported %d rows, want 8", len(rep.Results))
+		}
 	})
 
 	t.Run("redirects to an unlisted redirect_uri", func(t *testing.T) {

@@ -41,8 +41,14 @@ func (r *runner) dataDo(ctx context.Context, c call) (*apiResp, error) {
 	return a, nil
 }
 
-// approveConsent runs a whole journey that approves a new consent with perms for the first user.
+// approveConsent runs a whole journey that approves a new consent with perms for the first user,
+// sharing the first account offered.
 func (r *runner) approveConsent(ctx context.Context, perms []wire.Permission) (*authorized, error) {
+	return r.approveAccounts(ctx, perms, false)
+}
+
+// approveAccounts is approveConsent sharing the first account offered, or every one with all.
+func (r *runner) approveAccounts(ctx context.Context, perms []wire.Permission, all bool) (*authorized, error) {
 	resp, err := r.createConsent(ctx, perms)
 	if err != nil {
 		return nil, err
@@ -60,7 +66,10 @@ func (r *runner) approveConsent(ctx context.Context, perms []wire.Permission) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := j.selectAccounts(ctx, ids[:1]); err != nil {
+	if !all {
+		ids = ids[:1]
+	}
+	if err := j.selectAccounts(ctx, ids); err != nil {
 		return nil, err
 	}
 	if err := j.decide(ctx, "approve", requestOpts{}); err != nil {
@@ -98,7 +107,7 @@ func (r *runner) limitedConsent(ctx context.Context) (*authorized, error) {
 // dataIDs are the rows of the data group, in order.
 var dataIDs = []string{"D4", "D5", "D8-echo", "D8-generated", "D8-malformed", "D8-date", "D9", "D10-date", "D10-order",
 	"D10-pagesize", "D10-variants", "D12-sealed", "D12-enckid", "D12-noenckid", "D13", "D17", "D18-any", "D18-none",
-	"D18-html", "D16", "D14", "D15"}
+	"D18-html", "P-account", "P-balances", "P-transactions", "P-userinfo", "D16", "D14", "D15"}
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -330,6 +339,7 @@ func (r *runner) data(ctx context.Context) {
 		})
 	}
 
+	r.payloads(ctx)
 	r.burst(ctx, m)
 
 	r.check("D14", "Every error answer of the api listener seen in this run", "JSON {\"error\", \"error_description\"}, never HTML",
@@ -432,3 +442,68 @@ func (r *runner) burst(ctx context.Context, m *authorized) {
 
 // myt is Malaysia time (spec §3.0: dates are MYT).
 var myt = time.FixedZone("MYT", 8*60*60)
+
+// payloadIDs are the rows of payloads.
+var payloadIDs = []string{"P-account", "P-balances", "P-transactions", "P-userinfo"}
+
+// payloads checks what a data consumer receives, as a DC would and as PayNet's bilateral testing
+// will: every decrypted account, balance and transaction page of a consent sharing every account
+// the first user is offered (so every account type the DP serves), and its userinfo, against
+// package wire's transcription of spec §5.4–5.7 and §3.1.3. Each row lists every deviation found
+// (field path and rule, never the value).
+func (r *runner) payloads(ctx context.Context) {
+	m, err := r.approveAccounts(ctx, wire.AllPermissions, true)
+	if err != nil {
+		for _, id := range payloadIDs {
+			r.prerequisite(id, "Payload check (spec §5.4–5.7, §3.1.3)", "a consent sharing every offered account", err)
+		}
+		return
+	}
+	sealed := func(suffix string, q url.Values, check func(plain []byte, acct string) []string) func() (string, bool) {
+		return func() (string, bool) {
+			var devs []string
+			for i, acct := range m.Accounts {
+				a, err := r.dataDo(ctx, r.pn.dataCall(dataPath(m.ConsentID, acct, suffix, q)))
+				if err != nil {
+					return oneLine(err), false
+				}
+				o, err := r.open(a)
+				if err != nil {
+					return fmt.Sprintf("account %d: %v", i+1, err), false
+				}
+				for _, d := range check(o.Plaintext, acct) {
+					devs = append(devs, fmt.Sprintf("account %d: %s", i+1, d))
+				}
+			}
+			if len(devs) > 0 {
+				return fmt.Sprintf("%d deviation(s): %s", len(devs), strings.Join(devs, "; ")), false
+			}
+			return fmt.Sprintf("%d account(s), no deviation", len(m.Accounts)), true
+		}
+	}
+	r.check("P-account", "Decrypted GET /v1/accounts/{account_id} payload of each consented account",
+		"spec §5.4: required fields, enums, MYR amounts, credit numbers masked 6+4, no unknown member",
+		sealed("", nil, func(p []byte, _ string) []string { return wire.CheckAccount(p) }))
+	r.check("P-balances", "Decrypted GET …/balances payload of each consented account",
+		"spec §5.5: current_balance {amount{amount, currency}, credit_debit_indicator}, credit_lines_included boolean",
+		sealed("/balances", nil, func(p []byte, _ string) []string { return wire.CheckBalance(p) }))
+	r.check("P-transactions", "Decrypted GET …/transactions first page of each consented account",
+		"spec §5.6–5.7: required fields, MYT date-times, enums, amounts; meta.next_page_params",
+		sealed("/transactions", url.Values{"page_size": {"50"}}, wire.CheckTransactionsPage))
+	r.check("P-userinfo", "GET /v1/oauth/userinfo for consent A", "200 JSON; spec §3.1.3: sub, id_type, hashed_id_number, typed claims",
+		func() (string, bool) {
+			c := r.pn.dataCall("/v1/oauth/userinfo?" + url.Values{"consent_id": {m.ConsentID}}.Encode())
+			c.header.Set("Accept", "application/json")
+			a, err := r.dataDo(ctx, c)
+			if err != nil {
+				return oneLine(err), false
+			}
+			if a.Status != http.StatusOK || a.contentType() != "application/json" {
+				return a.describe(), false
+			}
+			if devs := wire.CheckUserInfo(a.Body); len(devs) > 0 {
+				return fmt.Sprintf("%d deviation(s): %s", len(devs), strings.Join(devs, "; ")), false
+			}
+			return "no deviation", true
+		})
+}
