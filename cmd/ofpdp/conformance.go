@@ -26,7 +26,8 @@ prints a table (id, check, expected, got, result), optionally writes a JSON repo
 and a JUnit XML report (--junit), and exits 0 when every selected row passes, 1 when a row
 fails, 2 when the run could not start (bad flags or PKI, sandbox.json unreadable, the PayNet
 simulator or the DP unreachable). --only and --skip select rows by id prefix (comma-separated,
-case-insensitive); the journey rows always run, as the other rows use their consents.
+case-insensitive); the journey rows always run, as the other rows use their consents. --pages
+gives the page map of a DP whose journey pages differ from ofpdp's (docs/conformance.md).
 
 Against the sandbox:   ofpdp conformance --sandbox .sandbox/sandbox.json
 Against another DP:    give --dp-api-url, --dp-web-url, --pki-dir, --redirect-uri, --user and
@@ -62,6 +63,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	report := fs.String("report", "", "write the JSON report to `file`")
 	junit := fs.String("junit", "", "write the JUnit XML report to `file` (one test case per row)")
 	only := fs.String("only", "", "run only the rows whose id starts with one of these comma-separated `prefixes`")
+	pages := fs.String("pages", "", "page map `file` (JSON) of the DP's journey pages (default: ofpdp's, built in)")
 	skip := fs.String("skip", "", "leave out the rows whose id starts with one of these comma-separated `prefixes`")
 	groups := fs.String("groups", "", "comma-separated `groups` to run (default all): "+strings.Join(conformance.AllGroups, ","))
 	verbose := fs.Bool("v", false, "print each result on stderr as it comes")
@@ -81,6 +83,14 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 
 	var o conformance.Options
 	o.Groups, o.Only, o.Skip = commaList(*groups), commaList(*only), commaList(*skip)
+	if *pages != "" {
+		m, err := conformance.LoadPageMap(*pages)
+		if err != nil {
+			fmt.Fprintf(stderr, "ofpdp conformance: %v\n", err)
+			return 2
+		}
+		o.Pages = m
+	}
 	explicit := *apiURL != "" || *webURL != "" || *pkiDir != "" || *redirectURI != "" || *user != ""
 	switch {
 	case *sandboxFile != "" && explicit:

@@ -38,6 +38,7 @@ func TestConformanceExitCodes(t *testing.T) {
 		{"sandbox.json missing", []string{"conformance", "--sandbox", filepath.Join(dir, "none.json")}, "none.json"},
 		{"report not writable", append(cloneArgs(explicit), "--junit", filepath.Join(dir, "no", "such", "dir.xml")), "dir.xml"},
 		{"id type without number", append(cloneArgs(explicit), "--user-id-type", "nric"), "go together"},
+		{"page map missing", append(cloneArgs(explicit), "--pages", filepath.Join(dir, "none.json")), "none.json"},
 		{"DP unreachable", explicit, "DP unreachable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -142,7 +142,7 @@ func (r *runner) cancelAndMismatch(ctx context.Context) {
 				return err.Error(), false
 			}
 			defer j.close()
-			if j.onPage(isAccountsForm) {
+			if j.onPage(r.pages.isAccountsForm) {
 				return j.last.describe() + "; accounts offered to the wrong customer", false
 			}
 			return negative(j, wire.StatusFailed)
@@ -206,7 +206,7 @@ func (r *runner) refusedAuthorize(ctx context.Context, authorizeURL string, mayR
 	login := false
 	if n.Page != nil {
 		for i := range n.Page.Forms {
-			login = login || isLoginForm(&n.Page.Forms[i])
+			login = login || r.pages.isLoginForm(&n.Page.Forms[i])
 		}
 	}
 	return got, !login && n.Status >= 400 && n.Status < 500
@@ -242,14 +242,14 @@ func (r *runner) lockout(ctx context.Context) {
 			user := "brute-" + newID()[:8]
 			locked := 0
 			for i := 1; i <= 10 && locked == 0; i++ {
-				if !j.onPage(isLoginForm) {
+				if !j.onPage(r.pages.isLoginForm) {
 					locked = i
 					break
 				}
 				if err := j.login(ctx, user, "Wrong-"+newID()[:8]); err != nil {
 					return err.Error(), false
 				}
-				if j.last.first().Status == http.StatusTooManyRequests || !j.onPage(isLoginForm) {
+				if j.last.first().Status == http.StatusTooManyRequests || !j.onPage(r.pages.isLoginForm) {
 					locked = i
 				}
 			}
@@ -258,16 +258,16 @@ func (r *runner) lockout(ctx context.Context) {
 			}
 			got := fmt.Sprintf("locked at attempt %d (%s)", locked, j.last.describe())
 			u := r.t.Users[0]
-			if j.onPage(isLoginForm) {
+			if j.onPage(r.pages.isLoginForm) {
 				if err := j.login(ctx, u.Username, u.Password); err != nil {
 					return got + "; " + err.Error(), false
 				}
 			}
-			if j.onPage(isAccountsForm) {
+			if j.onPage(r.pages.isAccountsForm) {
 				return got + "; then signed in with the right password", false
 			}
 			got += "; right password refused"
-			if j.onPage(isCancelForm) {
+			if j.onPage(r.pages.isCancelForm) {
 				if err := j.cancel(ctx); err == nil && j.last.Exit != "" {
 					got += "; cancelled"
 				}

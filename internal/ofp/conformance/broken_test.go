@@ -38,7 +38,34 @@ type breakage struct {
 	// badPayload: sealed data answers are re-sealed (with the DP's own keys) after amounts became
 	// JSON numbers and transaction dates UTC — still signed and encrypted, wrong inside.
 	badPayload bool
+	// renamedPages: the journey pages with every control renamed (the same DP behind another
+	// page contract), requests translated back; only a page map drives it.
+	renamedPages bool
 }
+
+// renames are the page-contract changes of renamedPages: in the HTML (old → new), and back in
+// the form bodies the browser posts.
+var (
+	pageRenames = strings.NewReplacer(
+		`name="username"`, `name="login_id"`, `name="password"`, `name="passphrase"`,
+		`name="account"`, `name="acct"`, `name="csrf"`, `name="xsrf"`,
+		`name="decision" value="approve"`, `name="choice" value="allow"`,
+		`name="decision" value="reject"`, `name="choice" value="deny"`,
+		`id="cancel"`, `id="abort"`, `id="back-to-dc"`, `id="return-to-app"`)
+	fieldsBack = map[string]string{"login_id": "username", "passphrase": "password", "acct": "account", "xsrf": "csrf", "choice": "decision"}
+	valuesBack = map[string]string{"allow": "approve", "deny": "reject"}
+)
+
+// renamedPageMap is the page map of the renamed pages.
+const renamedPageMap = `{
+  "login": {"username_field": "login_id", "password_field": "passphrase"},
+  "accounts": {"checkbox_name": "acct"},
+  "approve": {"name": "choice", "value": "allow"},
+  "reject": {"name": "choice", "value": "deny"},
+  "cancel": {"id": "abort"},
+  "back": {"id": "return-to-app"},
+  "csrf_field": "xsrf"
+}`
 
 // brokenDP starts the broken DP in front of the sandbox's and returns the target to test.
 func brokenDP(t *testing.T, info sandbox.Info, b breakage) conformance.Target {
@@ -142,6 +169,48 @@ func brokenDP(t *testing.T, info sandbox.Info, b breakage) conformance.Target {
 	web := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(webURL)
 		pr.Out.Host = pr.In.Host // the DP compares Origin with Host (CSRF protection)
+		if !b.renamedPages {
+			return
+		}
+		pr.Out.Header.Del("Accept-Encoding")
+		if pr.In.Method != http.MethodPost {
+			return
+		}
+		body, _ := io.ReadAll(pr.In.Body)
+		in, err := url.ParseQuery(string(body))
+		if err != nil {
+			t.Errorf("renamed pages: form body: %v", err)
+		}
+		out := url.Values{}
+		for k, vs := range in {
+			if nk, ok := fieldsBack[k]; ok {
+				k = nk
+			}
+			for _, v := range vs {
+				if nv, ok := valuesBack[v]; ok && k == "decision" {
+					v = nv
+				}
+				out.Add(k, v)
+			}
+		}
+		enc := []byte(out.Encode())
+		pr.Out.Body = io.NopCloser(bytes.NewReader(enc))
+		pr.Out.ContentLength = int64(len(enc))
+		pr.Out.Header.Set("Content-Length", strconv.Itoa(len(enc)))
+	}, ModifyResponse: func(resp *http.Response) error {
+		if !b.renamedPages || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			return nil
+		}
+		page, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		_ = resp.Body.Close()
+		page = []byte(pageRenames.Replace(string(page)))
+		resp.Body = io.NopCloser(bytes.NewReader(page))
+		resp.ContentLength = int64(len(page))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(page)))
+		return nil
 	}}
 	webSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b.openRedirect && r.URL.Path == "/v1/oauth/authorize" {
@@ -236,6 +305,28 @@ func TestBrokenDPsFail(t *testing.T) {
 		}
 		if len(rep.Results) != 8 {
 			t.Errorf("--only P-,D12,D13 reported %d rows, want 8", len(rep.Results))
+		}
+	})
+
+	t.Run("journey pages renamed: the page map drives them", func(t *testing.T) {
+		target := brokenDP(t, info, breakage{renamedPages: true})
+		pages, err := conformance.ParsePageMap([]byte(renamedPageMap))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := run(t, conformance.Options{Target: target, Sim: client, Pages: pages,
+			Groups: []string{conformance.GroupJourney, conformance.GroupAuthorize}})
+		for _, f := range rep.Failures() {
+			t.Errorf("with the page map, %s failed: %s", f.ID, f.Got)
+		}
+		if rep.Passed < 30 {
+			t.Errorf("only %d rows passed", rep.Passed)
+		}
+		// ofpdp's own map does not fit the renamed pages: the journey cannot be driven.
+		rep = run(t, conformance.Options{Target: target, Sim: client, Groups: []string{conformance.GroupJourney}, Only: []string{"E2E-"}})
+		assertRows(t, rep, []string{"E2E-5", "E2E-6a"}, nil)
+		if rep.Passed != 0 {
+			t.Errorf("%d journey rows passed on pages the map does not fit", rep.Passed)
 		}
 	})
 

@@ -42,47 +42,6 @@ type form struct {
 	Buttons []button
 }
 
-// hasPassword reports whether the form asks for a password (a login form).
-func (f *form) hasPassword() bool {
-	for _, fl := range f.Fields {
-		if fl.Type == "password" {
-			return true
-		}
-	}
-	return false
-}
-
-// checkboxes returns the checkbox fields.
-func (f *form) checkboxes() []field {
-	var out []field
-	for _, fl := range f.Fields {
-		if fl.Type == "checkbox" {
-			out = append(out, fl)
-		}
-	}
-	return out
-}
-
-// buttonByValue returns the submit button with this value.
-func (f *form) buttonByValue(v string) (button, bool) {
-	for _, b := range f.Buttons {
-		if b.Value == v {
-			return b, true
-		}
-	}
-	return button{}, false
-}
-
-// buttonByID returns the submit button with this id.
-func (f *form) buttonByID(id string) (button, bool) {
-	for _, b := range f.Buttons {
-		if b.ID == id {
-			return b, true
-		}
-	}
-	return button{}, false
-}
-
 // hidden returns the hidden fields as form values.
 func (f *form) hidden() url.Values {
 	v := url.Values{}

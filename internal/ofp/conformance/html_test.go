@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,8 +49,9 @@ func TestParsePage(t *testing.T) {
 	if len(p.Forms) != 2 {
 		t.Fatalf("%d forms", len(p.Forms))
 	}
+	pm := OfpdpPages()
 	f := p.Forms[0]
-	if f.Action != "http://127.0.0.1:8444/journey/login" || f.Method != "POST" || !f.hasPassword() || !isLoginForm(&f) {
+	if f.Action != "http://127.0.0.1:8444/journey/login" || f.Method != "POST" || !pm.isLoginForm(&f) {
 		t.Errorf("login form %+v", f)
 	}
 	if got := f.hidden().Get("csrf"); got != "tok&1" {
@@ -57,7 +60,7 @@ func TestParsePage(t *testing.T) {
 	if len(f.Buttons) != 1 || f.Buttons[0].ID != "login" || f.Buttons[0].Text != "Log in" {
 		t.Errorf("buttons %+v (type=button is not a submit)", f.Buttons)
 	}
-	if !isCancelForm(&p.Forms[1]) {
+	if !pm.isCancelForm(&p.Forms[1]) {
 		t.Error("cancel form not found")
 	}
 	if strings.Contains(p.Text, "secret") || strings.Contains(p.Text, "color") {
@@ -69,14 +72,14 @@ func TestParsePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	f = p.Forms[0]
-	cb := f.checkboxes()
-	if !isAccountsForm(&f) || len(cb) != 2 || cb[0].Value != "A1" || !cb[0].Checked || cb[1].Checked {
+	cb := slices.DeleteFunc(slices.Clone(f.Fields), func(fl field) bool { return !pm.isAccount(fl) })
+	if !pm.isAccountsForm(&f) || len(cb) != 2 || cb[0].Value != "A1" || !cb[0].Checked || cb[1].Checked {
 		t.Errorf("checkboxes %+v", cb)
 	}
 	if f.Action != "http://127.0.0.1:8444/journey/accounts" {
 		t.Errorf("relative action resolved to %q", f.Action)
 	}
-	if b, ok := f.buttonByID("continue"); !ok || b.Value != "Continue" {
+	if b, ok := pm.button(&f, Control{ID: "continue"}); !ok || b.Value != "Continue" {
 		t.Errorf("input type=submit as a button: %+v %v", b, ok)
 	}
 
@@ -85,10 +88,10 @@ func TestParsePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	f = p.Forms[0]
-	if !isDecisionForm(&f) || f.Action != "https://dp.example/journey/decision" {
+	if !pm.isDecisionForm(&f) || f.Action != "https://dp.example/journey/decision" {
 		t.Errorf("decision form %+v", f)
 	}
-	if b, ok := f.buttonByValue("reject"); !ok || b.Name != "decision" {
+	if b, ok := pm.button(&f, pm.Reject); !ok || b.Name != "decision" {
 		t.Errorf("reject button %+v", b)
 	}
 	if !strings.Contains(p.Text, "Kira wants") {
@@ -154,4 +157,22 @@ func FuzzParsePage(f *testing.F) {
 			t.Fatalf("%d controls", n)
 		}
 	})
+}
+
+func TestParsePageMap(t *testing.T) {
+	m := OfpdpPages()
+	if m.Approve.Value != "approve" || m.Back.ID != "back-to-dc" || m.CSRFField != "csrf" {
+		t.Errorf("built-in map %+v", m)
+	}
+	for _, bad := range []string{
+		`{"approve":{"value":"a"},"reject":{"value":"b"},"cancel":{"id":"c"}}`,
+		`{"approve":{"value":"a"},"reject":{"value":"a"},"cancel":{"id":"c"},"back":{"id":"d"}}`,
+		`{"approve":{"value":"a"},"reject":{"value":"b"},"cancel":{"id":"c"},"back":{"id":"d"},"extra":1}`,
+		`{"approve":{"value":"a"},"reject":{"value":"b"},"cancel":{"id":"c"},"back":{"id":"d"}} {}`,
+		`[]`,
+	} {
+		if _, err := ParsePageMap([]byte(bad)); !errors.Is(err, ErrOptions) {
+			t.Errorf("ParsePageMap(%s) = %v, want ErrOptions", bad, err)
+		}
+	}
 }

@@ -17,11 +17,11 @@ import (
 )
 
 // This file drives the customer journey of spec paynet-dp.md §7.6 (steps 5–11b) over HTTP, the
-// way a browser does: it follows the DP's redirects and submits the DP's own forms. It relies on
-// the page contract of ofpdp's web listener (docs/sandbox.md): a login form with a password
-// field, an account form of checkboxes, a review form with approve/reject buttons, and a success
-// page with a #back-to-dc link (or button); every POST carries the form's hidden fields (the CSRF
-// token). A journey that ends otherwise lands on a same-origin page with the same #back-to-dc.
+// way a browser does: it follows the DP's redirects and submits the DP's own forms. It knows the
+// DP's pages through a PageMap (pagemap.go; ofpdp's by default): a login form with a password
+// field, an account form of checkboxes, a review form with approve and reject buttons, a cancel
+// button, and where the journey ends a "Back to" link or button; every POST carries the form's
+// hidden fields (the CSRF token).
 
 // allPermissions are the permissions the journeys ask for (spec §5.1).
 var allPermissions = []wire.Permission{wire.PermReadAccounts, wire.PermReadBalances, wire.PermReadTransactions}
@@ -128,16 +128,6 @@ func (j *journey) formWhere(what string, pred func(*form) bool) (*form, error) {
 	return nil, fmt.Errorf("no %s on the page: %s", what, j.last.describe())
 }
 
-func isLoginForm(f *form) bool    { return f.hasPassword() }
-func isAccountsForm(f *form) bool { return len(f.checkboxes()) > 0 }
-func isDecisionForm(f *form) bool {
-	_, a := f.buttonByValue("approve")
-	_, r := f.buttonByValue("reject")
-	return a && r
-}
-func isBackForm(f *form) bool   { _, ok := f.buttonByID("back-to-dc"); return ok }
-func isCancelForm(f *form) bool { _, ok := f.buttonByID("cancel"); return ok }
-
 // onPage reports whether the current page shows a form pred accepts.
 func (j *journey) onPage(pred func(*form) bool) bool {
 	p, err := j.page()
@@ -154,20 +144,11 @@ func (j *journey) onPage(pred func(*form) bool) bool {
 
 // login submits the login form.
 func (j *journey) login(ctx context.Context, username, password string) error {
-	f, err := j.formWhere("login form", isLoginForm)
+	f, err := j.formWhere("login form", j.r.pages.isLoginForm)
 	if err != nil {
 		return err
 	}
-	v := url.Values{}
-	for _, fl := range f.Fields {
-		switch fl.Type {
-		case "password":
-			v.Set(fl.Name, password)
-		case "text", "email":
-			v.Set(fl.Name, username)
-		}
-	}
-	j.last, err = j.b.submit(ctx, f, v, firstButton(f), requestOpts{})
+	j.last, err = j.b.submit(ctx, f, j.r.pages.loginValues(f, username, password), firstButton(f), requestOpts{})
 	return err
 }
 
@@ -180,22 +161,24 @@ func firstButton(f *form) *button {
 
 // offered returns the account values of the account form.
 func (j *journey) offered() ([]string, string, error) {
-	f, err := j.formWhere("account selection form", isAccountsForm)
+	f, err := j.formWhere("account selection form", j.r.pages.isAccountsForm)
 	if err != nil {
 		return nil, "", err
 	}
 	var ids []string
 	name := ""
-	for _, c := range f.checkboxes() {
-		ids = append(ids, c.Value)
-		name = c.Name
+	for _, c := range f.Fields {
+		if j.r.pages.isAccount(c) {
+			ids = append(ids, c.Value)
+			name = c.Name
+		}
 	}
 	return ids, name, nil
 }
 
 // selectAccounts submits the account form with exactly these values (possibly tampered).
 func (j *journey) selectAccounts(ctx context.Context, ids []string) error {
-	f, err := j.formWhere("account selection form", isAccountsForm)
+	f, err := j.formWhere("account selection form", j.r.pages.isAccountsForm)
 	if err != nil {
 		return err
 	}
@@ -209,18 +192,22 @@ func (j *journey) selectAccounts(ctx context.Context, ids []string) error {
 		v[name] = nil
 	}
 	form := *f
-	form.Fields = slices.DeleteFunc(slices.Clone(f.Fields), func(fl field) bool { return fl.Type == "checkbox" })
+	form.Fields = slices.DeleteFunc(slices.Clone(f.Fields), j.r.pages.isAccount)
 	j.last, err = j.b.submit(ctx, &form, v, firstButton(f), requestOpts{})
 	return err
 }
 
-// decide clicks approve or reject on the review page.
+// decide clicks approve or reject on the review page (the page map's controls).
 func (j *journey) decide(ctx context.Context, decision string, o requestOpts, dropHidden ...string) error {
-	f, err := j.formWhere("approve/reject form", isDecisionForm)
+	f, err := j.formWhere("approve/reject form", j.r.pages.isDecisionForm)
 	if err != nil {
 		return err
 	}
-	btn, _ := f.buttonByValue(decision)
+	ctrl := j.r.pages.Approve
+	if decision == "reject" {
+		ctrl = j.r.pages.Reject
+	}
+	btn, _ := j.r.pages.button(f, ctrl)
 	form := *f
 	if len(dropHidden) > 0 {
 		form.Fields = slices.DeleteFunc(slices.Clone(f.Fields), func(fl field) bool { return slices.Contains(dropHidden, fl.Name) })
@@ -235,10 +222,10 @@ func (j *journey) decide(ctx context.Context, decision string, o requestOpts, dr
 
 // hasBack reports whether the current page offers "Back to {DC}" (a #back-to-dc link or button).
 func (j *journey) hasBack() bool {
-	if p, err := j.page(); err == nil && p.Links["back-to-dc"] != "" {
+	if p, err := j.page(); err == nil && j.r.pages.Back.ID != "" && p.Links[j.r.pages.Back.ID] != "" {
 		return true
 	}
-	return j.onPage(isBackForm)
+	return j.onPage(j.r.pages.isBackForm)
 }
 
 // back clicks "Back to {DC}" on the page where the journey ended until the browser leaves the
@@ -249,17 +236,17 @@ func (j *journey) back(ctx context.Context) error {
 		if j.last != nil && j.last.Exit != "" {
 			return nil
 		}
-		if p, err := j.page(); err == nil && p.Links["back-to-dc"] != "" {
-			if j.last, err = j.b.get(ctx, p.Links["back-to-dc"]); err != nil {
+		if p, err := j.page(); err == nil && j.r.pages.Back.ID != "" && p.Links[j.r.pages.Back.ID] != "" {
+			if j.last, err = j.b.get(ctx, p.Links[j.r.pages.Back.ID]); err != nil {
 				return err
 			}
 			continue
 		}
-		f, err := j.formWhere("\"Back to\" link or button", isBackForm)
+		f, err := j.formWhere("\"Back to\" link or button", j.r.pages.isBackForm)
 		if err != nil {
 			return err
 		}
-		btn, _ := f.buttonByID("back-to-dc")
+		btn, _ := j.r.pages.button(f, j.r.pages.Back)
 		if j.last, err = j.b.submit(ctx, f, nil, &btn, requestOpts{}); err != nil {
 			return err
 		}
@@ -272,11 +259,11 @@ func (j *journey) back(ctx context.Context) error {
 
 // cancel clicks the journey's cancel button.
 func (j *journey) cancel(ctx context.Context) error {
-	f, err := j.formWhere("cancel button", isCancelForm)
+	f, err := j.formWhere("cancel button", j.r.pages.isCancelForm)
 	if err != nil {
 		return err
 	}
-	btn, _ := f.buttonByID("cancel")
+	btn, _ := j.r.pages.button(f, j.r.pages.Cancel)
 	j.last, err = j.b.submit(ctx, f, nil, &btn, requestOpts{})
 	return err
 }
@@ -482,7 +469,7 @@ func (r *runner) approveJourney(ctx context.Context) {
 				return err.Error(), false
 			}
 			got := fmt.Sprintf("event %d; %s", resp.Event.HTTPStatus, j.last.describe())
-			if !j.onPage(isLoginForm) || j.last.first().Status != http.StatusSeeOther {
+			if !j.onPage(r.pages.isLoginForm) || j.last.first().Status != http.StatusSeeOther {
 				fail(errors.New("no login page"))
 				return got, false
 			}
@@ -498,24 +485,15 @@ func (r *runner) approveJourney(ctx context.Context) {
 	})
 
 	r.check("U10-csrf-login", "Login form POSTed without its CSRF token", "refused (4xx), not signed in", func() (string, bool) {
-		f, err := j.formWhere("login form", isLoginForm)
+		f, err := j.formWhere("login form", r.pages.isLoginForm)
 		if err != nil {
 			return err.Error(), false
 		}
-		v := url.Values{}
-		for _, fl := range f.Fields {
-			switch fl.Type {
-			case "password":
-				v.Set(fl.Name, u.Password)
-			case "text", "email":
-				v.Set(fl.Name, u.Username)
-			}
-		}
-		n, err := j.b.post(ctx, f.Action, v, requestOpts{})
+		n, err := j.b.post(ctx, f.Action, r.pages.loginValues(f, u.Username, u.Password), requestOpts{})
 		if err != nil {
 			return err.Error(), false
 		}
-		signedIn := n.Page != nil && slices.ContainsFunc(n.Page.Forms, func(f form) bool { return isAccountsForm(&f) })
+		signedIn := n.Page != nil && slices.ContainsFunc(n.Page.Forms, func(f form) bool { return r.pages.isAccountsForm(&f) })
 		return n.describe(), n.first().Status >= 400 && n.first().Status < 500 && !signedIn
 	})
 
@@ -529,7 +507,7 @@ func (r *runner) approveJourney(ctx context.Context) {
 		}
 		r.alertWrongPassword = p.Alert
 		got := fmt.Sprintf("%s, alert %q", j.last.describe(), p.Alert)
-		return got, p.Alert != "" && j.onPage(isLoginForm) && !j.onPage(isAccountsForm)
+		return got, p.Alert != "" && j.onPage(r.pages.isLoginForm) && !j.onPage(r.pages.isAccountsForm)
 	})
 
 	r.check("U12-message", "Unknown username vs wrong password", "the same message (no hint which field was wrong)", func() (string, bool) {
@@ -575,7 +553,7 @@ func (r *runner) approveJourney(ctx context.Context) {
 			fail(err)
 			return err.Error(), false
 		}
-		return j.last.describe(), j.onPage(isDecisionForm)
+		return j.last.describe(), j.onPage(r.pages.isDecisionForm)
 	})
 	r.check("E2E-8", "Review consent", "names the data consumer; offers approve and reject", func() (string, bool) {
 		p, err := j.page()
@@ -584,9 +562,9 @@ func (r *runner) approveJourney(ctx context.Context) {
 			return err.Error(), false
 		}
 		named := strings.Contains(p.Text, r.t.DCName)
-		return fmt.Sprintf("DC name %q shown: %v; approve/reject: %v", r.t.DCName, named, j.onPage(isDecisionForm)), named && j.onPage(isDecisionForm)
+		return fmt.Sprintf("DC name %q shown: %v; approve/reject: %v", r.t.DCName, named, j.onPage(r.pages.isDecisionForm)), named && j.onPage(r.pages.isDecisionForm)
 	})
-	if !j.onPage(isDecisionForm) {
+	if !j.onPage(r.pages.isDecisionForm) {
 		fail(errors.New("no review page"))
 		return
 	}
@@ -603,7 +581,7 @@ func (r *runner) approveJourney(ctx context.Context) {
 	}
 	review := j.last
 	r.check("U10-csrf-decision", "Approve POSTed without the CSRF token", "refused (4xx); nothing sent to PayNet", func() (string, bool) {
-		err := j.decide(ctx, "approve", requestOpts{}, "csrf")
+		err := j.decide(ctx, "approve", requestOpts{}, r.pages.CSRFField)
 		got := ""
 		if err != nil {
 			got = err.Error()
@@ -740,9 +718,9 @@ func (r *runner) tamperedAccounts(ctx context.Context, j *journey, offered []str
 		if err := j.selectAccounts(ctx, ids); err != nil {
 			return err.Error(), false
 		}
-		advanced := j.onPage(isDecisionForm)
+		advanced := j.onPage(r.pages.isDecisionForm)
 		st := j.last.first().Status
-		return j.last.describe(), !advanced && (st >= 400 || j.onPage(isAccountsForm))
+		return j.last.describe(), !advanced && (st >= 400 || j.onPage(r.pages.isAccountsForm))
 	}
 	const refused = "refused: the journey stays on account selection"
 	r.check("U11-empty", "Account form with no account selected", refused, func() (string, bool) { return try(nil) })
@@ -790,7 +768,7 @@ func (r *runner) rejectJourney(ctx context.Context) {
 		if err := j.selectAccounts(ctx, offered[:1]); err != nil {
 			return err
 		}
-		if !j.onPage(isDecisionForm) {
+		if !j.onPage(r.pages.isDecisionForm) {
 			return fmt.Errorf("no review page: %s", j.last.describe())
 		}
 		return nil

@@ -86,6 +86,8 @@ type Options struct {
 	// always run because the other groups use the consents they authorize: they are only left
 	// out of the report. An Only prefix that selects no row makes Run return ErrOptions.
 	Only, Skip []string
+	// Pages is the DP's page contract for the journey driver (nil = ofpdp's, OfpdpPages).
+	Pages *PageMap
 	// HTTPTimeout bounds every request (default 15 s).
 	HTTPTimeout time.Duration
 	// Progress, when set, is called with each result as it is recorded.
@@ -182,6 +184,8 @@ type runner struct {
 	group string
 	// onlyUsed are the Only prefixes that selected a row.
 	onlyUsed map[string]bool
+	// pages is the DP's page contract (Options.Pages or ofpdp's).
+	pages *PageMap
 
 	k       *keys
 	pn      *payNet
@@ -301,7 +305,11 @@ func newRunner(ctx context.Context, o Options) (*runner, error) {
 	if t.DCName == "" {
 		t.DCName = info.DCName
 	}
-	r := &runner{o: o, t: t, onlyUsed: map[string]bool{}, now: o.Now, log: o.Logger, k: k, sim: o.Sim, simInfo: info,
+	pages := o.Pages
+	if pages == nil {
+		pages = OfpdpPages()
+	}
+	r := &runner{o: o, t: t, onlyUsed: map[string]bool{}, pages: pages, now: o.Now, log: o.Logger, k: k, sim: o.Sim, simInfo: info,
 		rep: &Report{Target: ReportTarget{APIURL: t.APIURL, WebURL: t.WebURL, DPID: t.DPID, DCID: t.DCID, SimURL: o.Sim.BaseURL}}}
 	r.pn = newPayNet(t.APIURL, k, t.PayNetIssuer, o.HTTPTimeout, o.Now)
 	return r, nil
