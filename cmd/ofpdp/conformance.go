@@ -9,9 +9,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/ofpdp/ofpdp/internal/conformance"
+	"github.com/ofpdp/ofpdp/internal/ofp/conformance"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
-	"github.com/ofpdp/ofpdp/internal/sim"
 )
 
 // conformanceHelp lists `ofpdp conformance` in --help.
@@ -21,12 +22,17 @@ func conformanceHelp() [][2]string {
 
 const conformanceAbout = `Acts as PayNet OFP and a data consumer against a DP and runs the E2E test journey (spec §7.6),
 the Definition of Done and every case of negative-tests.md that can be driven from outside. It
-prints a table (id, check, expected, got, result), optionally writes a JSON report, and exits 1
-when any check fails.
+prints a table (id, check, expected, got, result), optionally writes a JSON report (--report)
+and a JUnit XML report (--junit), and exits 0 when every selected row passes, 1 when a row
+fails, 2 when the run could not start (bad flags or PKI, sandbox.json unreadable, the PayNet
+simulator or the DP unreachable). --only and --skip select rows by id prefix (comma-separated,
+case-insensitive); the journey rows always run, as the other rows use their consents. --pages
+gives the page map of a DP whose journey pages differ from ofpdp's (docs/conformance.md).
 
 Against the sandbox:   ofpdp conformance --sandbox .sandbox/sandbox.json
 Against another DP:    give --dp-api-url, --dp-web-url, --pki-dir, --redirect-uri, --user and
-  --password (or $OFPDP_CONFORMANCE_PASSWORD). The DP must trust the development PKI in --pki-dir
+  --password (or $OFPDP_CONFORMANCE_PASSWORD), and the customer's --user-id-type and
+  --user-id-number so that consents name them (spec §5.1). The DP must trust the development PKI in --pki-dir
   as PayNet (ca.crt, paynet-mtls, paynet-sig) and be configured to send its consent updates and
   key requests to the PayNet simulator this command starts on --paynet-listen.
 The password is better passed in $OFPDP_CONFORMANCE_PASSWORD than on the command line.`
@@ -41,8 +47,12 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	redirectURI := fs.String("redirect-uri", "", "PayNet callback `URI` on the DP's redirect_uri allow-list")
 	user := fs.String("user", "", "`username` of a customer to log in as")
 	password := fs.String("password", "", "`password` of --user (default $OFPDP_CONFORMANCE_PASSWORD)")
+	userIDType := fs.String("user-id-type", "", "id_type (nric or passport) of --user, put on the consents they authorize")
+	userIDNumber := fs.String("user-id-number", "", "ID `number` of --user (hashed into the consents' hashed_id_number)")
 	user2 := fs.String("user2", "", "`username` of a second customer (another customer's accounts for U11, D5)")
 	password2 := fs.String("password2", "", "`password` of --user2 (default $OFPDP_CONFORMANCE_PASSWORD2)")
+	user2IDType := fs.String("user2-id-type", "", "id_type (nric or passport) of --user2")
+	user2IDNumber := fs.String("user2-id-number", "", "ID `number` of --user2")
 	dpID := fs.String("dp-id", sandbox.DPID, "the DP's dp_id")
 	dcID := fs.String("dc-id", sandbox.DCID, "dc_id of the data consumer the DP knows")
 	dcName := fs.String("dc-name", sim.DefaultDCName, "display `name` the DP shows for --dc-id")
@@ -51,6 +61,10 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	idTokenIssuer := fs.String("id-token-issuer", "", "iss the DP's id_tokens must carry (default: not checked)")
 	history := fs.Int("history-months", 12, "the DP's data.history_months")
 	report := fs.String("report", "", "write the JSON report to `file`")
+	junit := fs.String("junit", "", "write the JUnit XML report to `file` (one test case per row)")
+	only := fs.String("only", "", "run only the rows whose id starts with one of these comma-separated `prefixes`")
+	pages := fs.String("pages", "", "page map `file` (JSON) of the DP's journey pages (default: ofpdp's, built in)")
+	skip := fs.String("skip", "", "leave out the rows whose id starts with one of these comma-separated `prefixes`")
 	groups := fs.String("groups", "", "comma-separated `groups` to run (default all): "+strings.Join(conformance.AllGroups, ","))
 	verbose := fs.Bool("v", false, "print each result on stderr as it comes")
 	if code, done := parseFlags(fs, args, stdout, stderr,
@@ -68,12 +82,14 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 
 	var o conformance.Options
-	if *groups != "" {
-		for g := range strings.SplitSeq(*groups, ",") {
-			if g = strings.TrimSpace(g); g != "" {
-				o.Groups = append(o.Groups, g)
-			}
+	o.Groups, o.Only, o.Skip = commaList(*groups), commaList(*only), commaList(*skip)
+	if *pages != "" {
+		m, err := conformance.LoadPageMap(*pages)
+		if err != nil {
+			fmt.Fprintf(stderr, "ofpdp conformance: %v\n", err)
+			return 2
 		}
+		o.Pages = m
 	}
 	explicit := *apiURL != "" || *webURL != "" || *pkiDir != "" || *redirectURI != "" || *user != ""
 	switch {
@@ -83,12 +99,13 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		in, err := sandbox.ReadInfo(*sandboxFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "ofpdp conformance: %v\n", err)
-			return 1
+			return 2
 		}
 		o.Target = conformance.Target{APIURL: in.DP.APIURL, WebURL: in.DP.WebURL, PKIDir: in.PKIDir,
 			RedirectURI: in.RedirectURI, DPID: in.DPID, DCID: in.DCID, PayNetIssuer: sandbox.PayNetIssuer}
 		for _, u := range in.Users {
-			o.Target.Users = append(o.Target.Users, conformance.User{Username: u.Username, Password: u.Password})
+			o.Target.Users = append(o.Target.Users, conformance.User{Username: u.Username, Password: u.Password,
+				IDType: wire.IDType(u.IDType), IDNumber: u.IDNumber})
 		}
 		o.Sim = &sim.Client{BaseURL: in.PayNet.URL}
 	case explicit:
@@ -113,14 +130,15 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		o.Target = conformance.Target{APIURL: *apiURL, WebURL: *webURL, PKIDir: *pkiDir, RedirectURI: *redirectURI,
 			DPID: *dpID, DCID: *dcID, DCName: *dcName, PayNetIssuer: *issuer, HistoryMonths: *history,
-			Users: []conformance.User{{Username: *user, Password: *password}}}
+			Users: []conformance.User{{Username: *user, Password: *password, IDType: wire.IDType(*userIDType), IDNumber: *userIDNumber}}}
 		if *user2 != "" {
-			o.Target.Users = append(o.Target.Users, conformance.User{Username: *user2, Password: *password2})
+			o.Target.Users = append(o.Target.Users, conformance.User{Username: *user2, Password: *password2,
+				IDType: wire.IDType(*user2IDType), IDNumber: *user2IDNumber})
 		}
 		local, err := conformance.StartLocalSim(conformance.LocalSimOptions{Target: o.Target, Listen: *listen, IDTokenIssuer: *idTokenIssuer})
 		if err != nil {
 			fmt.Fprintf(stderr, "ofpdp conformance: %v\n", err)
-			return 1
+			return 2
 		}
 		defer func() {
 			if err := local.Close(); err != nil {
@@ -138,22 +156,49 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 
+	// The report files are opened before the run: a path that cannot be written is a run that
+	// could not start, not one whose results are lost.
+	outputs := []struct {
+		path  string
+		write func(*conformance.Report, io.Writer) error
+		f     *os.File
+	}{{path: *report, write: (*conformance.Report).WriteJSON}, {path: *junit, write: (*conformance.Report).WriteJUnit}}
+	for i := range outputs {
+		if outputs[i].path == "" {
+			continue
+		}
+		f, err := os.OpenFile(outputs[i].path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "ofpdp conformance: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		outputs[i].f = f
+	}
+
 	fmt.Fprintf(stderr, "Testing the DP at %s and %s…\n", o.Target.APIURL, o.Target.WebURL)
 	rep, err := conformance.Run(ctx, o)
 	if rep != nil {
 		if werr := rep.WriteTable(stdout); werr != nil {
 			fmt.Fprintf(stderr, "ofpdp conformance: %v\n", werr)
 		}
-		if *report != "" {
-			if werr := writeReport(*report, rep); werr != nil {
-				fmt.Fprintf(stderr, "ofpdp conformance: %v\n", werr)
-				return 1
+		for _, out := range outputs {
+			if out.f == nil {
+				continue
+			}
+			werr := out.write(rep, out.f)
+			if cerr := out.f.Close(); werr == nil {
+				werr = cerr
+			}
+			if werr != nil {
+				fmt.Fprintf(stderr, "ofpdp conformance: %s: %v\n", out.path, werr)
+				return 2
 			}
 		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "ofpdp conformance: %v\n", err)
-		if errors.Is(err, conformance.ErrOptions) {
+		if errors.Is(err, conformance.ErrOptions) || errors.Is(err, conformance.ErrUnreachable) || rep == nil {
 			return 2
 		}
 		return 1
@@ -164,14 +209,13 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	return 0
 }
 
-func writeReport(path string, rep *conformance.Report) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
+// commaList splits a comma-separated flag value, dropping empty items.
+func commaList(v string) []string {
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
 	}
-	if err := rep.WriteJSON(f); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
+	return out
 }

@@ -4,7 +4,7 @@
 // test artifacts.
 //
 // The journeys it drives are spec paynet-dp.md §7.6 (the E2E test journey, steps 5–11) and §7.5
-// (the DP screens), through the pages of internal/web and internal/mockdc.
+// (the DP screens), through the pages of internal/web and internal/ofp/mockdc.
 //
 // Only _test.go files import this package; production code never does.
 package browsertest

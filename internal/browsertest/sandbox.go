@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
-	"github.com/ofpdp/ofpdp/internal/sim"
 )
 
 // sandboxStartTimeout bounds the sandbox's start-up (PKI generation, listeners).

@@ -1,176 +1,38 @@
 package jose
 
-// A small, independent JWS signer/verifier written only on the standard library
-// (design.md §7.5): RSASSA-PSS with SHA-256 and salt length = hash length (RFC 7518 §3.5),
-// ECDSA with raw r||s of the curve size and SHA-384/SHA-512 (RFC 7518 §3.4), and the
-// RFC 7797 unencoded payload. It shares no code with the package under test, so the
-// differential tests catch a bug on either side. It also signs with algorithms the
+// The oracle of the differential tests (design.md §7.5) is the PayNet side's JOSE,
+// internal/ofp/stdjose: written on the standard library only, sharing no code with this
+// package, so a bug on either side shows as a disagreement. It also signs with algorithms the
 // profile refuses (RS256, HS256, none) to forge negative cases.
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
-	"strings"
 	"testing"
+
+	"github.com/ofpdp/ofpdp/internal/ofp/stdjose"
 )
-
-var oracleB64 = base64.RawURLEncoding
-
-// oracleInput is the JWS Signing Input: ASCII(BASE64URL(header) || '.' || payload part).
-func oracleInput(headerSeg string, payload []byte, b64 bool) []byte {
-	if b64 {
-		return []byte(headerSeg + "." + oracleB64.EncodeToString(payload))
-	}
-	return append([]byte(headerSeg+"."), payload...)
-}
 
 // oracleSign signs header (exact JSON bytes) and payload with alg and key.
 func oracleSign(alg string, key any, header, payload []byte, b64, detached bool) (string, error) {
-	headerSeg := oracleB64.EncodeToString(header)
-	input := oracleInput(headerSeg, payload, b64)
-	var sig []byte
-	var err error
-	switch alg {
-	case "PS256", "RS256":
-		k, ok := key.(*rsa.PrivateKey)
-		if !ok {
-			return "", fmt.Errorf("oracle: %s needs an RSA key", alg)
-		}
-		d := sha256.Sum256(input)
-		if alg == "PS256" {
-			sig, err = rsa.SignPSS(rand.Reader, k, crypto.SHA256, d[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-		} else {
-			sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, d[:])
-		}
-	case "ES384", "ES512":
-		k, ok := key.(*ecdsa.PrivateKey)
-		if !ok {
-			return "", fmt.Errorf("oracle: %s needs an EC key", alg)
-		}
-		var digest []byte
-		if alg == "ES384" {
-			d := sha512.Sum384(input)
-			digest = d[:]
-		} else {
-			d := sha512.Sum512(input)
-			digest = d[:]
-		}
-		r, s, e := ecdsa.Sign(rand.Reader, k, digest)
-		if e != nil {
-			return "", e
-		}
-		size := (k.Curve.Params().BitSize + 7) / 8
-		sig = make([]byte, 2*size)
-		r.FillBytes(sig[:size])
-		s.FillBytes(sig[size:])
-	case "HS256":
-		secret, ok := key.([]byte)
-		if !ok {
-			return "", errors.New("oracle: HS256 needs a []byte key")
-		}
-		m := hmac.New(sha256.New, secret)
-		m.Write(input)
-		sig = m.Sum(nil)
-	case "none":
-	default:
-		return "", fmt.Errorf("oracle: alg %q", alg)
-	}
-	if err != nil {
-		return "", err
-	}
-	payloadSeg := ""
-	if !detached {
-		if b64 {
-			payloadSeg = oracleB64.EncodeToString(payload)
-		} else {
-			payloadSeg = string(payload)
-		}
-	}
-	return headerSeg + "." + payloadSeg + "." + oracleB64.EncodeToString(sig), nil
+	return stdjose.Spec{RawHeader: header, Payload: payload, Detached: detached, Unencoded: !b64, Alg: alg, Key: key}.Build()
 }
 
 // oracleVerify verifies a compact JWS with pub; detached != nil supplies the payload of a
 // detached JWS. It returns the decoded header and the payload.
 func oracleVerify(compact string, pub any, detached []byte) (map[string]any, []byte, error) {
-	seg := strings.Split(compact, ".")
-	if len(seg) != 3 {
-		return nil, nil, errors.New("oracle: not three segments")
-	}
-	hb, err := oracleB64.DecodeString(seg[0])
+	raw, payload, err := stdjose.Verify(compact, pub, detached)
 	if err != nil {
 		return nil, nil, err
 	}
-	var h map[string]any
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return nil, nil, err
-	}
-	b64 := true
-	if v, ok := h["b64"]; ok {
-		b64, ok = v.(bool)
-		if !ok {
-			return nil, nil, errors.New("oracle: b64 not boolean")
-		}
-	}
-	var payload []byte
-	switch {
-	case seg[1] == "" && detached != nil:
-		payload = detached
-	case b64:
-		if payload, err = oracleB64.DecodeString(seg[1]); err != nil {
+	h := make(map[string]any, len(raw))
+	for k, v := range raw {
+		var x any
+		if err := json.Unmarshal(v, &x); err != nil {
 			return nil, nil, err
 		}
-	default:
-		payload = []byte(seg[1])
-	}
-	input := oracleInput(seg[0], payload, b64)
-	sig, err := oracleB64.DecodeString(seg[2])
-	if err != nil {
-		return nil, nil, err
-	}
-	alg, _ := h["alg"].(string)
-	switch alg {
-	case "PS256":
-		k, ok := pub.(*rsa.PublicKey)
-		if !ok {
-			return nil, nil, errors.New("oracle: PS256 needs an RSA key")
-		}
-		d := sha256.Sum256(input)
-		if err := rsa.VerifyPSS(k, crypto.SHA256, d[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}); err != nil {
-			return nil, nil, err
-		}
-	case "ES384", "ES512":
-		k, ok := pub.(*ecdsa.PublicKey)
-		if !ok {
-			return nil, nil, errors.New("oracle: ES* needs an EC key")
-		}
-		size := (k.Curve.Params().BitSize + 7) / 8
-		if len(sig) != 2*size {
-			return nil, nil, errors.New("oracle: bad ECDSA signature length")
-		}
-		var digest []byte
-		if alg == "ES384" {
-			d := sha512.Sum384(input)
-			digest = d[:]
-		} else {
-			d := sha512.Sum512(input)
-			digest = d[:]
-		}
-		r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
-		if !ecdsa.Verify(k, digest, r, s) {
-			return nil, nil, errors.New("oracle: ECDSA verification failed")
-		}
-	default:
-		return nil, nil, fmt.Errorf("oracle: alg %q not verified", alg)
+		h[k] = x
 	}
 	return h, payload, nil
 }
@@ -258,5 +120,47 @@ func TestDifferentialOracle(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestOracleForgedRefused: signatures the oracle forges outside the profile (design.md §3.2;
+// negative-tests S6, S8, S10) are refused by ours for the reason each case names.
+func TestOracleForgedRefused(t *testing.T) {
+	body := []byte(`{"a":1}`)
+	k := loadKeys(t)[kPayNetRSA]
+	pk := pubKey(t, kPayNetRSA, UseSig)
+	std := stdjose.H("alg", pk.Alg, "kid", pk.Kid, "iss", "paynet-ofp", "jti", "forged",
+		"iat", fixedNow.Unix(), "crit", []string{"iat", "iss", "jti"})
+	other := loadKeys(t)[kPayNetP384]
+	for _, tc := range []struct {
+		name string
+		spec stdjose.Spec
+		want error
+	}{
+		{"alg none", stdjose.Spec{Header: std.With("alg", "none"), Alg: "none"}, ErrAlgorithm},
+		{"HS256", stdjose.Spec{Header: std.With("alg", "HS256"), Alg: "HS256", Key: []byte("secret")}, ErrAlgorithm},
+		{"RS256", stdjose.Spec{Header: std.With("alg", "RS256"), Alg: "RS256"}, ErrAlgorithm},
+		{"ES384 under an RSA kid", stdjose.Spec{Header: std.With("alg", "ES384"), Alg: "ES384", Key: other.key}, ErrAlgorithm},
+		{"iat past", stdjose.Spec{Header: std.With("iat", fixedNow.Unix()-301)}, ErrIat},
+		{"no jti", stdjose.Spec{Header: std.Without("jti").With("crit", []string{"iat", "iss"})}, ErrJti},
+		{"b64 false over encoded", stdjose.Spec{Header: std.With("b64", false).With("crit", []string{"iat", "iss", "jti", "b64"})}, ErrSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sp := tc.spec
+			sp.Payload, sp.Detached = body, true
+			if sp.Alg == "" {
+				sp.Alg = pk.Alg
+			}
+			if sp.Key == nil {
+				sp.Key = k.key
+			}
+			sig, err := sp.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := newVerifier(t).VerifyDetached(bg, sig, body); !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
 	}
 }

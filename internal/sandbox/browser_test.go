@@ -10,9 +10,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ofpdp/ofpdp/internal/browsertest"
-	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
-	"github.com/ofpdp/ofpdp/internal/sim"
 )
 
 // myrAmount is a balance as the mock DC shows it: "MYR 1,234.56".
@@ -25,9 +25,10 @@ func dcStep(name string) chromedp.Action[chromedp.Void] {
 
 // dcLinkToDP walks the mock DC from its home page to the bank's login page: link a bank →
 // choose the sandbox bank → review what is shared → continue (the DC creates the consent at
-// PayNet, which sends the browser to the DP). idNumber, when set, is given so the bank checks
-// the customer (design.md §3.11).
-func dcLinkToDP(t *testing.T, b *browsertest.Browser, sb *browsertest.Sandbox, idNumber string) {
+// PayNet, which sends the browser to the DP). The consent names user, the customer who then
+// logs in (design.md §3.11): chosen from the DC's list of demo customers or, with typed, typed
+// in as "someone else".
+func dcLinkToDP(t *testing.T, b *browsertest.Browser, sb *browsertest.Sandbox, user sandbox.UserInfo, typed bool) {
 	t.Helper()
 	b.Do("DC home", chromedp.Navigate(sb.DC.URL), chromedp.WaitVisible(chromedp.ID("link")))
 	b.Screenshot("dc-1-home")
@@ -40,12 +41,15 @@ func dcLinkToDP(t *testing.T, b *browsertest.Browser, sb *browsertest.Sandbox, i
 	if b.Text("#purpose") == "" || b.Text("#duration") == "" {
 		t.Error("the DC's review does not say why and for how long")
 	}
-	if idNumber != "" {
-		b.Do("DC give the ID number",
+	if typed {
+		b.Do("DC type the ID number",
+			chromedp.SetValue(chromedp.ID("customer"), "other"),
 			chromedp.Click(chromedp.CSS("details summary")),
 			chromedp.WaitVisible(chromedp.ID("id_number")),
-			chromedp.SetValue(chromedp.ID("id_type"), string(consent.IDTypeNRIC)),
-			chromedp.SendKeys(chromedp.ID("id_number"), idNumber))
+			chromedp.SetValue(chromedp.ID("id_type"), user.IDType),
+			chromedp.SendKeys(chromedp.ID("id_number"), user.IDNumber))
+	} else {
+		b.Do("DC choose the customer", chromedp.SetValue(chromedp.ID("customer"), user.Username))
 	}
 	b.Screenshot("dc-3-review")
 	b.Do("DC continue to the bank", chromedp.Click(chromedp.ID("continue")), dcStep("login"))
@@ -103,7 +107,7 @@ func TestBrowserMockDCJourney(t *testing.T) {
 
 	t.Run("approve", func(t *testing.T) {
 		b := browsertest.New(t, browsertest.Options{TrustCertFiles: sb.TrustCertFiles()})
-		dcLinkToDP(t, b, sb, "900101-14-5678")
+		dcLinkToDP(t, b, sb, user, true)
 		ids, names := dpChooseAccounts(t, b, user, 2)
 
 		b.Do("DP approve", chromedp.Click(chromedp.ID("approve")), dcStep("success"), chromedp.WaitVisible(chromedp.ID("back-to-dc")))
@@ -135,7 +139,7 @@ func TestBrowserMockDCJourney(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Status != consent.StatusAuthorized || len(v.UpdatesReceived) != 1 || !v.UpdatesReceived[0].Accepted {
+		if v.Status != wire.StatusAuthorized || len(v.UpdatesReceived) != 1 || !v.UpdatesReceived[0].Accepted {
 			t.Fatalf("PayNet holds %s with updates %+v, want authorized after exactly one accepted update", v.Status, v.UpdatesReceived)
 		}
 		var got []string
@@ -145,7 +149,7 @@ func TestBrowserMockDCJourney(t *testing.T) {
 		if !slices.Equal(got, ids) {
 			t.Errorf("PayNet holds accounts %q, want the chosen %q", got, ids)
 		}
-		if v.HashedIDNumber != consent.HashIDNumber("900101-14-5678") {
+		if v.HashedIDNumber != wire.HashIDNumber("900101-14-5678") {
 			t.Errorf("the consent carries hashed_id_number %q, want the NRIC's", v.HashedIDNumber)
 		}
 		if v.Callback == nil || v.Callback.Outcome != sim.OutcomeAuthorized || !strings.HasPrefix(v.Callback.RedirectedTo, sb.DC.URL) {
@@ -163,7 +167,7 @@ func TestBrowserMockDCJourney(t *testing.T) {
 
 	t.Run("reject", func(t *testing.T) {
 		b := browsertest.New(t, browsertest.Options{TrustCertFiles: sb.TrustCertFiles()})
-		dcLinkToDP(t, b, sb, "")
+		dcLinkToDP(t, b, sb, user, false)
 		dpChooseAccounts(t, b, user, 1)
 
 		b.Do("DP reject", chromedp.Click(chromedp.ID("reject")), chromedp.WaitVisible(chromedp.ID("back-to-dc")))
@@ -185,8 +189,8 @@ func TestBrowserMockDCJourney(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Status != consent.StatusRejected || len(v.UpdatesReceived) != 1 || !v.UpdatesReceived[0].Accepted ||
-			v.UpdatesReceived[0].Status != string(consent.StatusRejected) {
+		if v.Status != wire.StatusRejected || len(v.UpdatesReceived) != 1 || !v.UpdatesReceived[0].Accepted ||
+			v.UpdatesReceived[0].Status != string(wire.StatusRejected) {
 			t.Fatalf("PayNet holds %s with updates %+v, want rejected after exactly one accepted update", v.Status, v.UpdatesReceived)
 		}
 		if v.Callback == nil || v.Callback.Error != "access_denied" {
@@ -211,7 +215,7 @@ func TestBrowserMockDCJourneyWebTLS(t *testing.T) {
 		t.Fatal("no certificate to trust for the https web listener")
 	}
 	b := browsertest.New(t, browsertest.Options{TrustCertFiles: sb.TrustCertFiles()})
-	dcLinkToDP(t, b, sb, "")
+	dcLinkToDP(t, b, sb, sb.User(t, "aisyah"), false)
 	if u, err := url.Parse(b.URL()); err != nil || u.Scheme != "https" || !strings.HasPrefix(b.URL(), sb.DP.WebURL) {
 		t.Errorf("the DP's login page is at %s, want under %s", b.URL(), sb.DP.WebURL)
 	}

@@ -1,7 +1,7 @@
 // Package sandbox runs `ofpdp sandbox` (design.md §1, §8; docs/sandbox.md): a whole Open Finance
 // setup on the loopback interface in one process — the DP (api, web and ops listeners of
 // design.md §2, internal/server) with an embedded SQLite database and the demo bank anchored at
-// today, the PayNet OFP simulator (internal/sim) and the mock data consumer (internal/mockdc).
+// today, the PayNet OFP simulator (internal/ofp/sim) and the mock data consumer (internal/ofp/mockdc).
 //
 // Start creates the development PKI of design.md §8 in DIR/pki when it is missing and reuses it
 // otherwise, keeps a server secret in DIR/server.secret (0600), opens every listener (fixed

@@ -39,11 +39,15 @@ type URLInfo struct {
 	URL string `json:"url"`
 }
 
-// UserInfo is a demo customer's sign-in.
+// UserInfo is a demo customer's sign-in and identity: id_type and id_number are what a data
+// consumer binds the customer's consents to (spec §5.1 id_type, hashed_id_number; design.md
+// §3.11), so that the DP can check the customer who logs in is the one the consent names.
 type UserInfo struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 	Name     string `json:"name"`
+	IDType   string `json:"id_type"`
+	IDNumber string `json:"id_number"`
 }
 
 // ErrInfo is wrapped by ReadInfo's errors about the file's content.
@@ -89,6 +93,9 @@ func ParseInfo(b []byte) (Info, error) {
 	for i, u := range in.Users {
 		if u.Username == "" || u.Password == "" {
 			return Info{}, fmt.Errorf("%w: users[%d] needs a username and a password", ErrInfo, i)
+		}
+		if (u.IDType != "nric" && u.IDType != "passport") || u.IDNumber == "" {
+			return Info{}, fmt.Errorf("%w: users[%d] needs id_type nric or passport and an id_number", ErrInfo, i)
 		}
 	}
 	return in, nil

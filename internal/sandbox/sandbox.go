@@ -20,10 +20,11 @@ import (
 	"github.com/ofpdp/ofpdp/internal/bank/demo"
 	"github.com/ofpdp/ofpdp/internal/config"
 	"github.com/ofpdp/ofpdp/internal/jose"
-	"github.com/ofpdp/ofpdp/internal/mockdc"
+	"github.com/ofpdp/ofpdp/internal/ofp/mockdc"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 	"github.com/ofpdp/ofpdp/internal/pki"
 	"github.com/ofpdp/ofpdp/internal/server"
-	"github.com/ofpdp/ofpdp/internal/sim"
 )
 
 // Identifiers of the sandbox (issue 6 §3).
@@ -221,8 +222,20 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	ls.api, ls.web, ls.ops = nil, nil, nil
 	start(component{"DP", func(ctx context.Context) error { return srv.Run(ctx, dpLs) }})
 
+	// The demo customers' identities come from the demo bank itself, so that sandbox.json,
+	// the mock DC's customer list and the DP agree on who is who.
+	var users []UserInfo
+	var customers []mockdc.Customer
+	for _, l := range demo.Logins() {
+		c, err := connector.Authenticate(ctx, l.Username, l.Password)
+		if err != nil {
+			return abort(fmt.Errorf("sandbox: demo login %s: %w", l.Username, err))
+		}
+		users = append(users, UserInfo{Username: l.Username, Password: l.Password, Name: l.Name, IDType: c.IDType, IDNumber: c.IDNumber})
+		customers = append(customers, mockdc.Customer{Username: l.Username, Name: l.Name, IDType: wire.IDType(c.IDType), IDNumber: c.IDNumber})
+	}
 	dc, err := mockdc.New(mockdc.Options{Sim: &sim.Client{BaseURL: urls.simPublic}, PublicURL: urls.dc, DCID: DCID,
-		Banks: []mockdc.Bank{{ID: mockdc.DefaultBankID, Name: cfg.Branding.BankName}}, Now: o.Now,
+		Banks: []mockdc.Bank{{ID: mockdc.DefaultBankID, Name: cfg.Branding.BankName}}, Customers: customers, Now: o.Now,
 		Logger: o.Logger.With("component", "mock-dc")})
 	if err != nil {
 		return abort(err)
@@ -235,10 +248,6 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		return abort(err)
 	}
 
-	var users []UserInfo
-	for _, l := range demo.Logins() {
-		users = append(users, UserInfo{Username: l.Username, Password: l.Password, Name: l.Name})
-	}
 	r.info = Info{
 		DP:     DPInfo{APIURL: urls.api, WebURL: urls.web, OpsURL: urls.ops},
 		PayNet: URLInfo{URL: urls.simPublic}, DC: URLInfo{URL: urls.dc},

@@ -91,7 +91,7 @@ func TestStartWritesSandboxJSONAndServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"dc", "dc.url", "dc_id", "dp", "dp.api_url", "dp.ops_url", "dp.web_url", "dp_id", "paynet", "paynet.url",
-		"pki_dir", "redirect_uri", "users", "users.[].name", "users.[].password", "users.[].username"}
+		"pki_dir", "redirect_uri", "users", "users.[].id_number", "users.[].id_type", "users.[].name", "users.[].password", "users.[].username"}
 	slices.Sort(want)
 	if got := keysOf("", doc); !slices.Equal(got, want) {
 		t.Errorf("sandbox.json keys\n got %v\nwant %v", got, want)
@@ -103,6 +103,10 @@ func TestStartWritesSandboxJSONAndServes(t *testing.T) {
 	info := r.Info()
 	if in.DP != info.DP || in.RedirectURI != info.RedirectURI || len(in.Users) != len(demo.Logins()) {
 		t.Errorf("file %+v differs from Info() %+v", in, info)
+	}
+	// Every demo customer carries the identity the demo bank holds for them (design.md §3.11).
+	if u := in.Users[0]; u.Username != "aisyah" || u.IDType != "nric" || u.IDNumber != "900101-14-5678" {
+		t.Errorf("users[0] = %s %s %q, want aisyah's NRIC", u.Username, u.IDType, u.IDNumber)
 	}
 	if info.DPID != DPID || info.DCID != DCID {
 		t.Errorf("ids %q %q", info.DPID, info.DCID)
@@ -264,7 +268,7 @@ func TestPortsFrom(t *testing.T) {
 func TestParseInfo(t *testing.T) {
 	good := `{"dp":{"api_url":"https://127.0.0.1:8443","web_url":"http://127.0.0.1:8444","ops_url":"http://127.0.0.1:9090"},
 "paynet":{"url":"http://127.0.0.1:8446"},"dc":{"url":"http://127.0.0.1:8447"},"pki_dir":"/tmp/pki","dp_id":"DP0000000001",
-"dc_id":"DC0000000001","redirect_uri":"http://127.0.0.1:8446/callback","users":[{"username":"u","password":"p","name":"N"}]}`
+"dc_id":"DC0000000001","redirect_uri":"http://127.0.0.1:8446/callback","users":[{"username":"u","password":"p","name":"N","id_type":"nric","id_number":"900101-14-5678"}]}`
 	if _, err := ParseInfo([]byte(good)); err != nil {
 		t.Fatalf("good file: %v", err)
 	}
@@ -272,7 +276,9 @@ func TestParseInfo(t *testing.T) {
 		{"unknown key", `"pki_dir"`, `"extra":1,"pki_dir"`},
 		{"no pki_dir", `"pki_dir":"/tmp/pki"`, `"pki_dir":""`},
 		{"bad url", `"http://127.0.0.1:8447"`, `"127.0.0.1:8447"`},
-		{"no users", `[{"username":"u","password":"p","name":"N"}]`, `[]`},
+		{"no users", `[{"username":"u","password":"p","name":"N","id_type":"nric","id_number":"900101-14-5678"}]`, `[]`},
+		{"no id_number", `"id_number":"900101-14-5678"`, `"id_number":""`},
+		{"id_type licence", `"id_type":"nric"`, `"id_type":"licence"`},
 		{"no password", `"password":"p"`, `"password":""`},
 		{"no dp_id", `"dp_id":"DP0000000001"`, `"dp_id":""`},
 	}

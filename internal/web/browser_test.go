@@ -15,7 +15,8 @@ import (
 
 	"github.com/ofpdp/ofpdp/internal/browsertest"
 	"github.com/ofpdp/ofpdp/internal/consent"
-	"github.com/ofpdp/ofpdp/internal/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 )
 
 // The demo customer of the journeys, with the ID number the consent names so that the
@@ -100,8 +101,8 @@ func newJourney(t *testing.T, sb *browsertest.Sandbox, o browsertest.Options) *j
 	b := browsertest.New(t, o)
 	simc := sb.Sim()
 	resp, err := simc.CreateConsent(t.Context(), sim.CreateConsentRequest{
-		Purpose: consent.PurposePFM, Permissions: allPermissions, ValidityDays: 90,
-		IDType: consent.IDTypeNRIC, IDNumber: demoIDNumber,
+		Purpose: wire.PurposePFM, Permissions: wire.AllPermissions, ValidityDays: 90,
+		IDType: wire.IDTypeNRIC, IDNumber: demoIDNumber,
 	})
 	if err != nil {
 		t.Fatalf("creating the consent: %v", err)
@@ -416,7 +417,7 @@ func TestBrowserDPJourney(t *testing.T) {
 		if len(accepted[0].Accounts) != 0 || len(accepted[0].IDTokenClaims) != 0 && string(accepted[0].IDTokenClaims) != "null" {
 			t.Errorf("the rejection carried accounts %+v or an id_token %s", accepted[0].Accounts, accepted[0].IDTokenClaims)
 		}
-		if v.Status != consent.StatusRejected {
+		if v.Status != wire.StatusRejected {
 			t.Errorf("PayNet holds the consent as %s, want rejected", v.Status)
 		}
 		if v.Callback == nil || v.Callback.Error != "access_denied" {
@@ -517,7 +518,7 @@ func (j *journey) checkAuthorized(chosen []string, wantHash string) {
 	if !u.Accepted || u.Status != string(consent.StatusAuthorized) {
 		t.Fatalf("PayNet's update: accepted %v status %q (%s), want an accepted authorized update", u.Accepted, u.Status, u.Error)
 	}
-	if v.Status != consent.StatusAuthorized {
+	if v.Status != wire.StatusAuthorized {
 		t.Errorf("PayNet holds the consent as %s, want authorized", v.Status)
 	}
 	var got []string
