@@ -174,14 +174,16 @@ const AuthorizationWindow = 5 * time.Minute
 // AuthorizationDeadline is the end of the consent's authorization window.
 func (c *Consent) AuthorizationDeadline() time.Time { return c.CreatedAt.Add(AuthorizationWindow) }
 
-// NormalizeIDNumber prepares an ID number for hashing (design §3.11): upper-cased, spaces and dashes removed.
+// NormalizeIDNumber prepares an ID number for hashing (design §3.11): upper-cased, spaces and
+// dashes removed. Nothing else is removed — not tabs, newlines or other white space — so the hash
+// is exactly the one PayNet's side computes from the same rule.
 func NormalizeIDNumber(id string) string {
 	return strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' {
 			return -1
 		}
 		return r
-	}, strings.ToUpper(strings.TrimSpace(id)))
+	}, strings.ToUpper(id))
 }
 
 // HashIDNumber is hashed_id_number (design §3.11): standard padded base64 of SHA-256 of the normalised ID.

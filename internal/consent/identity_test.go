@@ -27,3 +27,20 @@ func TestIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeIDNumber: design §3.11 exactly — upper-case, spaces and dashes removed, nothing
+// else (the PayNet side's independent reading, internal/ofp/wire, agrees byte for byte).
+func TestNormalizeIDNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"900101-14-5678":   "900101145678",
+		" 900101 14 5678 ": "900101145678",
+		"a1234567":         "A1234567",
+		"\t900101145678":   "\t900101145678",
+		"900101145678\n":   "900101145678\n",
+		"9001\u00a0014":    "9001\u00a0014",
+	} {
+		if got := NormalizeIDNumber(in); got != want {
+			t.Errorf("NormalizeIDNumber(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

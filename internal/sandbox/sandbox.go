@@ -354,9 +354,11 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 	cfg.Authorize.RedirectURIAllowlist = []string{redirectURI}
 	cfg.IDToken.Issuer = webURL
 	cfg.DCs = []config.DC{{ID: DCID, Name: mockdc.DefaultAppName}}
-	// Until the simulator, mock DC and conformance runner bind every consent they create to the
-	// demo customer, the sandbox accepts consents without an identity.
-	cfg.Authorize.RequireIdentityBinding = false
+	// Every party of the sandbox — browser, simulator, mock DC, conformance runner — reaches the
+	// DP from 127.0.0.1, so limits per client address would count them all as one client: they are
+	// raised here. The per-username, per-consent and global limits stay as in production.
+	cfg.Web.RateLimitPerClientPerMinute = 100 * cfg.Web.RateLimitPerClientPerMinute
+	cfg.Authorize.LoginMaxFailuresPerClient = 100 * cfg.Authorize.LoginMaxFailuresPerClient
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: the generated DP configuration is invalid:\n%w", err)
 	}
