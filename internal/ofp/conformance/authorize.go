@@ -257,23 +257,30 @@ func (r *runner) lockout(ctx context.Context) {
 				return "still taking attempts after 10 wrong passwords", false
 			}
 			got := fmt.Sprintf("locked at attempt %d (%s)", locked, j.last.describe())
-			u := r.t.Users[0]
-			if j.onPage(r.pages.isLoginForm) {
-				if err := j.login(ctx, u.Username, u.Password); err != nil {
-					return got + "; " + err.Error(), false
-				}
-			}
-			if j.onPage(r.pages.isAccountsForm) {
-				return got + "; then signed in with the right password", false
-			}
-			got += "; right password refused"
-			if j.onPage(r.pages.isCancelForm) {
-				if err := j.cancel(ctx); err == nil && j.last.Exit != "" {
-					got += "; cancelled"
-				}
-			}
-			return got, true
+			more, ok := r.rightPasswordRefused(ctx, j)
+			return got + "; " + more, ok
 		})
+}
+
+// rightPasswordRefused checks that a locked journey no longer takes even the first demo user's
+// right password, then cancels it when it can.
+func (r *runner) rightPasswordRefused(ctx context.Context, j *journey) (string, bool) {
+	u := r.t.Users[0]
+	if j.onPage(r.pages.isLoginForm) {
+		if err := j.login(ctx, u.Username, u.Password); err != nil {
+			return err.Error(), false
+		}
+	}
+	if j.onPage(r.pages.isAccountsForm) {
+		return "then signed in with the right password", false
+	}
+	got := "right password refused"
+	if j.onPage(r.pages.isCancelForm) {
+		if err := j.cancel(ctx); err == nil && j.last.Exit != "" {
+			got += "; cancelled"
+		}
+	}
+	return got, true
 }
 
 // loggedIn opens the authorize link of consentID in a new browser and logs in as u. The caller

@@ -67,11 +67,12 @@ const (
 	GroupEvents     = "events"
 	GroupData       = "data"
 	GroupLifecycle  = "lifecycle"
+	GroupHardening  = "hardening"
 )
 
 // AllGroups lists every group in run order.
 var AllGroups = []string{GroupTransport, GroupJourney, GroupDoD, GroupAuthorize, GroupSignatures, GroupEvents,
-	GroupData, GroupLifecycle}
+	GroupData, GroupLifecycle, GroupHardening}
 
 // Options configure a run.
 type Options struct {
@@ -151,6 +152,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		{GroupEvents, r.events},
 		{GroupData, r.data},
 		{GroupLifecycle, r.lifecycle},
+		{GroupHardening, r.hardening},
 	}
 	for _, g := range groups {
 		if ctx.Err() != nil {
