@@ -202,16 +202,15 @@ func parseJWK(j jwkJSON) (PublicKey, error) {
 		default:
 			return PublicKey{}, fmt.Errorf("unsupported crv %q", j.Crv)
 		}
-		x, err := num(j.X)
-		if err != nil {
-			return PublicKey{}, err
+		// RFC 7518 §6.2.1.2–3: x and y are the full-length big-endian coordinates.
+		size := (c.Params().BitSize + 7) / 8
+		x, errX := B64.DecodeString(j.X)
+		y, errY := B64.DecodeString(j.Y)
+		if errX != nil || errY != nil || len(x) != size || len(y) != size {
+			return PublicKey{}, fmt.Errorf("EC coordinates are not %d-byte base64url values", size)
 		}
-		y, err := num(j.Y)
+		k, err := ecdsa.ParseUncompressedPublicKey(c, append(append([]byte{4}, x...), y...))
 		if err != nil {
-			return PublicKey{}, err
-		}
-		k := &ecdsa.PublicKey{Curve: c, X: x, Y: y}
-		if _, err := k.ECDH(); err != nil {
 			return PublicKey{}, fmt.Errorf("EC point not on %s", j.Crv)
 		}
 		pk.Key = k
