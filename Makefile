@@ -1,21 +1,52 @@
 # ofpdp — build, test and run. `make help` lists the targets.
 GO        ?= go
 PKGS      ?= ./...
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS   := -X github.com/ofpdp/ofpdp/internal/buildinfo.Version=$(VERSION) -X github.com/ofpdp/ofpdp/internal/buildinfo.Commit=$(COMMIT)
+# Releases are annotated tags vX.Y.Z; before the first one the version is v0.2.0-dev.
+VERSION   ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo v0.2.0-dev)
+COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# SOURCE_DATE_EPOCH (reproducible-builds.org) pins the build date; otherwise it is now.
+BUILD_DATE ?= $(shell date -u -d "@$${SOURCE_DATE_EPOCH:-$$(date +%s)}" +%Y-%m-%dT%H:%M:%SZ)
+BUILDINFO := github.com/ofpdp/ofpdp/internal/buildinfo
+LDFLAGS   := -s -w -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Commit=$(COMMIT) -X $(BUILDINFO).BuildDate=$(BUILD_DATE)
+BIN       ?= bin/ofpdp
+DIST      ?= dist
+CYCLONEDX_VERSION ?= v1.10.0
+HELM_VERSION ?= v3.22.0
+IMAGE     ?= localhost/ofpdp:$(VERSION)
+IMAGE_CONTEXT ?= bin/image
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+# docker when its daemon answers, else podman.
+ENGINE    ?= $(shell if docker info >/dev/null 2>&1; then echo docker; elif command -v podman >/dev/null 2>&1; then echo podman; fi)
 STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME  ?= 20s
 BENCHTIME ?= 1s
 SANDBOX_DIR ?= .sandbox
 
-.PHONY: help build test bench lint fuzz sandbox clean
+.PHONY: help build release image test bench lint fuzz sandbox clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-build: ## build bin/ofpdp
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ofpdp ./cmd/ofpdp
+build: ## build the static binary bin/ofpdp (CGO_ENABLED=0, stamped with version, commit and date)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ofpdp
+
+release: ## static linux/amd64 and linux/arm64 binaries, SHA256SUMS and a CycloneDX SBOM in dist/
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	for arch in amd64 arm64; do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" \
+	    -o $(DIST)/ofpdp-$(VERSION)-linux-$$arch ./cmd/ofpdp || exit 1; \
+	done
+	$(GO) run github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_VERSION) app -json -licenses \
+	  -main cmd/ofpdp -output $(DIST)/ofpdp-$(VERSION).cdx.json .
+	cd $(DIST) && sha256sum ofpdp-* > SHA256SUMS
+
+image: build ## container image $(IMAGE) from the static binary (docker or podman: ENGINE=...)
+	@if [ -z "$(ENGINE)" ]; then echo "make image: neither a running docker nor podman found"; exit 1; fi
+	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)
+	cp $(BIN) $(IMAGE_CONTEXT)/ofpdp
+	cp $(CA_BUNDLE) $(IMAGE_CONTEXT)/ca-certificates.crt
+	$(ENGINE) build -f Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+	  --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE) $(IMAGE_CONTEXT)
 
 test: ## go vet, then every test with the race detector
 	$(GO) vet $(PKGS)
@@ -40,4 +71,4 @@ sandbox: build ## DP + PayNet simulator + mock DC on localhost
 	./bin/ofpdp sandbox --dir $(SANDBOX_DIR)
 
 clean: ## remove build output and the sandbox directory
-	rm -rf bin $(SANDBOX_DIR)
+	rm -rf bin $(DIST) $(SANDBOX_DIR)

@@ -1,6 +1,7 @@
 package obs
 
 import (
+	"github.com/ofpdp/ofpdp/internal/buildinfo"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -31,6 +32,12 @@ type Metrics struct {
 	// WebRefusals counts customer-listener requests refused before anything is stored, by reason:
 	// rate_limited, authorize_refused, sessions_capped, login_throttled.
 	WebRefusals *prometheus.CounterVec
+	// BuildInfo is 1, labelled with the running binary's version, commit, build date and Go version,
+	// so dashboards and alerts can tell which release each replica runs.
+	BuildInfo *prometheus.GaugeVec
+	// CertificateExpiry is the notAfter (Unix seconds) of each certificate in use, by name (a fixed
+	// set: tls_server, mtls_client, signing, paynet_ca); for a chain or bundle, the earliest one.
+	CertificateExpiry *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics on a fresh registry with the Go and process collectors.
@@ -71,7 +78,17 @@ func NewMetrics() *Metrics {
 		WebRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ofpdp_web_refusals_total", Help: "Customer-listener requests refused before anything was stored, by reason.",
 		}, []string{"reason"}),
+		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ofpdp_build_info", Help: "Always 1; labelled with the version, commit, build date and Go version of the binary.",
+		}, []string{"version", "commit", "build_date", "goversion"}),
+		CertificateExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ofpdp_certificate_expiry_timestamp_seconds",
+			Help: "notAfter of each certificate in use, in Unix seconds (the earliest of a chain or bundle).",
+		}, []string{"name"}),
 	}
+	bi := buildinfo.Get()
+	m.BuildInfo.WithLabelValues(bi.Version, bi.Commit, bi.BuildDate, bi.GoVersion).Set(1)
+	reg.MustRegister(m.BuildInfo, m.CertificateExpiry)
 	reg.MustRegister(m.WebRefusals)
 	reg.MustRegister(m.Requests, m.Latency, m.SignatureFailures, m.Events, m.ConsentUpdates, m.DataResponses, m.Journeys,
 		m.OutboxPending, m.OutboxOutcomes)
