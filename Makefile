@@ -22,7 +22,7 @@ FUZZTIME  ?= 20s
 BENCHTIME ?= 1s
 SANDBOX_DIR ?= .sandbox
 
-.PHONY: help build release image test bench lint fuzz sandbox clean
+.PHONY: help build release image helm test bench lint fuzz sandbox clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -48,9 +48,14 @@ image: build ## container image $(IMAGE) from the static binary (docker or podma
 	$(ENGINE) build -f Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
 	  --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE) $(IMAGE_CONTEXT)
 
-test: ## go vet, then every test with the race detector
+helm: ## helm lint and helm template of deploy/helm/ofpdp (helm run through the module proxy)
+	$(GO) run helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) lint --strict deploy/helm/ofpdp
+	$(GO) run helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) template ofpdp deploy/helm/ofpdp >/dev/null
+
+test: ## go vet, then every test with the race detector, then the deployment checks in deploy/
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 
 bench: ## every benchmark (figures go in docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
