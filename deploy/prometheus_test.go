@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 // TestAlertRules: prometheus/alerts.yaml is valid (promtool check rules) and its alerts fire,
@@ -60,4 +62,47 @@ func TestGrafanaDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, filepath.Dir(file), promtool, "check", "rules", file)
+}
+
+// TestAlertRunbooks: every alert has a runbook section in docs/deploy.md, and its runbook_url
+// points at that section.
+func TestAlertRunbooks(t *testing.T) {
+	root := repoRoot(t)
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "prometheus", "alerts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert       string            `json:"alert"`
+				Annotations map[string]string `json:"annotations"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := yaml.Unmarshal(b, &rules); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			n++
+			if !strings.Contains(string(doc), "\n### "+r.Alert+"\n") {
+				t.Errorf("docs/deploy.md has no runbook section for %s", r.Alert)
+			}
+			if url := r.Annotations["runbook_url"]; !strings.HasSuffix(url, "docs/deploy.md#"+strings.ToLower(r.Alert)) {
+				t.Errorf("%s: runbook_url %q does not point at its section", r.Alert, url)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("alerts.yaml has no alerts")
+	}
 }
