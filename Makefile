@@ -30,14 +30,14 @@ help: ## list the targets
 build: ## build the static binary bin/ofpdp (CGO_ENABLED=0, stamped with version, commit and date)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ofpdp
 
-release: ## static linux/amd64 and linux/arm64 binaries, SHA256SUMS and a CycloneDX SBOM in dist/
+release: ## static linux/amd64 and linux/arm64 binaries, a CycloneDX SBOM of each and SHA256SUMS in dist/
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	for arch in amd64 arm64; do \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" \
-	    -o $(DIST)/ofpdp-$(VERSION)-linux-$$arch ./cmd/ofpdp || exit 1; \
+	  bin=$(DIST)/ofpdp-$(VERSION)-linux-$$arch; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$bin ./cmd/ofpdp || exit 1; \
+	  $(GO) run github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_VERSION) bin -json -std \
+	    -version $(VERSION) -output $$bin.cdx.json $$bin || exit 1; \
 	done
-	$(GO) run github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_VERSION) app -json -licenses \
-	  -main cmd/ofpdp -output $(DIST)/ofpdp-$(VERSION).cdx.json .
 	cd $(DIST) && sha256sum ofpdp-* > SHA256SUMS
 
 image: build ## container image $(IMAGE) from the static binary (docker or podman: ENGINE=...)
