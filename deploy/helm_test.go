@@ -96,6 +96,26 @@ func TestHelmChart(t *testing.T) {
 	}
 }
 
+// TestHelmValuesSchema: values.schema.json refuses a misspelt value and a single replica, so a
+// bank's mistake fails at `helm install` and is not silently ignored.
+func TestHelmValuesSchema(t *testing.T) {
+	goBin := need(t, "go", "the Go toolchain runs helm through the module proxy")
+	for set, want := range map[string]string{
+		"replicaCont=3":                   "replicaCont",
+		"replicaCount=1":                  "/replicaCount",
+		"networkPolicy.opsForm[0].x=y":    "opsForm",
+		"autoscaling.minReplicas=1":       "/autoscaling/minReplicas",
+		"terminationGracePeriodSeconds=5": "/terminationGracePeriodSeconds",
+	} {
+		cmd := exec.Command(goBin, "run", "helm.sh/helm/v3/cmd/helm@"+helmVersion, "template", "ofpdp", chartDir, "--set", set)
+		cmd.Dir = repoRoot(t)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("helm template --set %s: %v, want refused naming %q\n%s", set, err, want, out)
+		}
+	}
+}
+
 func decodeAll(t *testing.T, out []byte) *rendered {
 	t.Helper()
 	r := &rendered{services: map[string]*corev1.Service{}, configMaps: map[string]*corev1.ConfigMap{}}
