@@ -40,7 +40,7 @@ release: ## static linux/amd64 and linux/arm64 binaries, a CycloneDX SBOM of eac
 	done
 	cd $(DIST) && sha256sum ofpdp-* > SHA256SUMS
 
-image: build ## container image $(IMAGE) from the static binary (docker or podman: ENGINE=...)
+image: build ## container image from the static binary (IMAGE=name:tag, ENGINE=docker|podman)
 	@if [ -z "$(ENGINE)" ]; then echo "make image: neither a running docker nor podman found"; exit 1; fi
 	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)
 	cp $(BIN) $(IMAGE_CONTEXT)/ofpdp

@@ -340,6 +340,14 @@ func checkMigration(t *testing.T, r *rendered) {
 	if got := append(slices.Clone(c.Command), c.Args...); !slices.Equal(got, []string{"ofpdp", "migrate", "up"}) {
 		t.Errorf("migration Job runs %q, want ofpdp migrate up", got)
 	}
+	for name, svc := range r.services {
+		if selects(svc.Spec.Selector, job.Spec.Template.Labels) {
+			t.Errorf("Service %s selects the migration pod", name)
+		}
+	}
+	if selects(r.deployment.Spec.Selector.MatchLabels, job.Spec.Template.Labels) || (r.pdb != nil && selects(r.pdb.Spec.Selector.MatchLabels, job.Spec.Template.Labels)) {
+		t.Error("the Deployment's or the PodDisruptionBudget's selector matches the migration pod")
+	}
 	server := r.deployment.Spec.Template.Spec
 	if c.Image != server.Containers[0].Image {
 		t.Errorf("migration image %q, server image %q", c.Image, server.Containers[0].Image)
