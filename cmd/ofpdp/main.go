@@ -32,7 +32,7 @@ func commands() []command {
 		}, run: runPKI},
 		{name: "migrate", help: migrateHelp(), run: runMigrate},
 		{name: "sign", help: signHelp(), run: runSign},
-		{name: "version", help: [][2]string{{"version", "print the version, commit and Go version"}}, run: runVersion},
+		{name: "version", help: [][2]string{{"version", "print the version, commit, build date and Go version"}}, run: runVersion},
 	}
 }
 

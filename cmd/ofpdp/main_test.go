@@ -116,7 +116,7 @@ func TestVersionLdflags(t *testing.T) {
 	}
 	bin := filepath.Join(t.TempDir(), "ofpdp")
 	const pkg = "github.com/ofpdp/ofpdp/internal/buildinfo"
-	build := exec.Command(gobin, "build", "-o", bin, "-ldflags", "-X "+pkg+".Version=v9.8.7 -X "+pkg+".Commit=0123abcd", ".")
+	build := exec.Command(gobin, "build", "-o", bin, "-ldflags", "-X "+pkg+".Version=v9.8.7 -X "+pkg+".Commit=0123abcd -X "+pkg+".BuildDate=2026-12-01T10:00:00Z", ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -124,7 +124,8 @@ func TestVersionLdflags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(out), "ofpdp v9.8.7\n") || !strings.Contains(string(out), "commit: 0123abcd") {
+	if !strings.Contains(string(out), "ofpdp v9.8.7\n") || !strings.Contains(string(out), "commit: 0123abcd") ||
+		!strings.Contains(string(out), "built: 2026-12-01T10:00:00Z\n") {
 		t.Errorf("version printed %q", out)
 	}
 }

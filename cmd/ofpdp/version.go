@@ -11,7 +11,7 @@ import (
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer, _ env) int {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp version", "Prints the version, commit and Go version of this binary."); done {
+	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp version", "Prints the version, commit, build date and Go version of this binary."); done {
 		return code
 	}
 	if fs.NArg() > 0 {

@@ -7,11 +7,13 @@ import (
 	"strings"
 )
 
-// Version and Commit are set at link time with -ldflags -X. When left empty,
-// Get falls back to what the Go toolchain embedded in the binary.
+// Version, Commit and BuildDate are set at link time with -ldflags -X (`make build`). When
+// Version or Commit is left empty, Get falls back to what the Go toolchain embedded in the
+// binary; BuildDate (RFC 3339, UTC) has no such fallback and stays empty.
 var (
-	Version = ""
-	Commit  = ""
+	Version   = ""
+	Commit    = ""
+	BuildDate = ""
 )
 
 // Info describes the running binary.
@@ -19,6 +21,7 @@ type Info struct {
 	Version   string // release version, e.g. "v0.3.0"; "(devel)" for an unstamped build
 	Commit    string // VCS revision; empty when unknown
 	Modified  bool   // the working tree had uncommitted changes at build time
+	BuildDate string // when the binary was built, RFC 3339 UTC; empty when not stamped
 	GoVersion string // toolchain that built the binary, e.g. "go1.26.8"
 	Module    string // main module path
 	Platform  string // GOOS/GOARCH
@@ -27,7 +30,9 @@ type Info struct {
 // Get returns the build information of the running binary.
 func Get() Info {
 	bi, _ := debug.ReadBuildInfo()
-	return fromBuildInfo(bi, Version, Commit)
+	info := fromBuildInfo(bi, Version, Commit)
+	info.BuildDate = BuildDate
+	return info
 }
 
 // fromBuildInfo merges the link-time stamps with the embedded build info;
@@ -76,6 +81,11 @@ func (i Info) String() string {
 		commit += " (modified)"
 	}
 	fmt.Fprintf(&b, "commit: %s\n", commit)
+	date := i.BuildDate
+	if date == "" {
+		date = "unknown"
+	}
+	fmt.Fprintf(&b, "built: %s\n", date)
 	fmt.Fprintf(&b, "go: %s %s\n", i.GoVersion, i.Platform)
 	return b.String()
 }

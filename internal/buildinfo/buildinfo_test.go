@@ -51,14 +51,14 @@ func TestFromBuildInfo(t *testing.T) {
 }
 
 func TestString(t *testing.T) {
-	s := Info{Version: "v1.0.0", Commit: "deadbeef", Modified: true, GoVersion: "go1.26.8", Platform: "linux/amd64"}.String()
-	for _, want := range []string{"ofpdp v1.0.0\n", "commit: deadbeef (modified)\n", "go: go1.26.8 linux/amd64\n"} {
+	s := Info{Version: "v1.0.0", Commit: "deadbeef", Modified: true, BuildDate: "2026-12-01T10:00:00Z", GoVersion: "go1.26.8", Platform: "linux/amd64"}.String()
+	for _, want := range []string{"ofpdp v1.0.0\n", "commit: deadbeef (modified)\n", "built: 2026-12-01T10:00:00Z\n", "go: go1.26.8 linux/amd64\n"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("String() = %q, missing %q", s, want)
 		}
 	}
-	if s := (Info{Version: "(devel)"}).String(); !strings.Contains(s, "commit: unknown") {
-		t.Errorf("String() = %q, want commit: unknown", s)
+	if s := (Info{Version: "(devel)"}).String(); !strings.Contains(s, "commit: unknown\nbuilt: unknown\n") {
+		t.Errorf("String() = %q, want commit and build date unknown", s)
 	}
 }
 

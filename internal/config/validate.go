@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"regexp"
 	"runtime"
+	"syscall"
 	"strconv"
 	"strings"
 	"time"
@@ -644,10 +645,9 @@ func (v *validator) file(key, path string) bool {
 	return false
 }
 
-// privateFile is file for a private key, secret or token: it must also be out of reach of the
-// group and others (no permission bit in 0077), as ssh insists for its private keys, because
-// whoever reads it can sign as the DP, impersonate its listeners, forge account ids or call the
-// admin API. The message names the chmod that fixes it.
+// privateFile is file for a private key, secret or token: it must also be out of reach of
+// others, because whoever reads it can sign as the DP, impersonate its listeners, forge account
+// ids or call the admin API. The message names the chmod that fixes it (privateModeProblem).
 func (v *validator) privateFile(key, path string) bool {
 	if !v.file(key, path) {
 		return false
@@ -656,13 +656,32 @@ func (v *validator) privateFile(key, path string) bool {
 	if err != nil || runtime.GOOS == "windows" { // Windows has no Unix permission bits
 		return err == nil
 	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+	owner := -1
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		owner = int(sys.Uid)
+	}
+	if problem := privateModeProblem(st.Mode().Perm(), owner, os.Geteuid(), path); problem != "" {
 		f := v.field[key]
-		v.errs = append(v.errs, &FieldError{Key: key, Env: f.Env, Value: path, HasValue: true, Err: ErrFile,
-			Problem: fmt.Sprintf("is accessible by group or others (mode %04o); it holds a private key, secret or token: run chmod 600 %s", perm, shellQuote(path))})
+		v.errs = append(v.errs, &FieldError{Key: key, Env: f.Env, Value: path, HasValue: true, Err: ErrFile, Problem: problem})
 		return false
 	}
 	return true
+}
+
+// privateModeProblem applies PostgreSQL's rule for its server key (and ssh's for the owner's
+// own keys): a file owned by the user ofpdp runs as must not be open to the group or others
+// (0600 or less); a file owned by root may also be readable by its group (0640 or less), which
+// is how Kubernetes mounts Secrets (root-owned, group = the pod's fsGroup) and how Debian's
+// ssl-cert group works. Never writable by the group, never open to others. "" when perm is fine.
+func privateModeProblem(perm os.FileMode, owner, self int, path string) string {
+	forbidden, fix := os.FileMode(0o077), "chmod 600"
+	if owner == 0 && self != 0 {
+		forbidden, fix = 0o037, "chmod 640"
+	}
+	if perm&forbidden == 0 {
+		return ""
+	}
+	return fmt.Sprintf("is accessible by group or others (mode %04o); it holds a private key, secret or token: run %s %s", perm, fix, shellQuote(path))
 }
 
 // shellQuote quotes path for a shell command line when it needs it.

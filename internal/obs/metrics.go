@@ -1,6 +1,7 @@
 package obs
 
 import (
+	"github.com/ofpdp/ofpdp/internal/buildinfo"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -36,6 +37,12 @@ type Metrics struct {
 	// PurgeRuns counts retention purge runs by outcome: done, error, or leased_elsewhere (another
 	// replica holds the purge lease).
 	PurgeRuns *prometheus.CounterVec
+	// BuildInfo is 1, labelled with the running binary's version, commit, build date and Go version,
+	// so dashboards and alerts can tell which release each replica runs.
+	BuildInfo *prometheus.GaugeVec
+	// CertificateExpiry is the notAfter (Unix seconds) of each certificate in use, by name (a fixed
+	// set: tls_server, mtls_client, signing, paynet_ca); for a chain or bundle, the earliest one.
+	CertificateExpiry *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics on a fresh registry with the Go and process collectors.
@@ -82,7 +89,17 @@ func NewMetrics() *Metrics {
 		PurgeRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ofpdp_retention_purge_runs_total", Help: "Retention purge runs by outcome (done, error, leased_elsewhere).",
 		}, []string{"outcome"}),
+		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ofpdp_build_info", Help: "Always 1; labelled with the version, commit, build date and Go version of the binary.",
+		}, []string{"version", "commit", "build_date", "goversion"}),
+		CertificateExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ofpdp_certificate_expiry_timestamp_seconds",
+			Help: "notAfter of each certificate in use, in Unix seconds (the earliest of a chain or bundle).",
+		}, []string{"name"}),
 	}
+	bi := buildinfo.Get()
+	m.BuildInfo.WithLabelValues(bi.Version, bi.Commit, bi.BuildDate, bi.GoVersion).Set(1)
+	reg.MustRegister(m.BuildInfo, m.CertificateExpiry)
 	reg.MustRegister(m.Requests, m.Latency, m.SignatureFailures, m.Events, m.ConsentUpdates, m.DataResponses, m.Journeys,
 		m.OutboxPending, m.OutboxOutcomes, m.PurgedRows, m.PurgeRuns, m.WebRefusals)
 	return m

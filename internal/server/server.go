@@ -151,6 +151,9 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if err != nil {
 		return nil, fmt.Errorf("tls certificate: %w", err)
 	}
+	if err := recordCertificateExpiry(s.metrics, cfg); err != nil {
+		return nil, err
+	}
 	proxies, err := cfg.API.TrustedProxyPrefixes()
 	if err != nil {
 		return nil, fmt.Errorf("api.trusted_proxies: %w", err)

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -471,6 +472,27 @@ func TestServerEvents(t *testing.T) {
 			if err != nil || status != http.StatusOK ||
 				!strings.Contains(string(body), `ofpdp_consent_events_total{outcome="insert",type="consent_created"} 1`) {
 				t.Errorf("metrics: %d %v, want the inserted event counted", status, err)
+			}
+			for name, file := range map[string]string{"tls_server": "dp-server.crt", "mtls_client": "dp-mtls.crt",
+				"signing": "dp-sig.crt", "paynet_ca": "ca.crt"} {
+				certs, err := jose.LoadCertificatesFile(filepath.Join(in.pkiDir, file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				earliest := certs[0].NotAfter
+				for _, c := range certs {
+					if c.NotAfter.Before(earliest) {
+						earliest = c.NotAfter
+					}
+				}
+				want := fmt.Sprintf("ofpdp_certificate_expiry_timestamp_seconds{name=%q} %s", name,
+					strconv.FormatFloat(float64(earliest.Unix()), 'g', -1, 64))
+				if !strings.Contains(string(body), want) {
+					t.Errorf("metrics lack %q", want)
+				}
+			}
+			if !strings.Contains(string(body), "ofpdp_build_info{build_date=") {
+				t.Error("metrics lack ofpdp_build_info")
 			}
 
 			noCert := in.newClient(t, false)
