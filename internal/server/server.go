@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/api"
 	"github.com/ofpdp/ofpdp/internal/bank"
 	"github.com/ofpdp/ofpdp/internal/bank/demo"
@@ -31,7 +32,7 @@ type Deps struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	// Bank replaces the configured connector (tests, sandbox).
-	Bank bank.Connector
+	Bank connector.Connector
 }
 
 // Server is a DP assembled from configuration.
@@ -138,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	}
 	// Every connector call, from the api and the web listener alike, goes through one Guard:
 	// a panic in the bank's adapter becomes an error, and calls in flight are bounded.
-	connector, err := bank.NewGuard(raw, cfg.Bank.MaxInFlight, d.Logger)
+	conn, err := bank.NewGuard(raw, cfg.Bank.MaxInFlight, d.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("bank.max_in_flight: %w", err)
 	}
@@ -164,14 +165,14 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	verifier := &jose.Verifier{Keys: paynetKeys, Replay: replayNamespace{st: st, prefix: "paynet:"}, Now: d.Now, Issuer: cfg.PayNet.Issuer}
 	apiHandler, err := api.New(api.Options{DPID: cfg.DPID, Gate: gate, Verifier: verifier, Events: st,
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Metrics: s.metrics, Logger: d.Logger, Now: d.Now,
-		Data: &api.DataOptions{Consents: st, Bank: connector, DCKeys: dcKeys, Sealer: signer,
+		Data: &api.DataOptions{Consents: st, Bank: conn, DCKeys: dcKeys, Sealer: signer,
 			BankTimeout: cfg.Bank.Timeout, HistoryMonths: cfg.Data.HistoryMonths, CursorKey: derive(secret, "cursor"),
 			AccountIDKey: accountIDKey, RateLimitPerMinute: cfg.Data.RateLimitPerMinute,
 			RateLimitPerConsentPerMinute: cfg.Data.RateLimitPerConsentPerMinute, InstitutionName: cfg.Branding.BankName}})
 	if err != nil {
 		return nil, err
 	}
-	webHandler, err := newWeb(cfg, st, connector, verifier, updater, signer, accountIDKey, s.metrics, d)
+	webHandler, err := newWeb(cfg, st, conn, verifier, updater, signer, accountIDKey, s.metrics, d)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +228,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	return s, nil
 }
 
-func openBank(cfg *config.Config) (bank.Connector, error) {
+func openBank(cfg *config.Config) (connector.Connector, error) {
 	switch cfg.Bank.Connector {
 	case "demo":
 		if cfg.Bank.DataFile != "" {
