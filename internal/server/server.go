@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/ofpdp/ofpdp/internal/api"
 	"github.com/ofpdp/ofpdp/internal/bank"
 	"github.com/ofpdp/ofpdp/internal/bank/demo"
+	"github.com/ofpdp/ofpdp/internal/bank/httpbank"
 	"github.com/ofpdp/ofpdp/internal/config"
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/mtls"
@@ -133,7 +136,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 
 	raw := d.Bank
 	if raw == nil {
-		if raw, err = openBank(cfg); err != nil {
+		if raw, err = openBank(cfg, d.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -228,7 +231,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	return s, nil
 }
 
-func openBank(cfg *config.Config) (connector.Connector, error) {
+func openBank(cfg *config.Config, logger *slog.Logger) (connector.Connector, error) {
 	switch cfg.Bank.Connector {
 	case "demo":
 		if cfg.Bank.DataFile != "" {
@@ -239,8 +242,47 @@ func openBank(cfg *config.Config) (connector.Connector, error) {
 			return c, nil
 		}
 		return demo.Embedded(demo.Options{})
+	case "http":
+		return openHTTPBank(cfg, logger)
 	}
-	return nil, fmt.Errorf("bank.connector %q: want demo", cfg.Bank.Connector)
+	return nil, fmt.Errorf("bank.connector %q: want demo or http", cfg.Bank.Connector)
+}
+
+// openHTTPBank is the http connector (docs/connector-openapi.yaml) with the bank.http_* settings.
+func openHTTPBank(cfg *config.Config, logger *slog.Logger) (connector.Connector, error) {
+	b := cfg.Bank
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if b.HTTPCAFile != "" {
+		roots, err := mtls.LoadCAPool(b.HTTPCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("bank.http_ca_file: %w", err)
+		}
+		tlsConf.RootCAs = roots
+	}
+	if b.HTTPCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(b.HTTPCertFile, b.HTTPKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("bank.http_cert_file: %w", err)
+		}
+		tlsConf.Certificates = []tls.Certificate{cert}
+	}
+	var token string
+	if b.HTTPBearerTokenFile != "" {
+		raw, err := os.ReadFile(b.HTTPBearerTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("bank.http_bearer_token_file: %w", err)
+		}
+		if token = strings.TrimSpace(string(raw)); token == "" {
+			return nil, fmt.Errorf("bank.http_bearer_token_file: %s is empty", b.HTTPBearerTokenFile)
+		}
+	}
+	c, err := httpbank.New(httpbank.Options{BaseURL: b.HTTPBaseURL, TLS: tlsConf, BearerToken: token,
+		DialTimeout: b.HTTPDialTimeout, MaxConns: b.HTTPMaxConns, MaxResponseBytes: b.HTTPMaxResponseBytes,
+		Logger: logger.With("component", "bank")})
+	if err != nil {
+		return nil, fmt.Errorf("bank.http_base_url: %w", err)
+	}
+	return c, nil
 }
 
 // Store returns the server's store (tests and the sandbox read it).
