@@ -50,6 +50,7 @@ type Ports struct {
 	SimMTLS       int // the simulator's mTLS listener: PayNet's consent API and JWKS
 	SimPublic     int // the simulator's JSON API and browser callback
 	DC            int // the mock data consumer
+	CoreBank      int // the mock core bank (default DefaultCoreBankPort)
 }
 
 // DefaultPorts are the fixed ports of `ofpdp sandbox`.
@@ -75,6 +76,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of every component (default time.Now).
 	Now func() time.Time
+	// Connector is the DP's connector: ConnectorHTTP (default) or ConnectorDemo.
+	Connector string
+	// BankURL, when set, points the DP at an external core bank implementing
+	// docs/connector-openapi.yaml instead of the mock core bank; BankCA verifies it.
+	BankURL, BankCA string
+	// Users are the sign-ins sandbox.json lists; empty = the demo logins, unless BankURL is set.
+	Users []UserInfo
 }
 
 // ErrPKI is wrapped when DIR/pki exists but cannot be used.
@@ -151,7 +159,12 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	if err != nil {
 		return nil, err
 	}
-	closeAll := func() { ls.close() }
+	cb, err := openCoreBank(o, pkiDir)
+	if err != nil {
+		ls.close()
+		return nil, err
+	}
+	closeAll := func() { ls.close(); cb.close() }
 
 	webScheme := "http"
 	if o.WebTLS {
@@ -205,15 +218,16 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	ls.simMTLS, ls.simPublic = nil, nil
 	start(component{"PayNet simulator", func(ctx context.Context) error { return simulator.Serve(ctx, simMTLS, simPublic) }})
 
-	cfg, err := buildConfig(o, dir, pkiDir, secret, ls, urls.web, urls.simMTLS, simulator.RedirectURI())
+	cfg, err := buildConfig(o, dir, pkiDir, secret, ls, urls.web, urls.simMTLS, simulator.RedirectURI(), cb)
 	if err != nil {
 		return abort(err)
 	}
-	connector, err := demo.Embedded(demo.Options{Anchor: o.Now()})
-	if err != nil {
-		return abort(fmt.Errorf("sandbox: demo bank: %w", err))
+	if cb.ln != nil {
+		bankLn := cb.ln
+		cb.ln = nil
+		start(component{"mock core bank", func(ctx context.Context) error { return cb.serveOn(ctx, bankLn) }})
 	}
-	srv, err := server.New(ctx, cfg, server.Deps{Logger: o.Logger.With("component", "dp"), Now: o.Now, Bank: connector})
+	srv, err := server.New(ctx, cfg, server.Deps{Logger: o.Logger.With("component", "dp"), Now: o.Now, Bank: cb.inProcess})
 	if err != nil {
 		return abort(fmt.Errorf("sandbox: DP: %w", err))
 	}
@@ -235,14 +249,17 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		return abort(err)
 	}
 
-	var users []UserInfo
-	for _, l := range demo.Logins() {
-		users = append(users, UserInfo{Username: l.Username, Password: l.Password, Name: l.Name})
+	users := o.Users
+	if len(users) == 0 && o.BankURL == "" {
+		for _, l := range demo.Logins() {
+			users = append(users, UserInfo{Username: l.Username, Password: l.Password, Name: l.Name})
+		}
 	}
 	r.info = Info{
 		DP:     DPInfo{APIURL: urls.api, WebURL: urls.web, OpsURL: urls.ops},
 		PayNet: URLInfo{URL: urls.simPublic}, DC: URLInfo{URL: urls.dc},
 		PKIDir: pkiDir, DPID: DPID, DCID: DCID, RedirectURI: simulator.RedirectURI(), Users: users,
+		Bank: BankInfo{URL: cfg.Bank.HTTPBaseURL},
 	}
 	if r.infoPath, err = writeInfo(dir, r.info); err != nil {
 		return abort(err)
@@ -311,7 +328,7 @@ func listen(o Options) (*listeners, error) {
 }
 
 // buildConfig is the DP's configuration in the sandbox (issue 6 §3).
-func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners, webURL, simMTLSURL, redirectURI string) (*config.Config, error) {
+func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners, webURL, simMTLSURL, redirectURI string, cb *coreBank) (*config.Config, error) {
 	cfg, err := config.Load("", nil)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: default configuration: %w", err)
@@ -348,6 +365,7 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 	// Until the simulator, mock DC and conformance runner bind every consent they create to the
 	// demo customer, the sandbox accepts consents without an identity.
 	cfg.Authorize.RequireIdentityBinding = false
+	cb.configure(cfg, pkiDir)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: the generated DP configuration is invalid:\n%w", err)
 	}
