@@ -26,6 +26,7 @@ func commands() []command {
 		{name: "serve", help: serveHelp(), run: runServeCommand},
 		{name: "sandbox", help: sandboxHelp(), run: runSandbox},
 		{name: "conformance", help: conformanceHelp(), run: runConformance},
+		{name: "connector-test", help: connectorTestHelp(), run: runConnectorTest},
 		{name: "pki", help: [][2]string{
 			{"pki init", "write a development CA, certificates, keys and JWKS (design §8)"},
 			{"pki inspect FILE", "describe a certificate, chain or JWKS"},
