@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 
 	"github.com/ofpdp/ofpdp/connector"
@@ -234,17 +235,11 @@ func (c *Client) once(ctx context.Context, method, path string, q url.Values, pa
 	return nil
 }
 
-// decodeStrict decodes exactly one JSON value with no field the contract does not define.
+// decodeStrict decodes exactly one JSON value with no member the contract does not define, no
+// duplicate member and valid UTF-8 (json v2 semantics; names match case-sensitively). v2 also
+// decodes several times faster than encoding/json, which is most of the connector's overhead.
 func decodeStrict(raw []byte, out any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("data after the JSON value")
-	}
-	return nil
+	return jsonv2.Unmarshal(raw, out, jsonv2.RejectUnknownMembers(true))
 }
 
 // traceParent is a fresh W3C Trace Context header (version 00, sampled flag clear).
