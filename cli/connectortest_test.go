@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -32,7 +32,7 @@ func TestConnectorTestCommand(t *testing.T) {
 	}))
 	defer bad.Close()
 	dir := t.TempDir()
-	customer := filepath.Join("..", "..", "internal", "connectortest", "testdata", "demo-customer.json")
+	customer := filepath.Join("..", "internal", "connectortest", "testdata", "demo-customer.json")
 	jsonOut, junitOut := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml")
 
 	code, out, errOut := ofpdp(t, nil, "connector-test", "--url", good.URL, "--customer", customer, "--json", jsonOut, "--junit", junitOut)
