@@ -15,10 +15,12 @@ import (
 	"reflect"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/mtls"
 
 	"github.com/ofpdp/ofpdp/internal/jose"
@@ -179,7 +181,7 @@ func (c *Config) validate(now time.Time) error {
 	v.url("id_token.issuer", c.IDToken.Issuer, c.Sandbox)
 	v.positive("id_token.ttl", c.IDToken.TTL, time.Hour)
 
-	v.oneOf("bank.connector", c.Bank.Connector, Connectors)
+	v.oneOf("bank.connector", c.Bank.Connector, append(slices.Clone(Connectors), connector.Registered()...))
 	if c.Bank.DataFile != "" {
 		v.file("bank.data_file", c.Bank.DataFile)
 	}

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/pki"
 )
 
@@ -534,5 +537,21 @@ func TestValidateHTTPConnector(t *testing.T) {
 				t.Fatalf("Validate() = %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// A Go connector registered by the build (connector.Register) is a valid bank.connector, in
+// production too; an unregistered name is not.
+func TestValidateRegisteredConnector(t *testing.T) {
+	connector.Register("config-test-bank", func(context.Context, *slog.Logger) (connector.Connector, error) { return nil, nil })
+	cfg := validConfig(t)
+	cfg.Environment = EnvironmentProduction
+	cfg.Bank.Connector = "config-test-bank"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("registered connector refused: %v", err)
+	}
+	cfg.Bank.Connector = "config-test-other"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `"config-test-other" is not one of demo, http, config-test-bank`) {
+		t.Fatalf("unregistered connector: %v", err)
 	}
 }

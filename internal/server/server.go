@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 
 	raw := d.Bank
 	if raw == nil {
-		if raw, err = openBank(cfg, d.Logger); err != nil {
+		if raw, err = openBank(ctx, cfg, d.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -231,7 +231,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	return s, nil
 }
 
-func openBank(cfg *config.Config, logger *slog.Logger) (connector.Connector, error) {
+func openBank(ctx context.Context, cfg *config.Config, logger *slog.Logger) (connector.Connector, error) {
 	switch cfg.Bank.Connector {
 	case "demo":
 		if cfg.Bank.DataFile != "" {
@@ -245,7 +245,17 @@ func openBank(cfg *config.Config, logger *slog.Logger) (connector.Connector, err
 	case "http":
 		return openHTTPBank(cfg, logger)
 	}
-	return nil, fmt.Errorf("bank.connector %q: want demo or http", cfg.Bank.Connector)
+	if open, ok := connector.Lookup(cfg.Bank.Connector); ok {
+		c, err := open(ctx, logger.With("component", "bank"))
+		if err == nil && c == nil {
+			err = errors.New("the connector's Opener returned none")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bank.connector %q: %w", cfg.Bank.Connector, err)
+		}
+		return c, nil
+	}
+	return nil, fmt.Errorf("bank.connector %q: want demo, http or a registered connector", cfg.Bank.Connector)
 }
 
 // openHTTPBank is the http connector (docs/connector-openapi.yaml) with the bank.http_* settings.
