@@ -36,10 +36,10 @@ var (
 func NewHandler(bank connector.Connector, bearerToken string) *Handler {
 	h := &Handler{bank: bank, token: bearerToken, mux: http.NewServeMux()}
 	h.mux.HandleFunc("POST /v1/customers/authenticate", h.authenticate)
-	h.mux.HandleFunc("GET /v1/customers/{ref}", h.customer)
-	h.mux.HandleFunc("GET /v1/customers/{ref}/accounts", h.accounts)
-	h.mux.HandleFunc("GET /v1/accounts/{ref}", h.account)
-	h.mux.HandleFunc("GET /v1/accounts/{ref}/balance", h.balance)
+	h.mux.HandleFunc("GET /v1/customers/{ref}", byRef(h, bank.Customer, customerPtrToWire))
+	h.mux.HandleFunc("GET /v1/customers/{ref}/accounts", byRef(h, bank.Accounts, accountsToWire))
+	h.mux.HandleFunc("GET /v1/accounts/{ref}", byRef(h, bank.Account, accountToWire))
+	h.mux.HandleFunc("GET /v1/accounts/{ref}/balance", byRef(h, bank.Balance, balanceToWire))
 	h.mux.HandleFunc("GET /v1/accounts/{ref}/transactions", h.transactions)
 	h.mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, wireHealth{Status: "ok"})
@@ -128,61 +128,32 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, customerToWire(cu))
 }
 
-func (h *Handler) customer(w http.ResponseWriter, r *http.Request) {
-	ref, ok := h.ref(w, r)
-	if !ok {
-		return
+// byRef serves GET …/{ref}: what get answers for the reference, in its wire shape, or its error
+// as a problem.
+func byRef[T, W any](h *Handler, get func(context.Context, string) (T, error), toWire func(*T) W) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ref, ok := h.ref(w, r)
+		if !ok {
+			return
+		}
+		v, err := get(r.Context(), ref)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, toWire(&v))
 	}
-	cu, err := h.bank.Customer(r.Context(), ref)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, customerToWire(cu))
 }
 
-func (h *Handler) accounts(w http.ResponseWriter, r *http.Request) {
-	ref, ok := h.ref(w, r)
-	if !ok {
-		return
+func accountsToWire(as *[]connector.Account) wireAccountList {
+	list := make([]wireAccount, len(*as))
+	for i := range *as {
+		list[i] = accountToWire(&(*as)[i])
 	}
-	as, err := h.bank.Accounts(r.Context(), ref)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	list := make([]wireAccount, len(as))
-	for i := range as {
-		list[i] = accountToWire(&as[i])
-	}
-	writeJSON(w, http.StatusOK, wireAccountList{Accounts: &list})
+	return wireAccountList{Accounts: &list}
 }
 
-func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
-	ref, ok := h.ref(w, r)
-	if !ok {
-		return
-	}
-	a, err := h.bank.Account(r.Context(), ref)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, accountToWire(&a))
-}
-
-func (h *Handler) balance(w http.ResponseWriter, r *http.Request) {
-	ref, ok := h.ref(w, r)
-	if !ok {
-		return
-	}
-	b, err := h.bank.Balance(r.Context(), ref)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, balanceToWire(&b))
-}
+func customerPtrToWire(c *connector.Customer) wireCustomer { return customerToWire(*c) }
 
 func (h *Handler) transactions(w http.ResponseWriter, r *http.Request) {
 	ref, ok := h.ref(w, r)

@@ -146,29 +146,19 @@ func oneOf(field, v string, allowed ...string) error {
 	return contractErr(field, "is not one of the values the contract allows")
 }
 
-// formatAmount renders unsigned minor units as "1234.56".
+// formatAmount renders unsigned minor units as "1234.56" (the direction is the indicator).
 func formatAmount(minor int64) string {
 	if minor < 0 {
 		minor = -minor
 	}
-	return strconv.FormatInt(minor/100, 10) + "." + fmt.Sprintf("%02d", minor%100)
+	return connector.FormatAmount(minor)
 }
 
 // parseAmount parses ^\d{1,13}\.\d{2}$ into minor units.
 func parseAmount(field, s string) (int64, error) {
-	if len(s) < 4 || len(s) > 16 || s[len(s)-3] != '.' {
+	v, err := connector.ParseAmount(s)
+	if err != nil {
 		return 0, contractErr(field, "is not a decimal amount with exactly two decimals")
-	}
-	var v int64
-	for i := 0; i < len(s); i++ {
-		if i == len(s)-3 {
-			continue
-		}
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, contractErr(field, "is not a decimal amount with exactly two decimals")
-		}
-		v = v*10 + int64(c-'0')
 	}
 	return v, nil
 }
