@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ofpdp/ofpdp/connector"
+	"github.com/ofpdp/ofpdp/internal/obs"
 )
 
 const goodAccount = `{"account_ref":"A1","customer_ref":"C1","number":"164012345678","name":"Savings","holder_name":"SITI",
@@ -173,5 +175,41 @@ func TestNewRefusesBadBaseURL(t *testing.T) {
 		if _, err := New(Options{BaseURL: u}); err == nil {
 			t.Errorf("%q accepted", u)
 		}
+	}
+}
+
+// The interaction id of PayNet's request travels to the core bank; without one a fresh UUID is
+// sent. The deadline header is what is left of the ctx deadline.
+func TestClientHeaders(t *testing.T) {
+	got := make(chan http.Header, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	}))
+	defer srv.Close()
+	c, err := New(Options{BaseURL: srv.URL, BearerToken: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const id = "0b2f6a4e-5c1d-4e8f-9a7b-3c2d1e0f9a8b"
+	ctx, cancel := context.WithTimeout(obs.WithInfo(t.Context(), &obs.RequestInfo{InteractionID: id}), 3*time.Second)
+	defer cancel()
+	if err := c.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := <-got
+	if h.Get(HeaderInteractionID) != id || h.Get("Authorization") != "Bearer tok" {
+		t.Errorf("interaction id %q, authorization %q", h.Get(HeaderInteractionID), h.Get("Authorization"))
+	}
+	if ms, _ := strconv.Atoi(h.Get(HeaderDeadline)); ms < 2500 || ms > 3000 {
+		t.Errorf("deadline header %q, want about 3000", h.Get(HeaderDeadline))
+	}
+	if err := c.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if h := <-got; h.Get(HeaderInteractionID) == "" || h.Get(HeaderInteractionID) == id || h.Get(HeaderTraceParent) == "" {
+		t.Errorf("without PayNet's id: %q", h.Get(HeaderInteractionID))
 	}
 }
