@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/protoerr"
@@ -148,10 +148,10 @@ func TestBalancesRefusals(t *testing.T) {
 		{"closed account", nil, balances(refClosed), 403, protoerr.CodeAccountClosed, true},
 		{"joint account", nil, balances(refJoint), 403, protoerr.CodeAccountClosed, true},
 		{"account moved to another customer", nil, balances(refMoved), 403, protoerr.CodeConsentInvalid, true},
-		{"connector: blocked", bankErr(refSavings, bank.ErrAccountBlocked), balances(refSavings), 403, protoerr.CodeAccountBlocked, true},
-		{"connector: closed", bankErr(refSavings, bank.ErrAccountClosed), balances(refSavings), 403, protoerr.CodeAccountClosed, true},
-		{"connector: not found", bankErr(refSavings, bank.ErrNotFound), balances(refSavings), 403, protoerr.CodeConsentInvalid, true},
-		{"connector: unavailable", bankErr(refSavings, bank.ErrUnavailable), balances(refSavings), 503, protoerr.CodeTransient, true},
+		{"connector: blocked", bankErr(refSavings, connector.ErrAccountBlocked), balances(refSavings), 403, protoerr.CodeAccountBlocked, true},
+		{"connector: closed", bankErr(refSavings, connector.ErrAccountClosed), balances(refSavings), 403, protoerr.CodeAccountClosed, true},
+		{"connector: not found", bankErr(refSavings, connector.ErrNotFound), balances(refSavings), 403, protoerr.CodeConsentInvalid, true},
+		{"connector: unavailable", bankErr(refSavings, connector.ErrUnavailable), balances(refSavings), 503, protoerr.CodeTransient, true},
 		{"connector: unexpected", bankErr(refSavings, errors.New("boom")), balances(refSavings), 500, protoerr.CodeServerError, true},
 		{"connector: balance unshapeable", func(e *testEnv) {
 			b := e.bank.balances[refSavings]

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/mtls"
 	"github.com/ofpdp/ofpdp/internal/obs"
@@ -96,9 +96,9 @@ func newBenchEnv(b *testing.B, dpKey *jose.SigningKey) *benchEnv {
 	te.putConsent(now)
 	be.accounts, be.bank = te.accounts, te.bank
 	// 600 transactions within the window for the 500-transaction page.
-	var txs []bank.Transaction
+	var txs []connector.Transaction
 	for i := 0; i < 600; i++ {
-		txs = append(txs, bank.Transaction{ID: fmt.Sprintf("txn-%05d", i), Date: now.Add(-time.Duration(i) * 11 * time.Hour).In(myt),
+		txs = append(txs, connector.Transaction{ID: fmt.Sprintf("txn-%05d", i), Date: now.Add(-time.Duration(i) * 11 * time.Hour).In(myt),
 			CreditDebit: "debit", Amount: myr(int64(1000 + i)), TransferMethod: "online_payment", TransferSubmethod: "fpx",
 			Description: "FPX payment to merchant", RecipientRef: "invoice 2026", MerchantName: "Kedai Runcit", Settled: true})
 	}

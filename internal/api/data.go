@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/bank"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/jose"
@@ -49,12 +50,12 @@ type ConsentReader interface {
 }
 
 // BankReader is the part of the core-bank connector the resource server uses (design.md §6).
-// Every bank.Connector implements it.
+// Every connector.Connector implements it.
 type BankReader interface {
-	Customer(ctx context.Context, customerRef string) (bank.Customer, error)
-	Account(ctx context.Context, accountRef string) (bank.Account, error)
-	Balance(ctx context.Context, accountRef string) (bank.Balance, error)
-	Transactions(ctx context.Context, q bank.TransactionQuery) (bank.TransactionPage, error)
+	Customer(ctx context.Context, customerRef string) (connector.Customer, error)
+	Account(ctx context.Context, accountRef string) (connector.Account, error)
+	Balance(ctx context.Context, accountRef string) (connector.Balance, error)
+	Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error)
 }
 
 // EncryptionKeys finds a DC's encryption key by x-enc-kid (spec §4.3; design §3.5).
@@ -401,15 +402,15 @@ func bankError(op string, err error) error {
 			fmt.Errorf("connector %s: %w", op, bank.ErrBusy), transientRetryAfter)
 	case errors.Is(err, bank.ErrPanic):
 		return protoerr.Internal(fmt.Errorf("connector %s: %w", op, bank.ErrPanic))
-	case errors.Is(err, bank.ErrUnavailable):
+	case errors.Is(err, connector.ErrUnavailable):
 		return protoerr.Transient("the core bank is unavailable, retry later",
-			fmt.Errorf("connector %s: %w", op, bank.ErrUnavailable), transientRetryAfter)
-	case errors.Is(err, bank.ErrAccountBlocked):
-		return protoerr.AccountBlocked("the account is temporarily blocked", fmt.Errorf("connector %s: %w", op, bank.ErrAccountBlocked))
-	case errors.Is(err, bank.ErrAccountClosed):
-		return protoerr.AccountClosed("the account is permanently unavailable", fmt.Errorf("connector %s: %w", op, bank.ErrAccountClosed))
-	case errors.Is(err, bank.ErrNotFound):
-		return protoerr.ConsentInvalid("the requested data is not available under this consent", fmt.Errorf("connector %s: %w", op, bank.ErrNotFound))
+			fmt.Errorf("connector %s: %w", op, connector.ErrUnavailable), transientRetryAfter)
+	case errors.Is(err, connector.ErrAccountBlocked):
+		return protoerr.AccountBlocked("the account is temporarily blocked", fmt.Errorf("connector %s: %w", op, connector.ErrAccountBlocked))
+	case errors.Is(err, connector.ErrAccountClosed):
+		return protoerr.AccountClosed("the account is permanently unavailable", fmt.Errorf("connector %s: %w", op, connector.ErrAccountClosed))
+	case errors.Is(err, connector.ErrNotFound):
+		return protoerr.ConsentInvalid("the requested data is not available under this consent", fmt.Errorf("connector %s: %w", op, connector.ErrNotFound))
 	case errors.Is(err, errShape):
 		return protoerr.Internal(err)
 	}
@@ -419,27 +420,27 @@ func bankError(op string, err error) error {
 // servableAccount reads the account and refuses one the bank no longer offers (spec §5.4: only
 // active, individual retail, MYR accounts are shared): closed → PermanentAccountAccessFailure,
 // dormant or blocked → AccountTemporarilyBlocked. customerRef, when known, must own it.
-func (d *dataServer) servableAccount(ctx context.Context, rr *resourceRequest) (bank.Account, error) {
+func (d *dataServer) servableAccount(ctx context.Context, rr *resourceRequest) (connector.Account, error) {
 	a, err := d.bank.Account(ctx, rr.accountRef)
 	if err != nil {
-		return bank.Account{}, bankError("account", err)
+		return connector.Account{}, bankError("account", err)
 	}
 	if auth := rr.record.Authorization; auth != nil && auth.CustomerRef != "" && a.CustomerRef != auth.CustomerRef {
-		return bank.Account{}, protoerr.ConsentInvalid("the account is not available under this consent",
+		return connector.Account{}, protoerr.ConsentInvalid("the account is not available under this consent",
 			errors.New("connector account: owned by another customer than the consent's"))
 	}
 	if a.Eligible() {
 		return a, nil
 	}
 	switch a.Status {
-	case bank.StatusClosed:
-		return bank.Account{}, bankError("account", bank.ErrAccountClosed)
-	case bank.StatusActive:
+	case connector.StatusClosed:
+		return connector.Account{}, bankError("account", connector.ErrAccountClosed)
+	case connector.StatusActive:
 		// Active but no longer individual retail MYR: permanently out of scope.
-		return bank.Account{}, protoerr.AccountClosed("the account can no longer be shared",
+		return connector.Account{}, protoerr.AccountClosed("the account can no longer be shared",
 			errors.New("connector account: not individual retail MYR"))
 	}
-	return bank.Account{}, bankError("account", bank.ErrAccountBlocked)
+	return connector.Account{}, bankError("account", connector.ErrAccountBlocked)
 }
 
 // acceptable reports whether the Accept header values admit typ/sub (RFC 9110 §12.5.1): absent or

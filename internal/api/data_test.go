@@ -31,6 +31,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/bank"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/jose"
@@ -295,17 +296,17 @@ func (s *fakeStore) ConsentAccount(ctx context.Context, consentID, accountID str
 // descending ID, continuing strictly after (AfterDate, AfterID).
 type fakeBank struct {
 	mu        sync.Mutex
-	customers map[string]bank.Customer
-	accounts  map[string]bank.Account
-	balances  map[string]bank.Balance
-	txs       map[string][]bank.Transaction
+	customers map[string]connector.Customer
+	accounts  map[string]connector.Account
+	balances  map[string]connector.Balance
+	txs       map[string][]connector.Transaction
 	// delay makes every call wait; with ignoreCtx it does not stop at the deadline.
 	delay     time.Duration
 	ignoreCtx bool
 	errs      map[string]error // by account or customer ref
 	panicWith any              // non-nil: every call panics with it
 	calls     int
-	queries   []bank.TransactionQuery
+	queries   []connector.TransactionQuery
 }
 
 func (b *fakeBank) enter(ctx context.Context, ref string) error {
@@ -330,19 +331,19 @@ func (b *fakeBank) enter(ctx context.Context, ref string) error {
 	return err
 }
 
-// Authenticate and Accounts complete bank.Connector (the web journey's calls), so that the fake
+// Authenticate and Accounts complete connector.Connector (the web journey's calls), so that the fake
 // can sit behind bank.Guard; the resource server never calls them.
-func (b *fakeBank) Authenticate(context.Context, string, string) (bank.Customer, error) {
-	return bank.Customer{}, bank.ErrInvalidCredentials
+func (b *fakeBank) Authenticate(context.Context, string, string) (connector.Customer, error) {
+	return connector.Customer{}, connector.ErrInvalidCredentials
 }
 
-func (b *fakeBank) Accounts(ctx context.Context, customerRef string) ([]bank.Account, error) {
+func (b *fakeBank) Accounts(ctx context.Context, customerRef string) ([]connector.Account, error) {
 	if err := b.enter(ctx, customerRef); err != nil {
 		return nil, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []bank.Account
+	var out []connector.Account
 	for _, a := range b.accounts {
 		if a.CustomerRef == customerRef {
 			out = append(out, a)
@@ -357,41 +358,41 @@ func (b *fakeBank) Calls() int {
 	return b.calls
 }
 
-func (b *fakeBank) Customer(ctx context.Context, ref string) (bank.Customer, error) {
+func (b *fakeBank) Customer(ctx context.Context, ref string) (connector.Customer, error) {
 	if err := b.enter(ctx, ref); err != nil {
-		return bank.Customer{}, err
+		return connector.Customer{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c, ok := b.customers[ref]
 	if !ok {
-		return bank.Customer{}, fmt.Errorf("customer %s: %w", ref, bank.ErrNotFound)
+		return connector.Customer{}, fmt.Errorf("customer %s: %w", ref, connector.ErrNotFound)
 	}
 	return c, nil
 }
 
-func (b *fakeBank) Account(ctx context.Context, ref string) (bank.Account, error) {
+func (b *fakeBank) Account(ctx context.Context, ref string) (connector.Account, error) {
 	if err := b.enter(ctx, ref); err != nil {
-		return bank.Account{}, err
+		return connector.Account{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	a, ok := b.accounts[ref]
 	if !ok {
-		return bank.Account{}, fmt.Errorf("account %s: %w", ref, bank.ErrNotFound)
+		return connector.Account{}, fmt.Errorf("account %s: %w", ref, connector.ErrNotFound)
 	}
 	return a, nil
 }
 
-func (b *fakeBank) Balance(ctx context.Context, ref string) (bank.Balance, error) {
+func (b *fakeBank) Balance(ctx context.Context, ref string) (connector.Balance, error) {
 	if err := b.enter(ctx, ref); err != nil {
-		return bank.Balance{}, err
+		return connector.Balance{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	bal, ok := b.balances[ref]
 	if !ok {
-		return bank.Balance{}, fmt.Errorf("balance %s: %w", ref, bank.ErrNotFound)
+		return connector.Balance{}, fmt.Errorf("balance %s: %w", ref, connector.ErrNotFound)
 	}
 	return bal, nil
 }
@@ -404,21 +405,21 @@ func txBefore(aDate time.Time, aID string, bDate time.Time, bID string) bool {
 	return aID > bID
 }
 
-func (b *fakeBank) Transactions(ctx context.Context, q bank.TransactionQuery) (bank.TransactionPage, error) {
+func (b *fakeBank) Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error) {
 	if err := b.enter(ctx, q.AccountRef); err != nil {
-		return bank.TransactionPage{}, err
+		return connector.TransactionPage{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.queries = append(b.queries, q)
 	all := slices.Clone(b.txs[q.AccountRef])
-	slices.SortFunc(all, func(x, y bank.Transaction) int {
+	slices.SortFunc(all, func(x, y connector.Transaction) int {
 		if txBefore(x.Date, x.ID, y.Date, y.ID) {
 			return -1
 		}
 		return 1
 	})
-	var page bank.TransactionPage
+	var page connector.TransactionPage
 	for _, t := range all {
 		if t.Date.Before(q.From) || t.Date.After(q.To) {
 			continue
@@ -435,7 +436,7 @@ func (b *fakeBank) Transactions(ctx context.Context, q bank.TransactionQuery) (b
 	return page, nil
 }
 
-func (b *fakeBank) lastQuery() bank.TransactionQuery {
+func (b *fakeBank) lastQuery() connector.TransactionQuery {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.queries[len(b.queries)-1]
@@ -456,34 +457,34 @@ const (
 )
 
 func newFakeBank(now time.Time) *fakeBank {
-	acct := func(ref, num, typ, sub string) bank.Account {
-		return bank.Account{Ref: ref, CustomerRef: testCustomer, Number: num, Name: "My " + sub + " account",
-			HolderName: "Nur Aisyah binti Ahmad", HolderType: bank.HolderIndividual, Category: "retail",
-			Type: typ, Subtype: sub, Currency: "MYR", Status: bank.StatusActive}
+	acct := func(ref, num, typ, sub string) connector.Account {
+		return connector.Account{Ref: ref, CustomerRef: testCustomer, Number: num, Name: "My " + sub + " account",
+			HolderName: "Nur Aisyah binti Ahmad", HolderType: connector.HolderIndividual, Category: "retail",
+			Type: typ, Subtype: sub, Currency: "MYR", Status: connector.StatusActive}
 	}
 	b := &fakeBank{
-		customers: map[string]bank.Customer{testCustomer: {Ref: testCustomer, Name: "Nur Aisyah binti Ahmad",
+		customers: map[string]connector.Customer{testCustomer: {Ref: testCustomer, Name: "Nur Aisyah binti Ahmad",
 			IDType: "nric", IDNumber: testIDNumber, Email: "aisyah@example.my"}},
-		accounts: map[string]bank.Account{}, balances: map[string]bank.Balance{},
-		txs: map[string][]bank.Transaction{}, errs: map[string]error{},
+		accounts: map[string]connector.Account{}, balances: map[string]connector.Balance{},
+		txs: map[string][]connector.Transaction{}, errs: map[string]error{},
 	}
-	b.accounts[refSavings] = acct(refSavings, numSavings, bank.TypeDeposit, bank.SubtypeSavings)
-	card := acct(refCard, numCard, bank.TypeCredit, bank.SubtypeCreditCard)
+	b.accounts[refSavings] = acct(refSavings, numSavings, connector.TypeDeposit, connector.SubtypeSavings)
+	card := acct(refCard, numCard, connector.TypeCredit, connector.SubtypeCreditCard)
 	card.Limit, card.InterestRate, card.MinimumPaymentAmount = ptr(myr(1500000)), ptr(15.0), ptr(myr(5000))
 	b.accounts[refCard] = card
-	dormant := acct(refDormant, "7700000000011", bank.TypeDeposit, bank.SubtypeSavings)
-	dormant.Status = bank.StatusDormant
+	dormant := acct(refDormant, "7700000000011", connector.TypeDeposit, connector.SubtypeSavings)
+	dormant.Status = connector.StatusDormant
 	b.accounts[refDormant] = dormant
-	closed := acct(refClosed, "7700000000022", bank.TypeDeposit, bank.SubtypeCurrent)
-	closed.Status = bank.StatusClosed
+	closed := acct(refClosed, "7700000000022", connector.TypeDeposit, connector.SubtypeCurrent)
+	closed.Status = connector.StatusClosed
 	b.accounts[refClosed] = closed
-	joint := acct(refJoint, "7700000000033", bank.TypeDeposit, bank.SubtypeSavings)
-	joint.HolderType = bank.HolderJoint
+	joint := acct(refJoint, "7700000000033", connector.TypeDeposit, connector.SubtypeSavings)
+	joint.HolderType = connector.HolderJoint
 	b.accounts[refJoint] = joint
-	moved := acct(refMoved, "7700000000044", bank.TypeDeposit, bank.SubtypeSavings)
+	moved := acct(refMoved, "7700000000044", connector.TypeDeposit, connector.SubtypeSavings)
 	moved.CustomerRef = "cust-0002"
 	b.accounts[refMoved] = moved
-	other := acct(refOther, "7700000000055", bank.TypeDeposit, bank.SubtypeSavings)
+	other := acct(refOther, "7700000000055", connector.TypeDeposit, connector.SubtypeSavings)
 	other.CustomerRef = "cust-0002"
 	b.accounts[refOther] = other
 	b.balances[refSavings] = fixtureDepositBalance
@@ -494,8 +495,8 @@ func newFakeBank(now time.Time) *fakeBank {
 
 // fixtureTransactions: 280 transactions over the 14 months before now, every fourth pair sharing
 // a timestamp (to exercise the tie-break), some in the future (to check to_date clamping).
-func fixtureTransactions(now time.Time) []bank.Transaction {
-	var out []bank.Transaction
+func fixtureTransactions(now time.Time) []connector.Transaction {
+	var out []connector.Transaction
 	start := now.In(myt).AddDate(0, -14, 0)
 	step := now.Sub(start) / 280
 	for i := 0; i < 282; i++ {
@@ -507,7 +508,7 @@ func fixtureTransactions(now time.Time) []bank.Transaction {
 		if i%5 == 0 {
 			ind = "credit"
 		}
-		out = append(out, bank.Transaction{
+		out = append(out, connector.Transaction{
 			ID: fmt.Sprintf("txn-%05d", i), Date: d.In(myt), CreditDebit: ind,
 			Amount: myr(int64(100 + i*37)), TransferMethod: "funds_transfer", TransferSubmethod: "duitnow_transfer",
 			Description: fmt.Sprintf("transfer %d", i), Settled: i%7 != 0,
@@ -1120,7 +1121,7 @@ func TestDataConnectorBusy(t *testing.T) {
 // withGuard puts the fake core bank behind bank.Guard, as internal/server does.
 func withGuard(maxInFlight int) envOption {
 	return func(c *envConfig) {
-		g, err := bank.NewGuard(c.data.Bank.(bank.Connector), maxInFlight, c.logger)
+		g, err := bank.NewGuard(c.data.Bank.(connector.Connector), maxInFlight, c.logger)
 		if err != nil {
 			panic(err)
 		}
@@ -1174,7 +1175,7 @@ func (s staticEncKeys) EncryptionKey(_ context.Context, dcID, encKid string) (jo
 // name the account) hold no account number, bank reference, ID number, signature or response.
 func TestDataLogsHoldNoSecrets(t *testing.T) {
 	e := newEnv(t)
-	leaky := fmt.Errorf("core says no for account %s of %s: %w", numSavings, testIDNumber, bank.ErrUnavailable)
+	leaky := fmt.Errorf("core says no for account %s of %s: %w", numSavings, testIDNumber, connector.ErrUnavailable)
 	var secrets []string
 	for _, suffix := range []string{"", "/balances", "/transactions"} {
 		for _, ref := range []string{refSavings, refCard} {
@@ -1193,7 +1194,7 @@ func TestDataLogsHoldNoSecrets(t *testing.T) {
 		readBody(t, e.do(req{path: dataPath(e.accounts[ref], "/balances")}))
 	}
 	sig, _ := e.signer.SignDetached(nil)
-	secrets = append(secrets, sig, numSavings, numCard, (&bank.Account{Type: bank.TypeCredit, Number: numCard}).SharedNumber(), testIDNumber,
+	secrets = append(secrets, sig, numSavings, numCard, (&connector.Account{Type: connector.TypeCredit, Number: numCard}).SharedNumber(), testIDNumber,
 		consent.NormalizeIDNumber(testIDNumber), consent.HashIDNumber(testIDNumber), refSavings, refCard, refDormant, refClosed)
 	logs := e.logs.String()
 	if !strings.Contains(logs, `"route":"GET /v1/accounts/{account_id}/balances"`) || !strings.Contains(logs, testConsentID) {

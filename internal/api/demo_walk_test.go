@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/bank/demo"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/store"
@@ -32,7 +32,7 @@ func TestTransactionsFullWalkOfTheDemoBank(t *testing.T) {
 	e.accounts[refSavings] = id // txPage reads this account
 
 	now := e.clock.Now()
-	page, err := conn.Transactions(context.Background(), bank.TransactionQuery{AccountRef: ref,
+	page, err := conn.Transactions(context.Background(), connector.TransactionQuery{AccountRef: ref,
 		From: now.In(myt).AddDate(0, -12, 0), To: now, Limit: 100000})
 	if err != nil {
 		t.Fatal(err)

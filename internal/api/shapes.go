@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // This file turns the core bank's types (internal/bank) into the JSON shapes of spec
@@ -131,7 +131,7 @@ func validCurrency(c string) bool {
 	return true
 }
 
-func amountShape(m bank.Money) (amountJSON, error) {
+func amountShape(m connector.Money) (amountJSON, error) {
 	if !validCurrency(m.Currency) {
 		return amountJSON{}, fmt.Errorf("%w: currency is not an ISO 4217 code", errShape)
 	}
@@ -142,7 +142,7 @@ func amountShape(m bank.Money) (amountJSON, error) {
 	return amountJSON{Amount: s, Currency: m.Currency}, nil
 }
 
-func optionalAmount(m *bank.Money) (*amountJSON, error) {
+func optionalAmount(m *connector.Money) (*amountJSON, error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -155,7 +155,7 @@ func optionalAmount(m *bank.Money) (*amountJSON, error) {
 
 func validIndicator(s string) bool { return s == indicatorCredit || s == indicatorDebit }
 
-func balanceAmount(m bank.Money, indicator string) (balanceAmountJSON, error) {
+func balanceAmount(m connector.Money, indicator string) (balanceAmountJSON, error) {
 	if !validIndicator(indicator) {
 		return balanceAmountJSON{}, fmt.Errorf("%w: credit_debit_indicator must be credit or debit", errShape)
 	}
@@ -166,7 +166,7 @@ func balanceAmount(m bank.Money, indicator string) (balanceAmountJSON, error) {
 	return balanceAmountJSON{Amount: a, CreditDebitIndicator: indicator}, nil
 }
 
-func optionalBalanceAmount(m *bank.Money, indicator string) (*balanceAmountJSON, error) {
+func optionalBalanceAmount(m *connector.Money, indicator string) (*balanceAmountJSON, error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -183,7 +183,7 @@ func formatDate(t time.Time) string { return t.Format(time.DateOnly) }
 
 // accountShape builds the Account object (spec §5.4). accountID is the DP-assigned id of the
 // consent (design §3.8), never the bank's reference.
-func accountShape(accountID string, a *bank.Account, institution string) (accountJSON, error) {
+func accountShape(accountID string, a *connector.Account, institution string) (accountJSON, error) {
 	out := accountJSON{
 		AccountID:         accountID,
 		AccountNumber:     a.SharedNumber(),
@@ -226,7 +226,7 @@ func accountShape(accountID string, a *bank.Account, institution string) (accoun
 }
 
 // balanceShape builds the Balance object (spec §5.5, sandbox nesting of §9 item 16).
-func balanceShape(accountID string, b *bank.Balance) (balanceJSON, error) {
+func balanceShape(accountID string, b *connector.Balance) (balanceJSON, error) {
 	cur, err := balanceAmount(b.Current, b.CurrentIndicator)
 	if err != nil {
 		return balanceJSON{}, err
@@ -246,7 +246,7 @@ func balanceShape(accountID string, b *bank.Balance) (balanceJSON, error) {
 
 // transactionShape builds the Transaction object (spec §5.6): transaction_date in RFC 3339 at
 // +08:00.
-func transactionShape(accountID string, t *bank.Transaction) (transactionJSON, error) {
+func transactionShape(accountID string, t *connector.Transaction) (transactionJSON, error) {
 	if !validIndicator(t.CreditDebit) {
 		return transactionJSON{}, fmt.Errorf("%w: credit_debit_indicator must be credit or debit", errShape)
 	}

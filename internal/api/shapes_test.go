@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // update rewrites golden files: go test ./internal/api -run Golden -update
@@ -20,50 +20,50 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func ptr[T any](v T) *T { return &v }
 
-func myr(minor int64) bank.Money { return bank.Money{Minor: minor, Currency: "MYR"} }
+func myr(minor int64) connector.Money { return connector.Money{Minor: minor, Currency: "MYR"} }
 
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, myt) }
 
 // Fixture bank data: one of every account type the demo bank has (spec §5.4–5.6).
 var (
-	fixtureSavings = bank.Account{
+	fixtureSavings = connector.Account{
 		Ref: "ref-sav-1", CustomerRef: "cust-1", Number: "1122334455667", Name: "My Savings Account",
-		HolderName: "Nur Aisyah binti Ahmad", HolderType: bank.HolderIndividual, Category: "retail",
-		Type: bank.TypeDeposit, Subtype: bank.SubtypeSavings, Currency: "MYR", Status: bank.StatusActive,
+		HolderName: "Nur Aisyah binti Ahmad", HolderType: connector.HolderIndividual, Category: "retail",
+		Type: connector.TypeDeposit, Subtype: connector.SubtypeSavings, Currency: "MYR", Status: connector.StatusActive,
 	}
-	fixtureCard = bank.Account{
+	fixtureCard = connector.Account{
 		Ref: "ref-cc-1", CustomerRef: "cust-1", Number: "5123456789017890", Name: "Platinum Card",
-		HolderName: "Nur Aisyah binti Ahmad", HolderType: bank.HolderIndividual, Category: "retail",
-		Type: bank.TypeCredit, Subtype: bank.SubtypeCreditCard, Currency: "MYR", Status: bank.StatusActive,
+		HolderName: "Nur Aisyah binti Ahmad", HolderType: connector.HolderIndividual, Category: "retail",
+		Type: connector.TypeCredit, Subtype: connector.SubtypeCreditCard, Currency: "MYR", Status: connector.StatusActive,
 		Limit: ptr(myr(1500000)), InterestRate: ptr(15.0), MinimumPaymentAmount: ptr(myr(5000)),
 		PaymentDueDate: ptr(date(2026, 7, 15)),
 	}
-	fixtureMortgage = bank.Account{
+	fixtureMortgage = connector.Account{
 		Ref: "ref-mg-1", CustomerRef: "cust-1", Number: "8800112233", Name: "Home Loan",
-		HolderName: "Nur Aisyah binti Ahmad", HolderType: bank.HolderIndividual, Category: "retail",
-		Type: bank.TypeLoan, Subtype: bank.SubtypeMortgage, Currency: "MYR", Status: bank.StatusActive,
+		HolderName: "Nur Aisyah binti Ahmad", HolderType: connector.HolderIndividual, Category: "retail",
+		Type: connector.TypeLoan, Subtype: connector.SubtypeMortgage, Currency: "MYR", Status: connector.StatusActive,
 		InterestRate: ptr(4.25), MinimumPaymentAmount: ptr(myr(215050)),
-		Loan: &bank.LoanDetails{LoanAmount: myr(45000000), OriginationDate: date(2019, 3, 1), MaturityDate: date(2049, 2, 28)},
+		Loan: &connector.LoanDetails{LoanAmount: myr(45000000), OriginationDate: date(2019, 3, 1), MaturityDate: date(2049, 2, 28)},
 	}
-	fixtureDepositBalance = bank.Balance{
+	fixtureDepositBalance = connector.Balance{
 		Current: myr(2500075), CurrentIndicator: "credit",
 		Available: ptr(myr(2450000)), AvailableIndicator: "credit",
 	}
-	fixtureCardBalance = bank.Balance{
+	fixtureCardBalance = connector.Balance{
 		Current: myr(123456), CurrentIndicator: "debit",
 		Available: ptr(myr(1376544)), AvailableIndicator: "credit",
 		Statement: ptr(myr(98000)), StatementIndicator: "debit", StatementDate: ptr(date(2026, 6, 22)),
 		CreditLinesIncluded: true,
 	}
-	fixtureTransfer = bank.Transaction{
+	fixtureTransfer = connector.Transaction{
 		ID: "txn-0001", Date: time.Date(2026, 6, 11, 3, 30, 12, 0, time.UTC), CreditDebit: "debit",
 		Amount: myr(2378), TransferMethod: "funds_transfer", TransferSubmethod: "duitnow_transfer",
 		Description: "DuitNow transfer", RecipientRef: "rent june", OtherDescription: "ref 99812",
 		Settled: true,
 	}
-	fixtureCardPurchase = bank.Transaction{
+	fixtureCardPurchase = connector.Transaction{
 		ID: "txn-0002", Date: time.Date(2026, 6, 12, 21, 5, 0, 0, myt), CreditDebit: "debit",
-		Amount: myr(45210), ForeignAmount: &bank.Money{Minor: 9650, Currency: "USD"},
+		Amount: myr(45210), ForeignAmount: &connector.Money{Minor: 9650, Currency: "USD"},
 		Description: "Online purchase", MerchantName: "Example Store", MCC: "5732", Settled: false,
 	}
 )
@@ -144,11 +144,11 @@ func TestFormatMinor(t *testing.T) {
 func TestShapeRefusesBadBankData(t *testing.T) {
 	const id = "acc-x"
 	badCurrency := fixtureSavings
-	badCurrency.Limit = &bank.Money{Minor: 1, Currency: "myr"}
+	badCurrency.Limit = &connector.Money{Minor: 1, Currency: "myr"}
 	nanRate := fixtureCard
 	nanRate.InterestRate = ptr(mathNaN())
 	negLoan := fixtureMortgage
-	negLoan.Loan = &bank.LoanDetails{LoanAmount: myr(-5)}
+	negLoan.Loan = &connector.LoanDetails{LoanAmount: myr(-5)}
 	noIndicator := fixtureDepositBalance
 	noIndicator.AvailableIndicator = ""
 	badTxn := fixtureTransfer

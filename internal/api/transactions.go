@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/protoerr"
 )
@@ -168,7 +168,7 @@ func (d *dataServer) fetchTransactions(ctx context.Context, rr *resourceRequest)
 	data := make([]transactionJSON, 0, walk.PageSize)
 	var next *string
 	if !from.After(walk.To) {
-		page, err := d.bank.Transactions(ctx, bank.TransactionQuery{
+		page, err := d.bank.Transactions(ctx, connector.TransactionQuery{
 			AccountRef: rr.accountRef, From: from, To: walk.To, Limit: walk.PageSize,
 			AfterDate: walk.AfterDate, AfterID: walk.AfterID,
 		})

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/protoerr"
 )
@@ -37,14 +37,14 @@ func (e *testEnv) txPage(query ...string) txPage {
 }
 
 // inWindow returns the fixture's transactions inside [from, to], newest first.
-func inWindow(all []bank.Transaction, from, to time.Time) []bank.Transaction {
-	var out []bank.Transaction
+func inWindow(all []connector.Transaction, from, to time.Time) []connector.Transaction {
+	var out []connector.Transaction
 	for _, t := range all {
 		if !t.Date.Before(from) && !t.Date.After(to) {
 			out = append(out, t)
 		}
 	}
-	slices.SortFunc(out, func(x, y bank.Transaction) int {
+	slices.SortFunc(out, func(x, y connector.Transaction) int {
 		if txBefore(x.Date, x.ID, y.Date, y.ID) {
 			return -1
 		}
@@ -283,7 +283,7 @@ func TestTransactionsDistrustConnector(t *testing.T) {
 // strayBank answers with one transaction from before the window and one more than the limit.
 type strayBank struct{ *fakeBank }
 
-func (s *strayBank) Transactions(ctx context.Context, q bank.TransactionQuery) (bank.TransactionPage, error) {
+func (s *strayBank) Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error) {
 	p, err := s.fakeBank.Transactions(ctx, q)
 	if err != nil {
 		return p, err
@@ -292,7 +292,7 @@ func (s *strayBank) Transactions(ctx context.Context, q bank.TransactionQuery) (
 	old.ID, old.Date = "stray-old", q.From.Add(-time.Hour)
 	extra := p.Transactions[0]
 	extra.ID, extra.Date = "stray-extra", p.Transactions[len(p.Transactions)-1].Date.Add(-time.Minute)
-	p.Transactions = append(append([]bank.Transaction{old}, p.Transactions[:q.Limit-1]...), extra)
+	p.Transactions = append(append([]connector.Transaction{old}, p.Transactions[:q.Limit-1]...), extra)
 	p.More = false
 	return p, nil
 }

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/obs"
 	"github.com/ofpdp/ofpdp/internal/protoerr"
@@ -57,7 +57,7 @@ func (d *dataServer) userinfoClaims(r *http.Request) (*userinfoJSON, error) {
 	if auth == nil || auth.CustomerRef == "" {
 		return nil, protoerr.ConsentInvalid("the consent has no authorizing customer", nil)
 	}
-	cust, err := callBank(ctx, d.bankTimeout, func(ctx context.Context) (bank.Customer, error) {
+	cust, err := callBank(ctx, d.bankTimeout, func(ctx context.Context) (connector.Customer, error) {
 		c, err := d.bank.Customer(ctx, auth.CustomerRef)
 		if err != nil {
 			return c, bankError("customer", err)

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/protoerr"
 	"github.com/ofpdp/ofpdp/internal/store"
@@ -67,7 +67,7 @@ func TestUserinfoRefusals(t *testing.T) {
 			e.store.edit(testConsentID, func(r *store.ConsentRecord) { r.Consent.HashedIDNumber = consent.HashIDNumber("A1234567") })
 		}, req{path: userinfoPath}, 403, protoerr.CodeConsentInvalid},
 		{"customer gone", func(e *testEnv) { delete(e.bank.customers, testCustomer) }, req{path: userinfoPath}, 403, protoerr.CodeConsentInvalid},
-		{"core bank down", func(e *testEnv) { e.bank.errs[testCustomer] = bank.ErrUnavailable }, req{path: userinfoPath}, 503, protoerr.CodeTransient},
+		{"core bank down", func(e *testEnv) { e.bank.errs[testCustomer] = connector.ErrUnavailable }, req{path: userinfoPath}, 503, protoerr.CodeTransient},
 		{"unsigned", nil, req{path: userinfoPath, noSig: true}, 401, protoerr.CodeInvalidSignature},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,6 +1,8 @@
 package bank
 
 import (
+	"github.com/ofpdp/ofpdp/connector"
+
 	"context"
 	"errors"
 	"fmt"
@@ -25,13 +27,13 @@ var (
 // waiting. A slot is held until the wrapped call returns, even when the caller gave up at its
 // deadline, so calls stuck in a slow core bank count against the limit. Safe for concurrent use.
 type Guard struct {
-	next Connector
+	next connector.Connector
 	sem  chan struct{}
 	log  *slog.Logger
 }
 
 // NewGuard wraps next with at most maxInFlight concurrent calls (at least 1). A nil logger discards.
-func NewGuard(next Connector, maxInFlight int, logger *slog.Logger) (*Guard, error) {
+func NewGuard(next connector.Connector, maxInFlight int, logger *slog.Logger) (*Guard, error) {
 	if next == nil {
 		return nil, errors.New("bank: NewGuard needs a connector")
 	}
@@ -65,34 +67,34 @@ func guarded[T any](ctx context.Context, g *Guard, op string, call func() (T, er
 	return call()
 }
 
-// Authenticate implements Connector.
-func (g *Guard) Authenticate(ctx context.Context, username, password string) (Customer, error) {
-	return guarded(ctx, g, "authenticate", func() (Customer, error) { return g.next.Authenticate(ctx, username, password) })
+// Authenticate implements connector.Connector.
+func (g *Guard) Authenticate(ctx context.Context, username, password string) (connector.Customer, error) {
+	return guarded(ctx, g, "authenticate", func() (connector.Customer, error) { return g.next.Authenticate(ctx, username, password) })
 }
 
-// Customer implements Connector.
-func (g *Guard) Customer(ctx context.Context, customerRef string) (Customer, error) {
-	return guarded(ctx, g, "customer", func() (Customer, error) { return g.next.Customer(ctx, customerRef) })
+// connector.Customer implements connector.Connector.
+func (g *Guard) Customer(ctx context.Context, customerRef string) (connector.Customer, error) {
+	return guarded(ctx, g, "customer", func() (connector.Customer, error) { return g.next.Customer(ctx, customerRef) })
 }
 
-// Accounts implements Connector.
-func (g *Guard) Accounts(ctx context.Context, customerRef string) ([]Account, error) {
-	return guarded(ctx, g, "accounts", func() ([]Account, error) { return g.next.Accounts(ctx, customerRef) })
+// Accounts implements connector.Connector.
+func (g *Guard) Accounts(ctx context.Context, customerRef string) ([]connector.Account, error) {
+	return guarded(ctx, g, "accounts", func() ([]connector.Account, error) { return g.next.Accounts(ctx, customerRef) })
 }
 
-// Account implements Connector.
-func (g *Guard) Account(ctx context.Context, accountRef string) (Account, error) {
-	return guarded(ctx, g, "account", func() (Account, error) { return g.next.Account(ctx, accountRef) })
+// connector.Account implements connector.Connector.
+func (g *Guard) Account(ctx context.Context, accountRef string) (connector.Account, error) {
+	return guarded(ctx, g, "account", func() (connector.Account, error) { return g.next.Account(ctx, accountRef) })
 }
 
-// Balance implements Connector.
-func (g *Guard) Balance(ctx context.Context, accountRef string) (Balance, error) {
-	return guarded(ctx, g, "balance", func() (Balance, error) { return g.next.Balance(ctx, accountRef) })
+// connector.Balance implements connector.Connector.
+func (g *Guard) Balance(ctx context.Context, accountRef string) (connector.Balance, error) {
+	return guarded(ctx, g, "balance", func() (connector.Balance, error) { return g.next.Balance(ctx, accountRef) })
 }
 
-// Transactions implements Connector.
-func (g *Guard) Transactions(ctx context.Context, q TransactionQuery) (TransactionPage, error) {
-	return guarded(ctx, g, "transactions", func() (TransactionPage, error) { return g.next.Transactions(ctx, q) })
+// Transactions implements connector.Connector.
+func (g *Guard) Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error) {
+	return guarded(ctx, g, "transactions", func() (connector.TransactionPage, error) { return g.next.Transactions(ctx, q) })
 }
 
 // InFlight reports how many calls hold a slot now (metrics, tests).

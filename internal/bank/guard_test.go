@@ -1,6 +1,8 @@
 package bank
 
 import (
+	"github.com/ofpdp/ofpdp/connector"
+
 	"context"
 	"errors"
 	"sync"
@@ -27,40 +29,43 @@ func (s *scriptedConnector) enter() {
 	}
 }
 
-func (s *scriptedConnector) Authenticate(context.Context, string, string) (Customer, error) {
+func (s *scriptedConnector) Authenticate(context.Context, string, string) (connector.Customer, error) {
 	s.enter()
-	return Customer{Ref: "c1"}, nil
+	return connector.Customer{Ref: "c1"}, nil
 }
-func (s *scriptedConnector) Customer(context.Context, string) (Customer, error) {
+func (s *scriptedConnector) Customer(context.Context, string) (connector.Customer, error) {
 	s.enter()
-	return Customer{Ref: "c1"}, nil
+	return connector.Customer{Ref: "c1"}, nil
 }
-func (s *scriptedConnector) Accounts(context.Context, string) ([]Account, error) {
+func (s *scriptedConnector) Accounts(context.Context, string) ([]connector.Account, error) {
 	s.enter()
-	return []Account{{Ref: "a1"}}, nil
+	return []connector.Account{{Ref: "a1"}}, nil
 }
-func (s *scriptedConnector) Account(context.Context, string) (Account, error) {
+func (s *scriptedConnector) Account(context.Context, string) (connector.Account, error) {
 	s.enter()
-	return Account{Ref: "a1"}, nil
+	return connector.Account{Ref: "a1"}, nil
 }
-func (s *scriptedConnector) Balance(context.Context, string) (Balance, error) {
+func (s *scriptedConnector) Balance(context.Context, string) (connector.Balance, error) {
 	s.enter()
-	return Balance{}, nil
+	return connector.Balance{}, nil
 }
-func (s *scriptedConnector) Transactions(context.Context, TransactionQuery) (TransactionPage, error) {
+func (s *scriptedConnector) Transactions(context.Context, connector.TransactionQuery) (connector.TransactionPage, error) {
 	s.enter()
-	return TransactionPage{}, nil
+	return connector.TransactionPage{}, nil
 }
 
-// everyCall calls each Connector method once through c.
-var everyCall = map[string]func(Connector) error{
-	"authenticate": func(c Connector) error { _, err := c.Authenticate(context.Background(), "u", "p"); return err },
-	"customer":     func(c Connector) error { _, err := c.Customer(context.Background(), "c1"); return err },
-	"accounts":     func(c Connector) error { _, err := c.Accounts(context.Background(), "c1"); return err },
-	"account":      func(c Connector) error { _, err := c.Account(context.Background(), "a1"); return err },
-	"balance":      func(c Connector) error { _, err := c.Balance(context.Background(), "a1"); return err },
-	"transactions": func(c Connector) error {
-		_, err := c.Transactions(context.Background(), TransactionQuery{AccountRef: "a1"})
+// everyCall calls each connector.Connector method once through c.
+var everyCall = map[string]func(connector.Connector) error{
+	"authenticate": func(c connector.Connector) error {
+		_, err := c.Authenticate(context.Background(), "u", "p")
+		return err
+	},
+	"customer": func(c connector.Connector) error { _, err := c.Customer(context.Background(), "c1"); return err },
+	"accounts": func(c connector.Connector) error { _, err := c.Accounts(context.Background(), "c1"); return err },
+	"account":  func(c connector.Connector) error { _, err := c.Account(context.Background(), "a1"); return err },
+	"balance":  func(c connector.Connector) error { _, err := c.Balance(context.Background(), "a1"); return err },
+	"transactions": func(c connector.Connector) error {
+		_, err := c.Transactions(context.Background(), connector.TransactionQuery{AccountRef: "a1"})
 		return err
 	},
 }
@@ -131,7 +136,7 @@ func TestGuardBoundsInFlight(t *testing.T) {
 func TestNewGuardRefuses(t *testing.T) {
 	cases := []struct {
 		name string
-		next Connector
+		next connector.Connector
 		max  int
 	}{
 		{"no connector", nil, 1},

@@ -141,10 +141,19 @@ type IDToken struct {
 
 // Bank configures the core-bank connector (design §6).
 type Bank struct {
-	Connector   string        `yaml:"connector" env:"OFPDP_BANK_CONNECTOR" default:"demo" doc:"Connector implementation: demo."`
-	DataFile    string        `yaml:"data_file" env:"OFPDP_BANK_DATA_FILE" example:"bank-data.json" doc:"Demo connector data file. Empty = the embedded demo data."`
-	Timeout     time.Duration `yaml:"timeout" env:"OFPDP_BANK_TIMEOUT" default:"4s" doc:"Deadline for one connector call; must stay below PayNet's 5 s (spec §7.1)."`
-	MaxInFlight int           `yaml:"max_in_flight" env:"OFPDP_BANK_MAX_IN_FLIGHT" default:"64" doc:"Connector calls allowed to run at once in this process (1–10000). A call beyond it is refused at once: a data request gets 503 Consent.TransientAccountAccessFailure with Retry-After, the customer the unavailable page. A call stuck past its deadline keeps its slot until the connector returns."`
+	Connector string        `yaml:"connector" env:"OFPDP_BANK_CONNECTOR" default:"demo" doc:"Connector implementation: demo (the built-in demo bank, development only) or http (the bank's adapter implementing docs/connector-openapi.yaml over HTTPS, see docs/connector.md)."`
+	DataFile  string        `yaml:"data_file" env:"OFPDP_BANK_DATA_FILE" example:"bank-data.json" doc:"Demo connector data file. Empty = the embedded demo data."`
+	Timeout   time.Duration `yaml:"timeout" env:"OFPDP_BANK_TIMEOUT" default:"4s" doc:"Deadline for one connector call; must stay below PayNet's 5 s (spec §7.1)."`
+	// The http connector (docs/connector.md).
+	HTTPBaseURL          string        `yaml:"http_base_url" env:"OFPDP_BANK_HTTP_BASE_URL" example:"https://corebank.internal:9443/ofpdp" doc:"http connector: the adapter's root URL; the contract's /v1/... paths are appended. https (http only with environment: development)."`
+	HTTPCAFile           string        `yaml:"http_ca_file" env:"OFPDP_BANK_HTTP_CA_FILE" example:"/etc/ofpdp/pki/corebank-ca.pem" doc:"http connector: PEM CA bundle that verifies the adapter's certificate. Empty = the system roots."`
+	HTTPCertFile         string        `yaml:"http_cert_file" env:"OFPDP_BANK_HTTP_CERT_FILE" example:"/etc/ofpdp/pki/corebank-client.crt" doc:"http connector: ofpdp's client certificate for mutual TLS to the adapter (with http_key_file)."`
+	HTTPKeyFile          string        `yaml:"http_key_file" env:"OFPDP_BANK_HTTP_KEY_FILE" example:"/etc/ofpdp/pki/corebank-client.key" doc:"http connector: the private key of http_cert_file (a private file)."`
+	HTTPBearerTokenFile  string        `yaml:"http_bearer_token_file" env:"OFPDP_BANK_HTTP_BEARER_TOKEN_FILE" example:"/etc/ofpdp/corebank-token" doc:"http connector: file holding a token sent as Authorization: Bearer on every call (a private file). Optional; mutual TLS is the recommended authentication."`
+	HTTPDialTimeout      time.Duration `yaml:"http_dial_timeout" env:"OFPDP_BANK_HTTP_DIAL_TIMEOUT" default:"2s" doc:"http connector: bound on one TCP connect and TLS handshake (the call's own deadline is bank.timeout)."`
+	HTTPMaxConns         int           `yaml:"http_max_conns" env:"OFPDP_BANK_HTTP_MAX_CONNS" default:"64" doc:"http connector: connections kept alive to the adapter (the pool size, 1–10000)."`
+	HTTPMaxResponseBytes int64         `yaml:"http_max_response_bytes" env:"OFPDP_BANK_HTTP_MAX_RESPONSE_BYTES" default:"4194304" doc:"http connector: largest answer read from the adapter; a larger one is a transient failure (503 to PayNet)."`
+	MaxInFlight          int           `yaml:"max_in_flight" env:"OFPDP_BANK_MAX_IN_FLIGHT" default:"64" doc:"Connector calls allowed to run at once in this process (1–10000). A call beyond it is refused at once: a data request gets 503 Consent.TransientAccountAccessFailure with Retry-After, the customer the unavailable page. A call stuck past its deadline keeps its slot until the connector returns."`
 }
 
 // Data configures the data endpoints.

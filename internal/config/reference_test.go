@@ -54,7 +54,7 @@ authorize:
 id_token:
   issuer: https://openfinance.bank.example
 bank:
-  connector: demo # the only connector built so far: production refuses it (environment: development accepts it)
+  connector: demo # demo (environment: development only) or http (the bank's adapter, docs/connector.md)
   timeout: 4s
   max_in_flight: 64
 branding:

@@ -15,11 +15,13 @@ import (
 	"reflect"
 	"regexp"
 	"runtime"
-	"syscall"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/mtls"
 
 	"github.com/ofpdp/ofpdp/internal/jose"
@@ -59,7 +61,7 @@ var (
 	// The oidc profile of design §3.13 (DP token endpoint, code + state) is not built yet, so it
 	// is not accepted: a bank that sets it would otherwise run v1.2.1 believing it runs oidc.
 	Profiles   = []string{"v1.2.1"}
-	Connectors = []string{"demo"}
+	Connectors = []string{"demo", "http"}
 )
 
 var (
@@ -180,7 +182,7 @@ func (c *Config) validate(now time.Time) error {
 	v.url("id_token.issuer", c.IDToken.Issuer, c.Sandbox)
 	v.positive("id_token.ttl", c.IDToken.TTL, time.Hour)
 
-	v.oneOf("bank.connector", c.Bank.Connector, Connectors)
+	v.oneOf("bank.connector", c.Bank.Connector, append(slices.Clone(Connectors), connector.Registered()...))
 	if c.Bank.DataFile != "" {
 		v.file("bank.data_file", c.Bank.DataFile)
 	}
@@ -189,6 +191,7 @@ func (c *Config) validate(now time.Time) error {
 	}
 
 	v.between("bank.max_in_flight", int64(c.Bank.MaxInFlight), 1, MaxBankInFlight)
+	v.bankHTTP()
 
 	v.between("data.history_months", int64(c.Data.HistoryMonths), 1, 120)
 	v.atLeast("data.rate_limit_per_minute", int64(c.Data.RateLimitPerMinute), 1)
@@ -330,6 +333,31 @@ func (v *validator) retention() {
 		v.bad("retention.interval", "must be at least "+formatDuration(MinRetentionInterval))
 	}
 	v.between("retention.batch_size", int64(r.BatchSize), 1, MaxRetentionBatch)
+}
+
+// bankHTTP checks the http connector's settings (docs/connector.md).
+func (v *validator) bankHTTP() {
+	c := v.c
+	if c.Bank.Connector != "http" {
+		return
+	}
+	v.url("bank.http_base_url", c.Bank.HTTPBaseURL, c.Development())
+	if c.Bank.HTTPCAFile != "" {
+		v.file("bank.http_ca_file", c.Bank.HTTPCAFile)
+	}
+	switch {
+	case (c.Bank.HTTPCertFile == "") != (c.Bank.HTTPKeyFile == ""):
+		v.bad("bank.http_cert_file", "and bank.http_key_file go together (mutual TLS to the adapter)")
+	case c.Bank.HTTPCertFile != "":
+		v.file("bank.http_cert_file", c.Bank.HTTPCertFile)
+		v.privateFile("bank.http_key_file", c.Bank.HTTPKeyFile)
+	}
+	if c.Bank.HTTPBearerTokenFile != "" {
+		v.privateFile("bank.http_bearer_token_file", c.Bank.HTTPBearerTokenFile)
+	}
+	v.positive("bank.http_dial_timeout", c.Bank.HTTPDialTimeout, time.Minute)
+	v.between("bank.http_max_conns", int64(c.Bank.HTTPMaxConns), 1, MaxBankInFlight)
+	v.between("bank.http_max_response_bytes", int64(c.Bank.HTTPMaxResponseBytes), 1024, 1<<30)
 }
 
 // production refuses, outside a development deployment (Config.Development), what is only

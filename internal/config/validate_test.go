@@ -1,8 +1,10 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/pki"
 )
 
@@ -184,7 +187,7 @@ func TestValidateRules(t *testing.T) {
 		{"login failures", func(c *Config) { c.Authorize.LoginMaxFailures = 0 }, `OFPDP_AUTHORIZE_LOGIN_MAX_FAILURES (authorize.login_max_failures): "0" must be at least 1; example: "5"`, ErrInvalidValue},
 		{"id_token ttl", func(c *Config) { c.IDToken.TTL = 2 * time.Hour }, `OFPDP_ID_TOKEN_TTL (id_token.ttl): "2h0m0s" must be at most 1h; example: "10m"`, ErrInvalidValue},
 		{"id_token issuer", func(c *Config) { c.IDToken.Issuer = "" }, `OFPDP_ID_TOKEN_ISSUER (id_token.issuer): must be set; example: "https://localhost:8444"`, ErrRequired},
-		{"connector", func(c *Config) { c.Bank.Connector = "soap" }, `OFPDP_BANK_CONNECTOR (bank.connector): "soap" is not one of demo; example: "demo"`, ErrInvalidValue},
+		{"connector", func(c *Config) { c.Bank.Connector = "soap" }, `OFPDP_BANK_CONNECTOR (bank.connector): "soap" is not one of demo, http; example: "demo"`, ErrInvalidValue},
 		{"bank data file", func(c *Config) { c.Bank.DataFile = missing }, `OFPDP_BANK_DATA_FILE (bank.data_file): "` + missing + `" does not exist; example: "bank-data.json"`, ErrFile},
 		{"bank timeout at 5s", func(c *Config) { c.Bank.Timeout = 5 * time.Second }, `OFPDP_BANK_TIMEOUT (bank.timeout): "5s" must be below PayNet's 5s deadline (spec §7.1); example: "4s"`, ErrInvalidValue},
 		{"bank in-flight zero", func(c *Config) { c.Bank.MaxInFlight = 0 }, `OFPDP_BANK_MAX_IN_FLIGHT (bank.max_in_flight): "0" must be between 1 and 10000; example: "64"`, ErrInvalidValue},
@@ -515,7 +518,7 @@ func TestPrivateModeRule(t *testing.T) {
 		{0o604, 1000, 1000, "chmod 600"},
 		{0o600, 0, 0, ""},
 		{0o640, 0, 0, "chmod 600"}, // root reading its own group-readable file: as strict as any owner
-		{0o440, 0, 65532, ""},       // a Kubernetes Secret with defaultMode 0440 and fsGroup
+		{0o440, 0, 65532, ""},      // a Kubernetes Secret with defaultMode 0440 and fsGroup
 		{0o640, 0, 65532, ""},
 		{0o660, 0, 65532, "chmod 640"},
 		{0o644, 0, 65532, "chmod 640"},
@@ -527,5 +530,58 @@ func TestPrivateModeRule(t *testing.T) {
 		if (c.fix == "") != (got == "") || !strings.Contains(got, c.fix) {
 			t.Errorf("mode %04o owner %d self %d: %q, want fix %q", c.perm, c.owner, c.self, got, c.fix)
 		}
+	}
+}
+
+// A production deployment with the http connector validates: it is what lets a bank go live
+// (the demo connector is refused outside development). Its own settings are checked.
+func TestValidateHTTPConnector(t *testing.T) {
+	dir, _ := pkiDir(t)
+	p := func(name string) string { return filepath.Join(dir, "pki", name) }
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+		want   string
+	}{
+		{"production with http", func(c *Config) {}, ""},
+		{"mutual TLS", func(c *Config) {
+			c.Bank.HTTPCAFile, c.Bank.HTTPCertFile, c.Bank.HTTPKeyFile = p("ca.crt"), p("dp-mtls.crt"), p("dp-mtls.key")
+		}, ""},
+		{"no base URL", func(c *Config) { c.Bank.HTTPBaseURL = "" }, `OFPDP_BANK_HTTP_BASE_URL (bank.http_base_url): must be set; example: "https://corebank.internal:9443/ofpdp"`},
+		{"plain http in production", func(c *Config) { c.Bank.HTTPBaseURL = "http://corebank.internal/ofpdp" }, `OFPDP_BANK_HTTP_BASE_URL (bank.http_base_url): "http://corebank.internal/ofpdp" must use https (http only in the sandbox); example: "https://corebank.internal:9443/ofpdp"`},
+		{"certificate without key", func(c *Config) { c.Bank.HTTPCertFile = p("dp-mtls.crt") }, `OFPDP_BANK_HTTP_CERT_FILE (bank.http_cert_file): "` + p("dp-mtls.crt") + `" and bank.http_key_file go together (mutual TLS to the adapter); example: "/etc/ofpdp/pki/corebank-client.crt"`},
+		{"pool of zero", func(c *Config) { c.Bank.HTTPMaxConns = 0 }, `OFPDP_BANK_HTTP_MAX_CONNS (bank.http_max_conns): "0" must be between 1 and 10000; example: "64"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := validConfig(t)
+			cfg.Environment = EnvironmentProduction
+			cfg.Bank.Connector, cfg.Bank.HTTPBaseURL = "http", "https://corebank.internal:9443/ofpdp"
+			tt.mutate(cfg)
+			err := cfg.Validate()
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Fatalf("Validate() = %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A Go connector registered by the build (connector.Register) is a valid bank.connector, in
+// production too; an unregistered name is not.
+func TestValidateRegisteredConnector(t *testing.T) {
+	connector.Register("config-test-bank", func(context.Context, *slog.Logger) (connector.Connector, error) { return nil, nil })
+	cfg := validConfig(t)
+	cfg.Environment = EnvironmentProduction
+	cfg.Bank.Connector = "config-test-bank"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("registered connector refused: %v", err)
+	}
+	cfg.Bank.Connector = "config-test-other"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `"config-test-other" is not one of demo, http, config-test-bank`) {
+		t.Fatalf("unregistered connector: %v", err)
 	}
 }

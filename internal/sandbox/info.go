@@ -24,6 +24,13 @@ type Info struct {
 	DCID        string     `json:"dc_id"`
 	RedirectURI string     `json:"redirect_uri"`
 	Users       []UserInfo `json:"users"`
+	Bank        BankInfo   `json:"bank"`
+}
+
+// BankInfo is the core bank the sandbox DP calls over docs/connector-openapi.yaml: the mock core
+// bank or the --bank-url adapter; URL is empty with --connector demo (in process).
+type BankInfo struct {
+	URL string `json:"url"`
 }
 
 // DPInfo are the base URLs of the DP's listeners.
@@ -87,8 +94,13 @@ func ParseInfo(b []byte) (Info, error) {
 		return Info{}, fmt.Errorf("%w: pki_dir is empty", ErrInfo)
 	case in.DPID == "" || in.DCID == "":
 		return Info{}, fmt.Errorf("%w: dp_id and dc_id are required", ErrInfo)
-	case len(in.Users) == 0:
+	case len(in.Users) == 0 && in.Bank.URL == "":
 		return Info{}, fmt.Errorf("%w: users is empty", ErrInfo)
+	}
+	if in.Bank.URL != "" {
+		if u, err := url.Parse(in.Bank.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Info{}, fmt.Errorf("%w: bank.url %q is not an http(s) URL", ErrInfo, in.Bank.URL)
+		}
 	}
 	for i, u := range in.Users {
 		if u.Username == "" || u.Password == "" {
@@ -99,6 +111,24 @@ func ParseInfo(b []byte) (Info, error) {
 		}
 	}
 	return in, nil
+}
+
+// ParseUsers decodes a --users file: a JSON array of {"username", "password", "name"}, each
+// with a username and a password.
+func ParseUsers(b []byte, out *[]UserInfo) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var users []UserInfo
+	if err := dec.Decode(&users); err != nil {
+		return fmt.Errorf("want a JSON array of {\"username\", \"password\", \"name\"}: %v", err)
+	}
+	for i, u := range users {
+		if u.Username == "" || u.Password == "" {
+			return fmt.Errorf("users[%d] needs a username and a password", i)
+		}
+	}
+	*out = users
+	return nil
 }
 
 // writeInfo writes sandbox.json atomically (0600: it holds the demo passwords).

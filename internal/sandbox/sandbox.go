@@ -51,6 +51,7 @@ type Ports struct {
 	SimMTLS       int // the simulator's mTLS listener: PayNet's consent API and JWKS
 	SimPublic     int // the simulator's JSON API and browser callback
 	DC            int // the mock data consumer
+	CoreBank      int // the mock core bank (default DefaultCoreBankPort)
 }
 
 // DefaultPorts are the fixed ports of `ofpdp sandbox`.
@@ -76,6 +77,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of every component (default time.Now).
 	Now func() time.Time
+	// Connector is the DP's connector: ConnectorHTTP (default) or ConnectorDemo.
+	Connector string
+	// BankURL, when set, points the DP at an external core bank implementing
+	// docs/connector-openapi.yaml instead of the mock core bank; BankCA verifies it.
+	BankURL, BankCA string
+	// Users are the sign-ins sandbox.json lists; empty = the demo logins, unless BankURL is set.
+	Users []UserInfo
 }
 
 // ErrPKI is wrapped when DIR/pki exists but cannot be used.
@@ -152,7 +160,12 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	if err != nil {
 		return nil, err
 	}
-	closeAll := func() { ls.close() }
+	cb, err := openCoreBank(o, pkiDir)
+	if err != nil {
+		ls.close()
+		return nil, err
+	}
+	closeAll := func() { ls.close(); cb.close() }
 
 	webScheme := "http"
 	if o.WebTLS {
@@ -206,15 +219,16 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	ls.simMTLS, ls.simPublic = nil, nil
 	start(component{"PayNet simulator", func(ctx context.Context) error { return simulator.Serve(ctx, simMTLS, simPublic) }})
 
-	cfg, err := buildConfig(o, dir, pkiDir, secret, ls, urls.web, urls.simMTLS, simulator.RedirectURI())
+	cfg, err := buildConfig(o, dir, pkiDir, secret, ls, urls.web, urls.simMTLS, simulator.RedirectURI(), cb)
 	if err != nil {
 		return abort(err)
 	}
-	connector, err := demo.Embedded(demo.Options{Anchor: o.Now()})
-	if err != nil {
-		return abort(fmt.Errorf("sandbox: demo bank: %w", err))
+	if cb.ln != nil {
+		bankLn := cb.ln
+		cb.ln = nil
+		start(component{"mock core bank", func(ctx context.Context) error { return cb.serveOn(ctx, bankLn) }})
 	}
-	srv, err := server.New(ctx, cfg, server.Deps{Logger: o.Logger.With("component", "dp"), Now: o.Now, Bank: connector})
+	srv, err := server.New(ctx, cfg, server.Deps{Logger: o.Logger.With("component", "dp"), Now: o.Now, Bank: cb.inProcess})
 	if err != nil {
 		return abort(fmt.Errorf("sandbox: DP: %w", err))
 	}
@@ -222,17 +236,24 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	ls.api, ls.web, ls.ops = nil, nil, nil
 	start(component{"DP", func(ctx context.Context) error { return srv.Run(ctx, dpLs) }})
 
-	// The demo customers' identities come from the demo bank itself, so that sandbox.json,
-	// the mock DC's customer list and the DP agree on who is who.
-	var users []UserInfo
-	var customers []mockdc.Customer
-	for _, l := range demo.Logins() {
-		c, err := connector.Authenticate(ctx, l.Username, l.Password)
-		if err != nil {
-			return abort(fmt.Errorf("sandbox: demo login %s: %w", l.Username, err))
+	// The sign-ins sandbox.json lists: --users, or the demo customers, whose identities come
+	// from the demo bank itself so that sandbox.json, the mock DC's customer list and the DP agree
+	// on who is who. An external core bank (--bank-url) has no demo customers.
+	users := o.Users
+	if len(users) == 0 && cb.demo != nil {
+		for _, l := range demo.Logins() {
+			c, err := cb.demo.Authenticate(ctx, l.Username, l.Password)
+			if err != nil {
+				return abort(fmt.Errorf("sandbox: demo login %s: %w", l.Username, err))
+			}
+			users = append(users, UserInfo{Username: l.Username, Password: l.Password, Name: l.Name, IDType: c.IDType, IDNumber: c.IDNumber})
 		}
-		users = append(users, UserInfo{Username: l.Username, Password: l.Password, Name: l.Name, IDType: c.IDType, IDNumber: c.IDNumber})
-		customers = append(customers, mockdc.Customer{Username: l.Username, Name: l.Name, IDType: wire.IDType(c.IDType), IDNumber: c.IDNumber})
+	}
+	var customers []mockdc.Customer
+	for _, u := range users {
+		if u.IDType != "" && u.IDNumber != "" {
+			customers = append(customers, mockdc.Customer{Username: u.Username, Name: u.Name, IDType: wire.IDType(u.IDType), IDNumber: u.IDNumber})
+		}
 	}
 	dc, err := mockdc.New(mockdc.Options{Sim: &sim.Client{BaseURL: urls.simPublic}, PublicURL: urls.dc, DCID: DCID,
 		Banks: []mockdc.Bank{{ID: mockdc.DefaultBankID, Name: cfg.Branding.BankName}}, Customers: customers, Now: o.Now,
@@ -252,6 +273,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		DP:     DPInfo{APIURL: urls.api, WebURL: urls.web, OpsURL: urls.ops},
 		PayNet: URLInfo{URL: urls.simPublic}, DC: URLInfo{URL: urls.dc},
 		PKIDir: pkiDir, DPID: DPID, DCID: DCID, RedirectURI: simulator.RedirectURI(), Users: users,
+		Bank: BankInfo{URL: cfg.Bank.HTTPBaseURL},
 	}
 	if r.infoPath, err = writeInfo(dir, r.info); err != nil {
 		return abort(err)
@@ -320,7 +342,7 @@ func listen(o Options) (*listeners, error) {
 }
 
 // buildConfig is the DP's configuration in the sandbox (issue 6 §3).
-func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners, webURL, simMTLSURL, redirectURI string) (*config.Config, error) {
+func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners, webURL, simMTLSURL, redirectURI string, cb *coreBank) (*config.Config, error) {
 	cfg, err := config.Load("", nil)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: default configuration: %w", err)
@@ -359,6 +381,7 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 	// raised here. The per-username, per-consent and global limits stay as in production.
 	cfg.Web.RateLimitPerClientPerMinute = 100 * cfg.Web.RateLimitPerClientPerMinute
 	cfg.Authorize.LoginMaxFailuresPerClient = 100 * cfg.Authorize.LoginMaxFailuresPerClient
+	cb.configure(cfg, pkiDir)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: the generated DP configuration is invalid:\n%w", err)
 	}

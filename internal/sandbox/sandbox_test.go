@@ -90,7 +90,7 @@ func TestStartWritesSandboxJSONAndServes(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"dc", "dc.url", "dc_id", "dp", "dp.api_url", "dp.ops_url", "dp.web_url", "dp_id", "paynet", "paynet.url",
+	want := []string{"bank", "bank.url", "dc", "dc.url", "dc_id", "dp", "dp.api_url", "dp.ops_url", "dp.web_url", "dp_id", "paynet", "paynet.url",
 		"pki_dir", "redirect_uri", "users", "users.[].id_number", "users.[].id_type", "users.[].name", "users.[].password", "users.[].username"}
 	slices.Sort(want)
 	if got := keysOf("", doc); !slices.Equal(got, want) {
@@ -147,7 +147,10 @@ func TestStartWritesSandboxJSONAndServes(t *testing.T) {
 		t.Errorf("simulator info: %d %s", code, body)
 	}
 
-	addrs := []string{info.DP.APIURL, info.DP.WebURL, info.DP.OpsURL, info.PayNet.URL, info.DC.URL}
+	if !strings.HasPrefix(info.Bank.URL, "https://"+Host+":") {
+		t.Errorf("bank.url %q: by default the DP calls the mock core bank over HTTPS", info.Bank.URL)
+	}
+	addrs := []string{info.DP.APIURL, info.DP.WebURL, info.DP.OpsURL, info.PayNet.URL, info.DC.URL, info.Bank.URL}
 	if err := r.Stop(); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}

@@ -10,12 +10,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/api"
 	"github.com/ofpdp/ofpdp/internal/bank"
 	"github.com/ofpdp/ofpdp/internal/bank/demo"
+	"github.com/ofpdp/ofpdp/internal/bank/httpbank"
 	"github.com/ofpdp/ofpdp/internal/config"
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/mtls"
@@ -31,7 +35,7 @@ type Deps struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	// Bank replaces the configured connector (tests, sandbox).
-	Bank bank.Connector
+	Bank connector.Connector
 }
 
 // Server is a DP assembled from configuration.
@@ -132,13 +136,13 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 
 	raw := d.Bank
 	if raw == nil {
-		if raw, err = openBank(cfg); err != nil {
+		if raw, err = openBank(ctx, cfg, d.Logger); err != nil {
 			return nil, err
 		}
 	}
 	// Every connector call, from the api and the web listener alike, goes through one Guard:
 	// a panic in the bank's adapter becomes an error, and calls in flight are bounded.
-	connector, err := bank.NewGuard(raw, cfg.Bank.MaxInFlight, d.Logger)
+	conn, err := bank.NewGuard(raw, cfg.Bank.MaxInFlight, d.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("bank.max_in_flight: %w", err)
 	}
@@ -167,14 +171,14 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	verifier := &jose.Verifier{Keys: paynetKeys, Replay: replayNamespace{st: st, prefix: "paynet:"}, Now: d.Now, Issuer: cfg.PayNet.Issuer}
 	apiHandler, err := api.New(api.Options{DPID: cfg.DPID, Gate: gate, Verifier: verifier, Events: st,
 		MaxBodyBytes: cfg.API.MaxBodyBytes, Metrics: s.metrics, Logger: d.Logger, Now: d.Now,
-		Data: &api.DataOptions{Consents: st, Bank: connector, DCKeys: dcKeys, Sealer: signer,
+		Data: &api.DataOptions{Consents: st, Bank: conn, DCKeys: dcKeys, Sealer: signer,
 			BankTimeout: cfg.Bank.Timeout, HistoryMonths: cfg.Data.HistoryMonths, CursorKey: derive(secret, "cursor"),
 			AccountIDKey: accountIDKey, RateLimitPerMinute: cfg.Data.RateLimitPerMinute,
 			RateLimitPerConsentPerMinute: cfg.Data.RateLimitPerConsentPerMinute, InstitutionName: cfg.Branding.BankName}})
 	if err != nil {
 		return nil, err
 	}
-	webHandler, err := newWeb(cfg, st, connector, verifier, updater, signer, accountIDKey, s.metrics, d)
+	webHandler, err := newWeb(cfg, st, conn, verifier, updater, signer, accountIDKey, s.metrics, d)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +234,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	return s, nil
 }
 
-func openBank(cfg *config.Config) (bank.Connector, error) {
+func openBank(ctx context.Context, cfg *config.Config, logger *slog.Logger) (connector.Connector, error) {
 	switch cfg.Bank.Connector {
 	case "demo":
 		if cfg.Bank.DataFile != "" {
@@ -241,8 +245,57 @@ func openBank(cfg *config.Config) (bank.Connector, error) {
 			return c, nil
 		}
 		return demo.Embedded(demo.Options{})
+	case "http":
+		return openHTTPBank(cfg, logger)
 	}
-	return nil, fmt.Errorf("bank.connector %q: want demo", cfg.Bank.Connector)
+	if open, ok := connector.Lookup(cfg.Bank.Connector); ok {
+		c, err := open(ctx, logger.With("component", "bank"))
+		if err == nil && c == nil {
+			err = errors.New("the connector's Opener returned none")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bank.connector %q: %w", cfg.Bank.Connector, err)
+		}
+		return c, nil
+	}
+	return nil, fmt.Errorf("bank.connector %q: want demo, http or a registered connector", cfg.Bank.Connector)
+}
+
+// openHTTPBank is the http connector (docs/connector-openapi.yaml) with the bank.http_* settings.
+func openHTTPBank(cfg *config.Config, logger *slog.Logger) (connector.Connector, error) {
+	b := cfg.Bank
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if b.HTTPCAFile != "" {
+		roots, err := mtls.LoadCAPool(b.HTTPCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("bank.http_ca_file: %w", err)
+		}
+		tlsConf.RootCAs = roots
+	}
+	if b.HTTPCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(b.HTTPCertFile, b.HTTPKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("bank.http_cert_file: %w", err)
+		}
+		tlsConf.Certificates = []tls.Certificate{cert}
+	}
+	var token string
+	if b.HTTPBearerTokenFile != "" {
+		raw, err := os.ReadFile(b.HTTPBearerTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("bank.http_bearer_token_file: %w", err)
+		}
+		if token = strings.TrimSpace(string(raw)); token == "" {
+			return nil, fmt.Errorf("bank.http_bearer_token_file: %s is empty", b.HTTPBearerTokenFile)
+		}
+	}
+	c, err := httpbank.New(httpbank.Options{BaseURL: b.HTTPBaseURL, TLS: tlsConf, BearerToken: token,
+		DialTimeout: b.HTTPDialTimeout, MaxConns: b.HTTPMaxConns, MaxResponseBytes: b.HTTPMaxResponseBytes,
+		Logger: logger.With("component", "bank")})
+	if err != nil {
+		return nil, fmt.Errorf("bank.http_base_url: %w", err)
+	}
+	return c, nil
 }
 
 // Store returns the server's store (tests and the sandbox read it).

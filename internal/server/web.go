@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/config"
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/lockout"
@@ -17,7 +17,7 @@ import (
 )
 
 // newWeb maps the configuration onto the customer journey's options.
-func newWeb(cfg *config.Config, st *store.Store, connector bank.Connector, verifier *jose.Verifier,
+func newWeb(cfg *config.Config, st *store.Store, conn connector.Connector, verifier *jose.Verifier,
 	updater *paynet.Client, signer *jose.Signer, accountIDKey []byte, metrics *obs.Metrics, d Deps) (http.Handler, error) {
 	logo, err := logoURL(cfg.Branding.LogoFile)
 	if err != nil {
@@ -32,7 +32,7 @@ func newWeb(cfg *config.Config, st *store.Store, connector bank.Connector, verif
 		dcs[dc.ID] = web.DCInfo{Name: dc.Name, LogoURL: dc.LogoURL}
 	}
 	return web.New(web.Options{
-		Store: st, Bank: connector, Signatures: verifier, Updater: updater, IDTokens: signer,
+		Store: st, Bank: conn, Signatures: verifier, Updater: updater, IDTokens: signer,
 		DPID: cfg.DPID, IDTokenIssuer: cfg.IDToken.Issuer, IDTokenTTL: cfg.IDToken.TTL,
 		RedirectAllowlist: cfg.Authorize.RedirectURIAllowlist, AccountIDKey: accountIDKey,
 		Branding: web.Branding{BankName: cfg.Branding.BankName, LogoURL: logo, PrimaryColor: cfg.Branding.PrimaryColor},

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/paynet"
 	"github.com/ofpdp/ofpdp/internal/store"
@@ -514,7 +514,7 @@ func TestDecidedInAnotherSession(t *testing.T) {
 func TestAccountGoneBeforeApproval(t *testing.T) {
 	hs := newHarness(t, nil)
 	hs.review("ACC-SAV", "ACC-CARD")
-	hs.bank.setStatus("ACC-CARD", bank.StatusClosed)
+	hs.bank.setStatus("ACC-CARD", connector.StatusClosed)
 	mustRedirect(t, hs.decide("approve"), pathAccounts)
 	if len(hs.upd.all()) != 0 {
 		t.Fatal("PATCH sent with a closed account")

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/paynet"
@@ -252,43 +252,43 @@ func (f *fakeStore) sessionCount() int {
 type fakeBank struct {
 	mu        sync.Mutex
 	users     map[string]struct{ password, ref string }
-	customers map[string]bank.Customer
-	accounts  []bank.Account
+	customers map[string]connector.Customer
+	accounts  []connector.Account
 	authCalls int
 	down      bool
 }
 
-func (b *fakeBank) Authenticate(_ context.Context, username, password string) (bank.Customer, error) {
+func (b *fakeBank) Authenticate(_ context.Context, username, password string) (connector.Customer, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.authCalls++
 	if b.down {
-		return bank.Customer{}, bank.ErrUnavailable
+		return connector.Customer{}, connector.ErrUnavailable
 	}
 	u, ok := b.users[username]
 	if !ok || u.password != password {
-		return bank.Customer{}, bank.ErrInvalidCredentials
+		return connector.Customer{}, connector.ErrInvalidCredentials
 	}
 	return b.customers[u.ref], nil
 }
 
-func (b *fakeBank) Customer(_ context.Context, ref string) (bank.Customer, error) {
+func (b *fakeBank) Customer(_ context.Context, ref string) (connector.Customer, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c, ok := b.customers[ref]
 	if !ok {
-		return bank.Customer{}, bank.ErrNotFound
+		return connector.Customer{}, connector.ErrNotFound
 	}
 	return c, nil
 }
 
-func (b *fakeBank) Accounts(_ context.Context, ref string) ([]bank.Account, error) {
+func (b *fakeBank) Accounts(_ context.Context, ref string) ([]connector.Account, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.down {
-		return nil, bank.ErrUnavailable
+		return nil, connector.ErrUnavailable
 	}
-	var out []bank.Account
+	var out []connector.Account
 	for _, a := range b.accounts {
 		if a.CustomerRef == ref {
 			out = append(out, a)
@@ -297,7 +297,7 @@ func (b *fakeBank) Accounts(_ context.Context, ref string) ([]bank.Account, erro
 	return out, nil
 }
 
-func (b *fakeBank) Account(_ context.Context, ref string) (bank.Account, error) {
+func (b *fakeBank) Account(_ context.Context, ref string) (connector.Account, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, a := range b.accounts {
@@ -305,15 +305,15 @@ func (b *fakeBank) Account(_ context.Context, ref string) (bank.Account, error) 
 			return a, nil
 		}
 	}
-	return bank.Account{}, bank.ErrNotFound
+	return connector.Account{}, connector.ErrNotFound
 }
 
-func (b *fakeBank) Balance(context.Context, string) (bank.Balance, error) {
-	return bank.Balance{}, errors.New("fake bank: balances are not part of the journey")
+func (b *fakeBank) Balance(context.Context, string) (connector.Balance, error) {
+	return connector.Balance{}, errors.New("fake bank: balances are not part of the journey")
 }
 
-func (b *fakeBank) Transactions(context.Context, bank.TransactionQuery) (bank.TransactionPage, error) {
-	return bank.TransactionPage{}, errors.New("fake bank: transactions are not part of the journey")
+func (b *fakeBank) Transactions(context.Context, connector.TransactionQuery) (connector.TransactionPage, error) {
+	return connector.TransactionPage{}, errors.New("fake bank: transactions are not part of the journey")
 }
 
 func (b *fakeBank) setStatus(ref, status string) {
@@ -332,11 +332,11 @@ func (b *fakeBank) calls() int {
 	return b.authCalls
 }
 
-func account(ref, cust, number, name, typ, subtype string, mod func(*bank.Account)) bank.Account {
-	a := bank.Account{
+func account(ref, cust, number, name, typ, subtype string, mod func(*connector.Account)) connector.Account {
+	a := connector.Account{
 		Ref: ref, CustomerRef: cust, Number: number, Name: name, HolderName: "Holder",
-		HolderType: bank.HolderIndividual, Category: "retail", Type: typ, Subtype: subtype,
-		Currency: "MYR", Status: bank.StatusActive,
+		HolderType: connector.HolderIndividual, Category: "retail", Type: typ, Subtype: subtype,
+		Currency: "MYR", Status: connector.StatusActive,
 	}
 	if mod != nil {
 		mod(&a)
@@ -350,20 +350,20 @@ func newFakeBank() *fakeBank {
 			"aisyah": {"Demo@1234", "CUST-1"},
 			"john":   {"Demo@1234", "CUST-2"},
 		},
-		customers: map[string]bank.Customer{
+		customers: map[string]connector.Customer{
 			"CUST-1": {Ref: "CUST-1", Name: "Aisyah", IDType: "nric", IDNumber: "900101-14-5678", MobileNumber: "+60123456789"},
 			"CUST-2": {Ref: "CUST-2", Name: "John", IDType: "passport", IDNumber: "A12345678"},
 		},
-		accounts: []bank.Account{
-			account("ACC-SAV", "CUST-1", "1234567890", "My Savings", bank.TypeDeposit, bank.SubtypeSavings, nil),
-			account("ACC-CARD", "CUST-1", "4111 1111 1111 1234", "Visa Platinum", bank.TypeCredit, bank.SubtypeCreditCard, nil),
-			account("ACC-DORM", "CUST-1", "5550001111", "Old Savings", bank.TypeDeposit, bank.SubtypeSavings,
-				func(a *bank.Account) { a.Status = bank.StatusDormant }),
-			account("ACC-JOINT", "CUST-1", "5550002222", "Joint Current", bank.TypeDeposit, bank.SubtypeCurrent,
-				func(a *bank.Account) { a.HolderType = bank.HolderJoint }),
-			account("ACC-USD", "CUST-1", "5550003333", "USD Savings", bank.TypeDeposit, bank.SubtypeSavings,
-				func(a *bank.Account) { a.Currency = "USD" }),
-			account("ACC-JOHN", "CUST-2", "9998887777", "John Savings", bank.TypeDeposit, bank.SubtypeSavings, nil),
+		accounts: []connector.Account{
+			account("ACC-SAV", "CUST-1", "1234567890", "My Savings", connector.TypeDeposit, connector.SubtypeSavings, nil),
+			account("ACC-CARD", "CUST-1", "4111 1111 1111 1234", "Visa Platinum", connector.TypeCredit, connector.SubtypeCreditCard, nil),
+			account("ACC-DORM", "CUST-1", "5550001111", "Old Savings", connector.TypeDeposit, connector.SubtypeSavings,
+				func(a *connector.Account) { a.Status = connector.StatusDormant }),
+			account("ACC-JOINT", "CUST-1", "5550002222", "Joint Current", connector.TypeDeposit, connector.SubtypeCurrent,
+				func(a *connector.Account) { a.HolderType = connector.HolderJoint }),
+			account("ACC-USD", "CUST-1", "5550003333", "USD Savings", connector.TypeDeposit, connector.SubtypeSavings,
+				func(a *connector.Account) { a.Currency = "USD" }),
+			account("ACC-JOHN", "CUST-2", "9998887777", "John Savings", connector.TypeDeposit, connector.SubtypeSavings, nil),
 		},
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // digitsOnly drops spaces and dashes from an account number as printed.
@@ -29,13 +29,13 @@ func last4(number string) string {
 }
 
 // subtypeKey names the catalogue entry for an account's kind.
-func subtypeKey(a *bank.Account) string {
+func subtypeKey(a *connector.Account) string {
 	switch a.Subtype {
-	case bank.SubtypeSavings, bank.SubtypeCurrent, bank.SubtypeCreditCard, bank.SubtypeHirePurchase, bank.SubtypeMortgage:
+	case connector.SubtypeSavings, connector.SubtypeCurrent, connector.SubtypeCreditCard, connector.SubtypeHirePurchase, connector.SubtypeMortgage:
 		return "account.subtype." + a.Subtype
 	}
 	switch a.Type {
-	case bank.TypeDeposit, bank.TypeCredit, bank.TypeLoan:
+	case connector.TypeDeposit, connector.TypeCredit, connector.TypeLoan:
 		return "account.type." + a.Type
 	}
 	return "account.type.other"

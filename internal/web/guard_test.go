@@ -7,13 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/bank"
 )
 
 // panickyBank is the fake core bank with an adapter bug in Authenticate.
 type panickyBank struct{ *fakeBank }
 
-func (panickyBank) Authenticate(context.Context, string, string) (bank.Customer, error) {
+func (panickyBank) Authenticate(context.Context, string, string) (connector.Customer, error) {
 	panic("adapter bug")
 }
 
@@ -24,7 +25,7 @@ type blockingBank struct {
 	release chan struct{}
 }
 
-func (b blockingBank) Authenticate(ctx context.Context, u, p string) (bank.Customer, error) {
+func (b blockingBank) Authenticate(ctx context.Context, u, p string) (connector.Customer, error) {
 	b.entered <- struct{}{}
 	<-b.release
 	return b.fakeBank.Authenticate(ctx, u, p)
@@ -38,7 +39,7 @@ func TestLoginConnectorGuarded(t *testing.T) {
 			var g *bank.Guard
 			var bb blockingBank
 			hs := newHarness(t, func(o *Options) {
-				var conn bank.Connector = panickyBank{o.Bank.(*fakeBank)}
+				var conn connector.Connector = panickyBank{o.Bank.(*fakeBank)}
 				if busy {
 					bb = blockingBank{fakeBank: o.Bank.(*fakeBank), entered: make(chan struct{}, 1), release: make(chan struct{})}
 					conn = bb

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
 )
 
@@ -25,10 +25,10 @@ func dynamicKeys() []string {
 	for _, k := range errKinds {
 		keys = append(keys, "error."+k.code+".title", "error."+k.code+".body")
 	}
-	for _, a := range []bank.Account{
-		{Subtype: bank.SubtypeSavings}, {Subtype: bank.SubtypeCurrent}, {Subtype: bank.SubtypeCreditCard},
-		{Subtype: bank.SubtypeHirePurchase}, {Subtype: bank.SubtypeMortgage},
-		{Type: bank.TypeDeposit}, {Type: bank.TypeCredit}, {Type: bank.TypeLoan}, {Type: "investment"},
+	for _, a := range []connector.Account{
+		{Subtype: connector.SubtypeSavings}, {Subtype: connector.SubtypeCurrent}, {Subtype: connector.SubtypeCreditCard},
+		{Subtype: connector.SubtypeHirePurchase}, {Subtype: connector.SubtypeMortgage},
+		{Type: connector.TypeDeposit}, {Type: connector.TypeCredit}, {Type: connector.TypeLoan}, {Type: "investment"},
 	} {
 		keys = append(keys, subtypeKey(&a))
 	}

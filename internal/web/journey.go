@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/store"
@@ -184,7 +184,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 
 	cust, err := h.o.Bank.Authenticate(ctx, username, password)
-	if errors.Is(err, bank.ErrInvalidCredentials) {
+	if errors.Is(err, connector.ErrInvalidCredentials) {
 		ticket.Failed()
 		s.j.Failures++
 		// 200, not 401: a form login is not HTTP authentication, and a 401 must carry
@@ -276,14 +276,14 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, s *sess, reason
 
 // ---- accounts (spec §5.4, §7.5 step 7; negative-tests U11) ----
 
-// offered lists the customer's eligible accounts (bank.Account.Eligible: active, individual
+// offered lists the customer's eligible accounts (connector.Account.Eligible: active, individual
 // retail, MYR) and their DP account ids for this data consumer (design §3.8).
-func (h *Handler) offered(ctx context.Context, s *sess) ([]bank.Account, []string, error) {
+func (h *Handler) offered(ctx context.Context, s *sess) ([]connector.Account, []string, error) {
 	all, err := h.o.Bank.Accounts(ctx, s.j.CustomerRef)
 	if err != nil {
 		return nil, nil, err
 	}
-	var accts []bank.Account
+	var accts []connector.Account
 	var ids []string
 	for _, a := range all {
 		if a.Eligible() && a.CustomerRef == s.j.CustomerRef {
@@ -324,7 +324,7 @@ func (h *Handler) renderAccounts(w http.ResponseWriter, r *http.Request, s *sess
 	h.render(w, r, status, v)
 }
 
-func viewOf(a *bank.Account, id string) accountView {
+func viewOf(a *connector.Account, id string) accountView {
 	return accountView{ID: id, Name: a.Name, TypeKey: subtypeKey(a), Last4: last4(a.Number)}
 }
 
@@ -398,7 +398,7 @@ func checkSelection(posted, offered []string) error {
 
 // selected resolves the chosen ids against what the bank offers now. ok is false when one of
 // them is no longer offered (closed, blocked, or gone meanwhile).
-func (h *Handler) selected(ctx context.Context, s *sess) (accts []bank.Account, ids []string, ok bool, err error) {
+func (h *Handler) selected(ctx context.Context, s *sess) (accts []connector.Account, ids []string, ok bool, err error) {
 	all, allIDs, err := h.offered(ctx, s)
 	if err != nil {
 		return nil, nil, false, err

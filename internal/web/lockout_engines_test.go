@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/store"
@@ -27,7 +27,7 @@ type slowBank struct {
 	calls atomic.Int64
 }
 
-func (b *slowBank) Authenticate(ctx context.Context, username, password string) (bank.Customer, error) {
+func (b *slowBank) Authenticate(ctx context.Context, username, password string) (connector.Customer, error) {
 	b.calls.Add(1)
 	time.Sleep(b.pause)
 	return b.fakeBank.Authenticate(ctx, username, password)

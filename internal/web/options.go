@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/obs"
 )
@@ -52,7 +52,7 @@ type DCInfo struct {
 // IDTokenIssuer, RedirectAllowlist, AccountIDKey and Branding.BankName are required.
 type Options struct {
 	Store      Store
-	Bank       bank.Connector
+	Bank       connector.Connector
 	Signatures SignatureVerifier
 	Updater    ConsentUpdater
 	IDTokens   IDTokenSigner

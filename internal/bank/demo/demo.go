@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 //go:embed data/bank.json
@@ -40,7 +40,7 @@ const maxPasswordBytes = 72
 // Options tune a demo connector.
 type Options struct {
 	// Latency is a delay injected into every call, to rehearse a slow core bank. The call
-	// honours its ctx: when ctx ends first the call fails with bank.ErrUnavailable wrapping
+	// honours its ctx: when ctx ends first the call fails with connector.ErrUnavailable wrapping
 	// ctx.Err() (design.md §3.14: past the deadline ofpdp answers 503).
 	Latency time.Duration
 	// Anchor, when set, replaces every anchor date in the file: each account's history ends
@@ -57,19 +57,19 @@ type Connector struct {
 	accounts  map[string]*account
 }
 
-var _ bank.Connector = (*Connector)(nil)
+var _ connector.Connector = (*Connector)(nil)
 
 type customer struct {
-	bank.Customer
+	connector.Customer
 	hash     []byte
 	accounts []*account // in file order
 }
 
 type account struct {
-	bank.Account
+	connector.Account
 	// txs is the whole history, newest first: Date descending, then ID descending.
-	txs     []bank.Transaction
-	balance bank.Balance
+	txs     []connector.Transaction
+	balance connector.Balance
 }
 
 // Embedded loads the demo bank compiled into the binary (data/bank.json).
@@ -155,7 +155,7 @@ func Load(r io.Reader, opts Options) (*Connector, error) {
 		a := &account{Account: pa.Account}
 		if g := gens[i]; g != nil {
 			a.txs = g.txs
-			slices.SortFunc(a.txs, func(x, y bank.Transaction) int {
+			slices.SortFunc(a.txs, func(x, y connector.Transaction) int {
 				if c := y.Date.Compare(x.Date); c != 0 {
 					return c
 				}
@@ -194,7 +194,7 @@ func derive(a *account, pa *parsedAccount, g *gen) {
 		a.PaymentDueDate = due
 	}
 	if !pa.explicitMin && minPay != nil {
-		a.MinimumPaymentAmount = &bank.Money{Minor: *minPay, Currency: a.Currency}
+		a.MinimumPaymentAmount = &connector.Money{Minor: *minPay, Currency: a.Currency}
 	}
 }
 
@@ -203,20 +203,20 @@ func derive(a *account, pa *parsedAccount, g *gen) {
 // deposit's available balance also subtracts unsettled debits; a card's is limit − owed −
 // unsettled debits, with credit lines included; a loan's current balance is the outstanding
 // amount, as a debit.
-func balanceOf(a *bank.Account, g *gen) bank.Balance {
+func balanceOf(a *connector.Account, g *gen) connector.Balance {
 	var bal, holds int64
 	var stmt *statement
 	if g != nil {
 		bal, holds, stmt = g.bal, g.holds, g.stmt
 	}
 	cur := a.Currency
-	var b bank.Balance
+	var b connector.Balance
 	switch a.Type {
-	case bank.TypeDeposit:
+	case connector.TypeDeposit:
 		b.Current, b.CurrentIndicator = signed(bal, cur, credit, debit)
 		avail, ind := signed(bal-holds, cur, credit, debit)
 		b.Available, b.AvailableIndicator = &avail, ind
-	case bank.TypeCredit:
+	case connector.TypeCredit:
 		b.Current, b.CurrentIndicator = signed(bal, cur, debit, credit)
 		var limit int64
 		if a.Limit != nil {
@@ -228,9 +228,9 @@ func balanceOf(a *bank.Account, g *gen) bank.Balance {
 	default:
 		b.Current, b.CurrentIndicator = signed(bal, cur, debit, credit)
 	}
-	if stmt != nil && a.Type != bank.TypeLoan {
+	if stmt != nil && a.Type != connector.TypeLoan {
 		pos, neg := credit, debit
-		if a.Type == bank.TypeCredit {
+		if a.Type == connector.TypeCredit {
 			pos, neg = debit, credit
 		}
 		s, ind := signed(stmt.balance, cur, pos, neg)
@@ -241,17 +241,17 @@ func balanceOf(a *bank.Account, g *gen) bank.Balance {
 }
 
 // signed turns a signed amount into an unsigned Money and its credit/debit indicator.
-func signed(v int64, currency, positive, negative string) (bank.Money, string) {
+func signed(v int64, currency, positive, negative string) (connector.Money, string) {
 	if v < 0 {
-		return bank.Money{Minor: -v, Currency: currency}, negative
+		return connector.Money{Minor: -v, Currency: currency}, negative
 	}
-	return bank.Money{Minor: v, Currency: currency}, positive
+	return connector.Money{Minor: v, Currency: currency}, positive
 }
 
 // wait injects the configured latency, honouring ctx.
 func (c *Connector) wait(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%w: %w", bank.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", connector.ErrUnavailable, err)
 	}
 	if c.latency <= 0 {
 		return nil
@@ -260,7 +260,7 @@ func (c *Connector) wait(ctx context.Context) error {
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", bank.ErrUnavailable, ctx.Err())
+		return fmt.Errorf("%w: %w", connector.ErrUnavailable, ctx.Err())
 	case <-t.C:
 		return nil
 	}
@@ -268,9 +268,9 @@ func (c *Connector) wait(ctx context.Context) error {
 
 // Authenticate checks a username (case-insensitive) and password. bcrypt runs for unknown
 // usernames too, so the answer takes the same time whichever part is wrong.
-func (c *Connector) Authenticate(ctx context.Context, username, password string) (bank.Customer, error) {
+func (c *Connector) Authenticate(ctx context.Context, username, password string) (connector.Customer, error) {
 	if err := c.wait(ctx); err != nil {
-		return bank.Customer{}, err
+		return connector.Customer{}, err
 	}
 	cu, ok := c.logins[strings.ToLower(username)]
 	hash := dummyHash
@@ -283,34 +283,34 @@ func (c *Connector) Authenticate(ctx context.Context, username, password string)
 		pw = pw[:maxPasswordBytes]
 	}
 	if err := compareHash(hash, pw); err != nil || !ok {
-		return bank.Customer{}, bank.ErrInvalidCredentials
+		return connector.Customer{}, connector.ErrInvalidCredentials
 	}
 	return cu.Customer, nil
 }
 
 // Customer returns the customer with this reference.
-func (c *Connector) Customer(ctx context.Context, customerRef string) (bank.Customer, error) {
+func (c *Connector) Customer(ctx context.Context, customerRef string) (connector.Customer, error) {
 	if err := c.wait(ctx); err != nil {
-		return bank.Customer{}, err
+		return connector.Customer{}, err
 	}
 	cu, ok := c.customers[customerRef]
 	if !ok {
-		return bank.Customer{}, fmt.Errorf("demo: customer %q: %w", customerRef, bank.ErrNotFound)
+		return connector.Customer{}, fmt.Errorf("demo: customer %q: %w", customerRef, connector.ErrNotFound)
 	}
 	return cu.Customer, nil
 }
 
 // Accounts lists all of a customer's accounts in file order, eligible or not (ofpdp filters
 // with Account.Eligible, spec §5.4).
-func (c *Connector) Accounts(ctx context.Context, customerRef string) ([]bank.Account, error) {
+func (c *Connector) Accounts(ctx context.Context, customerRef string) ([]connector.Account, error) {
 	if err := c.wait(ctx); err != nil {
 		return nil, err
 	}
 	cu, ok := c.customers[customerRef]
 	if !ok {
-		return nil, fmt.Errorf("demo: customer %q: %w", customerRef, bank.ErrNotFound)
+		return nil, fmt.Errorf("demo: customer %q: %w", customerRef, connector.ErrNotFound)
 	}
-	out := make([]bank.Account, len(cu.accounts))
+	out := make([]connector.Account, len(cu.accounts))
 	for i, a := range cu.accounts {
 		out[i] = cloneAccount(&a.Account)
 	}
@@ -319,40 +319,40 @@ func (c *Connector) Accounts(ctx context.Context, customerRef string) ([]bank.Ac
 
 // Account returns one account whatever its status: a dormant or closed account is returned
 // with its Status so that ofpdp can tell why it is not served.
-func (c *Connector) Account(ctx context.Context, accountRef string) (bank.Account, error) {
+func (c *Connector) Account(ctx context.Context, accountRef string) (connector.Account, error) {
 	if err := c.wait(ctx); err != nil {
-		return bank.Account{}, err
+		return connector.Account{}, err
 	}
 	a, ok := c.accounts[accountRef]
 	if !ok {
-		return bank.Account{}, fmt.Errorf("demo: account %q: %w", accountRef, bank.ErrNotFound)
+		return connector.Account{}, fmt.Errorf("demo: account %q: %w", accountRef, connector.ErrNotFound)
 	}
 	return cloneAccount(&a.Account), nil
 }
 
 // servable returns an account whose balance and transactions may be read: a dormant or
-// blocked account gives bank.ErrAccountBlocked, a closed one bank.ErrAccountClosed.
+// blocked account gives connector.ErrAccountBlocked, a closed one connector.ErrAccountClosed.
 func (c *Connector) servable(ref string) (*account, error) {
 	a, ok := c.accounts[ref]
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("demo: account %q: %w", ref, bank.ErrNotFound)
-	case a.Status == bank.StatusDormant || a.Status == bank.StatusBlocked:
-		return nil, fmt.Errorf("demo: account %q is %s: %w", ref, a.Status, bank.ErrAccountBlocked)
-	case a.Status == bank.StatusClosed:
-		return nil, fmt.Errorf("demo: account %q: %w", ref, bank.ErrAccountClosed)
+		return nil, fmt.Errorf("demo: account %q: %w", ref, connector.ErrNotFound)
+	case a.Status == connector.StatusDormant || a.Status == connector.StatusBlocked:
+		return nil, fmt.Errorf("demo: account %q is %s: %w", ref, a.Status, connector.ErrAccountBlocked)
+	case a.Status == connector.StatusClosed:
+		return nil, fmt.Errorf("demo: account %q: %w", ref, connector.ErrAccountClosed)
 	}
 	return a, nil
 }
 
 // Balance returns the account's balance as at the anchor (spec §5.5).
-func (c *Connector) Balance(ctx context.Context, accountRef string) (bank.Balance, error) {
+func (c *Connector) Balance(ctx context.Context, accountRef string) (connector.Balance, error) {
 	if err := c.wait(ctx); err != nil {
-		return bank.Balance{}, err
+		return connector.Balance{}, err
 	}
 	a, err := c.servable(accountRef)
 	if err != nil {
-		return bank.Balance{}, err
+		return connector.Balance{}, err
 	}
 	b := a.balance
 	if b.Available != nil {
@@ -371,19 +371,19 @@ func (c *Connector) Balance(ctx context.Context, accountRef string) (bank.Balanc
 // open), continuing strictly after (AfterDate, AfterID) when AfterDate is set, at most Limit
 // rows; More reports whether rows remain within the bounds. It binary-searches the sorted
 // history and copies only the page.
-func (c *Connector) Transactions(ctx context.Context, q bank.TransactionQuery) (bank.TransactionPage, error) {
+func (c *Connector) Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error) {
 	if err := c.wait(ctx); err != nil {
-		return bank.TransactionPage{}, err
+		return connector.TransactionPage{}, err
 	}
 	a, err := c.servable(q.AccountRef)
 	if err != nil {
-		return bank.TransactionPage{}, err
+		return connector.TransactionPage{}, err
 	}
 	if q.Limit <= 0 {
-		return bank.TransactionPage{}, fmt.Errorf("%w: limit %d", ErrInvalidQuery, q.Limit)
+		return connector.TransactionPage{}, fmt.Errorf("%w: limit %d", ErrInvalidQuery, q.Limit)
 	}
 	if q.AfterDate.IsZero() && q.AfterID != "" {
-		return bank.TransactionPage{}, fmt.Errorf("%w: AfterID without AfterDate", ErrInvalidQuery)
+		return connector.TransactionPage{}, fmt.Errorf("%w: AfterID without AfterDate", ErrInvalidQuery)
 	}
 	txs := a.txs
 	start, end := 0, len(txs)
@@ -401,10 +401,10 @@ func (c *Connector) Transactions(ctx context.Context, q bank.TransactionQuery) (
 		end = sort.Search(len(txs), func(i int) bool { return txs[i].Date.Before(q.From) })
 	}
 	if start >= end {
-		return bank.TransactionPage{Transactions: []bank.Transaction{}}, nil
+		return connector.TransactionPage{Transactions: []connector.Transaction{}}, nil
 	}
 	stop := min(start+q.Limit, end)
-	page := make([]bank.Transaction, stop-start)
+	page := make([]connector.Transaction, stop-start)
 	copy(page, txs[start:stop])
 	for i := range page {
 		if f := page[i].ForeignAmount; f != nil {
@@ -412,11 +412,11 @@ func (c *Connector) Transactions(ctx context.Context, q bank.TransactionQuery) (
 			page[i].ForeignAmount = &v
 		}
 	}
-	return bank.TransactionPage{Transactions: page, More: stop < end}, nil
+	return connector.TransactionPage{Transactions: page, More: stop < end}, nil
 }
 
 // cloneAccount copies an account so that callers cannot change the bank's data.
-func cloneAccount(a *bank.Account) bank.Account {
+func cloneAccount(a *connector.Account) connector.Account {
 	c := *a
 	if a.Limit != nil {
 		v := *a.Limit

@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -62,9 +62,9 @@ func demoBank(t testing.TB) *Connector {
 }
 
 // history reads an account's whole history in one call.
-func history(t testing.TB, c *Connector, ref string) []bank.Transaction {
+func history(t testing.TB, c *Connector, ref string) []connector.Transaction {
 	t.Helper()
-	p, err := c.Transactions(context.Background(), bank.TransactionQuery{AccountRef: ref, Limit: 1 << 30})
+	p, err := c.Transactions(context.Background(), connector.TransactionQuery{AccountRef: ref, Limit: 1 << 30})
 	if err != nil {
 		t.Fatalf("Transactions(%s): %v", ref, err)
 	}
@@ -76,9 +76,9 @@ func history(t testing.TB, c *Connector, ref string) []bank.Transaction {
 
 // walk pages through an account's transactions the way ofpdp does, with the cursor of each
 // page's last row.
-func walk(t testing.TB, c *Connector, q bank.TransactionQuery) []bank.Transaction {
+func walk(t testing.TB, c *Connector, q connector.TransactionQuery) []connector.Transaction {
 	t.Helper()
-	var out []bank.Transaction
+	var out []connector.Transaction
 	for pages := 0; ; pages++ {
 		if pages > 100_000 {
 			t.Fatal("paging does not end")
@@ -102,7 +102,7 @@ func walk(t testing.TB, c *Connector, q bank.TransactionQuery) []bank.Transactio
 	}
 }
 
-func ids(txs []bank.Transaction) []string {
+func ids(txs []connector.Transaction) []string {
 	out := make([]string, len(txs))
 	for i, tx := range txs {
 		out[i] = tx.ID
@@ -111,7 +111,7 @@ func ids(txs []bank.Transaction) []string {
 }
 
 // checkOrder asserts newest first by Date then ID, both descending, with unique IDs.
-func checkOrder(t testing.TB, ref string, txs []bank.Transaction) {
+func checkOrder(t testing.TB, ref string, txs []connector.Transaction) {
 	t.Helper()
 	seen := map[string]bool{}
 	for i, tx := range txs {
@@ -181,7 +181,7 @@ func TestEmbeddedGolden(t *testing.T) {
 	golden(t, "embedded.golden", b.String())
 }
 
-func txLine(tx bank.Transaction) string {
+func txLine(tx connector.Transaction) string {
 	fx := ""
 	if tx.ForeignAmount != nil {
 		fx = formatAmount(tx.ForeignAmount.Minor) + " " + tx.ForeignAmount.Currency
@@ -233,16 +233,16 @@ func TestEmbeddedContents(t *testing.T) {
 		if a.Eligible() {
 			subtypes[a.Subtype] = true
 		}
-		joint = joint || a.HolderType == bank.HolderJoint
+		joint = joint || a.HolderType == connector.HolderJoint
 		foreign = foreign || a.Currency != "MYR"
 		heavy = heavy || len(a.txs) >= 5000
 	}
-	for _, s := range []string{bank.SubtypeSavings, bank.SubtypeCurrent, bank.SubtypeCreditCard, bank.SubtypeHirePurchase, bank.SubtypeMortgage} {
+	for _, s := range []string{connector.SubtypeSavings, connector.SubtypeCurrent, connector.SubtypeCreditCard, connector.SubtypeHirePurchase, connector.SubtypeMortgage} {
 		if !subtypes[s] {
 			t.Errorf("no eligible %s account", s)
 		}
 	}
-	for _, s := range []string{bank.StatusDormant, bank.StatusClosed} {
+	for _, s := range []string{connector.StatusDormant, connector.StatusClosed} {
 		if !statuses[s] {
 			t.Errorf("no %s account", s)
 		}
@@ -366,7 +366,7 @@ func TestBalancesFromTransactions(t *testing.T) {
 	ctx := context.Background()
 	for _, ref := range activeRefs {
 		a := c.accounts[ref]
-		txs := walk(t, c, bank.TransactionQuery{AccountRef: ref, Limit: 97})
+		txs := walk(t, c, connector.TransactionQuery{AccountRef: ref, Limit: 97})
 		var settled, held int64
 		for _, tx := range txs {
 			if !tx.Settled {
@@ -377,7 +377,7 @@ func TestBalancesFromTransactions(t *testing.T) {
 			}
 			// A debit lowers a deposit and raises what a card or loan owes.
 			delta := tx.Amount.Minor
-			if (tx.CreditDebit == debit) == (a.Type == bank.TypeDeposit) {
+			if (tx.CreditDebit == debit) == (a.Type == connector.TypeDeposit) {
 				delta = -delta
 			}
 			settled += delta
@@ -387,7 +387,7 @@ func TestBalancesFromTransactions(t *testing.T) {
 			t.Fatal(err)
 		}
 		cur := b.Current.Minor
-		if b.CurrentIndicator != map[bool]string{true: credit, false: debit}[a.Type == bank.TypeDeposit] {
+		if b.CurrentIndicator != map[bool]string{true: credit, false: debit}[a.Type == connector.TypeDeposit] {
 			cur = -cur
 		}
 		open, ok := opening[ref]
@@ -405,7 +405,7 @@ func TestBalancesFromTransactions(t *testing.T) {
 			t.Errorf("%s: opening %s + settled movements %s = %s, balance says %s", ref, formatAmount(open), formatAmount(settled), formatAmount(open+settled), formatAmount(cur))
 		}
 		switch a.Type {
-		case bank.TypeDeposit:
+		case connector.TypeDeposit:
 			avail := b.Available.Minor
 			if b.AvailableIndicator == debit {
 				avail = -avail
@@ -413,7 +413,7 @@ func TestBalancesFromTransactions(t *testing.T) {
 			if avail != cur-held || b.CreditLinesIncluded {
 				t.Errorf("%s: available %s, want current − unsettled debits = %s", ref, formatAmount(avail), formatAmount(cur-held))
 			}
-		case bank.TypeCredit:
+		case connector.TypeCredit:
 			if b.Available.Minor != a.Limit.Minor-cur-held || !b.CreditLinesIncluded || b.CurrentIndicator != debit {
 				t.Errorf("%s: available %s, want limit − owed − unsettled = %s, credit lines included", ref, formatAmount(b.Available.Minor), formatAmount(a.Limit.Minor-cur-held))
 			}
@@ -423,7 +423,7 @@ func TestBalancesFromTransactions(t *testing.T) {
 			if a.PaymentDueDate == nil || !a.PaymentDueDate.Equal(b.StatementDate.AddDate(0, 0, 20)) || a.MinimumPaymentAmount == nil {
 				t.Errorf("%s: due %v minimum %v, want statement date + 20 days", ref, a.PaymentDueDate, a.MinimumPaymentAmount)
 			}
-		case bank.TypeLoan:
+		case connector.TypeLoan:
 			if b.CurrentIndicator != debit || b.Available != nil || cur <= 0 {
 				t.Errorf("%s: loan balance %+v, want the outstanding as a debit", ref, b)
 			}
@@ -439,7 +439,7 @@ func TestDepositsNeverOverdrawn(t *testing.T) {
 	c := demoBank(t)
 	for _, ref := range activeRefs {
 		a := c.accounts[ref]
-		if a.Type != bank.TypeDeposit {
+		if a.Type != connector.TypeDeposit {
 			continue
 		}
 		b := a.balance.Current.Minor
@@ -500,13 +500,13 @@ func TestPagingWalk(t *testing.T) {
 		if limit == 1 && testing.Short() {
 			continue
 		}
-		got := walk(t, c, bank.TransactionQuery{AccountRef: heavyRef, Limit: limit})
+		got := walk(t, c, connector.TransactionQuery{AccountRef: heavyRef, Limit: limit})
 		if !reflect.DeepEqual(ids(got), ids(all)) {
 			t.Fatalf("limit %d: paging returned %d rows, not each of the %d once in order", limit, len(got), len(all))
 		}
 	}
 	for _, ref := range activeRefs {
-		checkOrder(t, ref, walk(t, c, bank.TransactionQuery{AccountRef: ref, Limit: 50}))
+		checkOrder(t, ref, walk(t, c, connector.TransactionQuery{AccountRef: ref, Limit: 50}))
 	}
 }
 
@@ -521,7 +521,7 @@ func TestDateBounds(t *testing.T) {
 			want = append(want, tx.ID)
 		}
 	}
-	got := ids(walk(t, c, bank.TransactionQuery{AccountRef: heavyRef, From: from, To: to, Limit: 100}))
+	got := ids(walk(t, c, connector.TransactionQuery{AccountRef: heavyRef, From: from, To: to, Limit: 100}))
 	if !reflect.DeepEqual(got, want) || len(want) < 300 {
 		t.Fatalf("March: got %d rows, want the %d dated in March", len(got), len(want))
 	}
@@ -542,7 +542,7 @@ func TestDateBounds(t *testing.T) {
 		{"open to", mid.Date, time.Time{}, true},
 		{"from after to", mid.Date.Add(time.Hour), mid.Date, false},
 	} {
-		p, err := c.Transactions(context.Background(), bank.TransactionQuery{AccountRef: heavyRef, From: tc.from, To: tc.to, Limit: 1 << 20})
+		p, err := c.Transactions(context.Background(), connector.TransactionQuery{AccountRef: heavyRef, From: tc.from, To: tc.to, Limit: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -555,22 +555,22 @@ func TestDateBounds(t *testing.T) {
 // TestCursorTies pages through transactions that share a timestamp: the ID breaks the tie.
 func TestCursorTies(t *testing.T) {
 	at := time.Date(2026, 5, 1, 12, 0, 0, 0, myt)
-	var txs []bank.Transaction
+	var txs []connector.Transaction
 	for i := 9; i >= 0; i-- {
 		d := at
 		if i < 3 {
 			d = at.Add(-time.Hour)
 		}
-		txs = append(txs, bank.Transaction{ID: fmt.Sprintf("T-%03d", i), Date: d, Settled: true})
+		txs = append(txs, connector.Transaction{ID: fmt.Sprintf("T-%03d", i), Date: d, Settled: true})
 	}
-	c := &Connector{accounts: map[string]*account{"X": {Account: bank.Account{Ref: "X", Status: bank.StatusActive}, txs: txs}}}
+	c := &Connector{accounts: map[string]*account{"X": {Account: connector.Account{Ref: "X", Status: connector.StatusActive}, txs: txs}}}
 	for limit := 1; limit <= 11; limit++ {
-		got := walk(t, c, bank.TransactionQuery{AccountRef: "X", Limit: limit})
+		got := walk(t, c, connector.TransactionQuery{AccountRef: "X", Limit: limit})
 		if !reflect.DeepEqual(ids(got), ids(txs)) {
 			t.Fatalf("limit %d: %v", limit, ids(got))
 		}
 	}
-	p, err := c.Transactions(context.Background(), bank.TransactionQuery{AccountRef: "X", AfterDate: at, Limit: 20})
+	p, err := c.Transactions(context.Background(), connector.TransactionQuery{AccountRef: "X", AfterDate: at, Limit: 20})
 	if err != nil || len(p.Transactions) != 3 {
 		t.Fatalf("after every row at %v: %v %v", at, ids(p.Transactions), err)
 	}
@@ -578,7 +578,7 @@ func TestCursorTies(t *testing.T) {
 
 func TestPageIsACopy(t *testing.T) {
 	c := demoBank(t)
-	p, err := c.Transactions(context.Background(), bank.TransactionQuery{AccountRef: "A1003", Limit: 1 << 20})
+	p, err := c.Transactions(context.Background(), connector.TransactionQuery{AccountRef: "A1003", Limit: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,16 +608,16 @@ func TestStatusAndLookupErrors(t *testing.T) {
 		status string
 		want   error
 	}{
-		{"A1001", bank.StatusActive, nil},
-		{"A1006", bank.StatusActive, nil}, // joint: served by the connector, never offered by ofpdp
-		{"A1008", bank.StatusDormant, bank.ErrAccountBlocked},
-		{"A3003", bank.StatusBlocked, bank.ErrAccountBlocked},
-		{"A2002", bank.StatusClosed, bank.ErrAccountClosed},
-		{"NOPE", "", bank.ErrNotFound},
+		{"A1001", connector.StatusActive, nil},
+		{"A1006", connector.StatusActive, nil}, // joint: served by the connector, never offered by ofpdp
+		{"A1008", connector.StatusDormant, connector.ErrAccountBlocked},
+		{"A3003", connector.StatusBlocked, connector.ErrAccountBlocked},
+		{"A2002", connector.StatusClosed, connector.ErrAccountClosed},
+		{"NOPE", "", connector.ErrNotFound},
 	} {
 		a, err := c.Account(ctx, tc.ref)
 		if tc.status == "" {
-			if !errors.Is(err, bank.ErrNotFound) {
+			if !errors.Is(err, connector.ErrNotFound) {
 				t.Errorf("Account(%s) = %v, want ErrNotFound", tc.ref, err)
 			}
 		} else if err != nil || a.Status != tc.status {
@@ -626,17 +626,17 @@ func TestStatusAndLookupErrors(t *testing.T) {
 		if _, err := c.Balance(ctx, tc.ref); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 			t.Errorf("Balance(%s) = %v, want %v", tc.ref, err, tc.want)
 		}
-		if _, err := c.Transactions(ctx, bank.TransactionQuery{AccountRef: tc.ref, Limit: 10}); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+		if _, err := c.Transactions(ctx, connector.TransactionQuery{AccountRef: tc.ref, Limit: 10}); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 			t.Errorf("Transactions(%s) = %v, want %v", tc.ref, err, tc.want)
 		}
 	}
-	if _, err := c.Customer(ctx, "C9999"); !errors.Is(err, bank.ErrNotFound) {
+	if _, err := c.Customer(ctx, "C9999"); !errors.Is(err, connector.ErrNotFound) {
 		t.Errorf("Customer(unknown) = %v", err)
 	}
-	if _, err := c.Accounts(ctx, "C9999"); !errors.Is(err, bank.ErrNotFound) {
+	if _, err := c.Accounts(ctx, "C9999"); !errors.Is(err, connector.ErrNotFound) {
 		t.Errorf("Accounts(unknown) = %v", err)
 	}
-	for _, q := range []bank.TransactionQuery{
+	for _, q := range []connector.TransactionQuery{
 		{AccountRef: "A1001", Limit: 0},
 		{AccountRef: "A1001", Limit: -5},
 		{AccountRef: "A1001", Limit: 10, AfterID: "A1001-20260101-001"},
@@ -680,7 +680,7 @@ func TestAuthenticate(t *testing.T) {
 		{"nobody", "Demo@1234"},
 		{"aisyah", "Demo@1234" + strings.Repeat("x", 100)},
 	} {
-		if cu, err := c.Authenticate(ctx, tc.user, tc.password); !errors.Is(err, bank.ErrInvalidCredentials) || cu.Ref != "" {
+		if cu, err := c.Authenticate(ctx, tc.user, tc.password); !errors.Is(err, connector.ErrInvalidCredentials) || cu.Ref != "" {
 			t.Errorf("Authenticate(%q, %q) = %+v, %v; want ErrInvalidCredentials", tc.user, tc.password, cu, err)
 		}
 	}
@@ -702,7 +702,7 @@ func TestLatency(t *testing.T) {
 		"Account":  func(ctx context.Context, c *Connector) error { _, err := c.Account(ctx, "A1001"); return err },
 		"Balance":  func(ctx context.Context, c *Connector) error { _, err := c.Balance(ctx, "A1001"); return err },
 		"Transactions": func(ctx context.Context, c *Connector) error {
-			_, err := c.Transactions(ctx, bank.TransactionQuery{AccountRef: "A1001", Limit: 10})
+			_, err := c.Transactions(ctx, connector.TransactionQuery{AccountRef: "A1001", Limit: 10})
 			return err
 		},
 	}
@@ -715,7 +715,7 @@ func TestLatency(t *testing.T) {
 				defer cancel()
 				start := time.Now()
 				err := call(ctx, &slow)
-				if !errors.Is(err, bank.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+				if !errors.Is(err, connector.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("past the deadline: %v, want ErrUnavailable wrapping DeadlineExceeded", err)
 				}
 				if d := time.Since(start); d != time.Second {
@@ -732,7 +732,7 @@ func TestLatency(t *testing.T) {
 
 				done, cancel2 := context.WithCancel(t.Context())
 				cancel2()
-				if err := call(done, demoBank(t)); !errors.Is(err, bank.ErrUnavailable) || !errors.Is(err, context.Canceled) {
+				if err := call(done, demoBank(t)); !errors.Is(err, connector.ErrUnavailable) || !errors.Is(err, context.Canceled) {
 					t.Errorf("cancelled ctx: %v", err)
 				}
 			})
@@ -787,7 +787,7 @@ func TestConcurrentReads(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			ref := activeRefs[i%len(activeRefs)]
-			walk(t, c, bank.TransactionQuery{AccountRef: ref, Limit: 250})
+			walk(t, c, connector.TransactionQuery{AccountRef: ref, Limit: 250})
 			if _, err := c.Balance(context.Background(), ref); err != nil {
 				t.Error(err)
 			}
@@ -802,7 +802,7 @@ func BenchmarkTransactionsPage(b *testing.B) {
 	c := demoBank(b)
 	all := history(b, c, heavyRef)
 	cursor := all[len(all)/2]
-	q := bank.TransactionQuery{AccountRef: heavyRef, From: fileAnchor.AddDate(-1, 0, 0), To: fileAnchor,
+	q := connector.TransactionQuery{AccountRef: heavyRef, From: fileAnchor.AddDate(-1, 0, 0), To: fileAnchor,
 		AfterDate: cursor.Date, AfterID: cursor.ID, Limit: 500}
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // Limits on a data file. They keep a mistyped or hostile file from exhausting memory at load.
@@ -127,9 +127,9 @@ var (
 
 // subtypesOf lists the account types and subtypes a bank connector serves (spec §5.4).
 var subtypesOf = map[string][]string{
-	bank.TypeDeposit: {bank.SubtypeSavings, bank.SubtypeCurrent},
-	bank.TypeCredit:  {bank.SubtypeCreditCard},
-	bank.TypeLoan:    {bank.SubtypeHirePurchase, bank.SubtypeMortgage},
+	connector.TypeDeposit: {connector.SubtypeSavings, connector.SubtypeCurrent},
+	connector.TypeCredit:  {connector.SubtypeCreditCard},
+	connector.TypeLoan:    {connector.SubtypeHirePurchase, connector.SubtypeMortgage},
 }
 
 // profileInfo says which accounts a generator profile fits.
@@ -140,15 +140,15 @@ type profileInfo struct {
 }
 
 var profiles = map[string]profileInfo{
-	"salary_earner":    {typ: bank.TypeDeposit, currency: "MYR"},
-	"heavy_user":       {typ: bank.TypeDeposit, currency: "MYR"},
-	"current_account":  {typ: bank.TypeDeposit, currency: "MYR"},
-	"household":        {typ: bank.TypeDeposit, currency: "MYR"},
-	"foreign_currency": {typ: bank.TypeDeposit, currency: "foreign"},
-	"dormant":          {typ: bank.TypeDeposit},
-	"credit_card":      {typ: bank.TypeCredit, subtypes: []string{bank.SubtypeCreditCard}, currency: "MYR"},
-	"hire_purchase":    {typ: bank.TypeLoan, subtypes: []string{bank.SubtypeHirePurchase}, currency: "MYR"},
-	"mortgage":         {typ: bank.TypeLoan, subtypes: []string{bank.SubtypeMortgage}, currency: "MYR"},
+	"salary_earner":    {typ: connector.TypeDeposit, currency: "MYR"},
+	"heavy_user":       {typ: connector.TypeDeposit, currency: "MYR"},
+	"current_account":  {typ: connector.TypeDeposit, currency: "MYR"},
+	"household":        {typ: connector.TypeDeposit, currency: "MYR"},
+	"foreign_currency": {typ: connector.TypeDeposit, currency: "foreign"},
+	"dormant":          {typ: connector.TypeDeposit},
+	"credit_card":      {typ: connector.TypeCredit, subtypes: []string{connector.SubtypeCreditCard}, currency: "MYR"},
+	"hire_purchase":    {typ: connector.TypeLoan, subtypes: []string{connector.SubtypeHirePurchase}, currency: "MYR"},
+	"mortgage":         {typ: connector.TypeLoan, subtypes: []string{connector.SubtypeMortgage}, currency: "MYR"},
 }
 
 func profileNames() string {
@@ -260,14 +260,14 @@ func (v *validator) date(field, value string) (time.Time, bool) {
 // parsed is a validated file, ready to generate.
 type parsed struct {
 	anchor    time.Time
-	customers []bank.Customer
+	customers []connector.Customer
 	usernames []string
 	hashes    [][]byte
 	accounts  []parsedAccount
 }
 
 type parsedAccount struct {
-	bank.Account
+	connector.Account
 	field string // JSON path, for generator errors
 	gen   *genSpec
 	// explicitDue and explicitMin report whether the file set payment_due_date and
@@ -361,7 +361,7 @@ func validate(f *fileData) (*parsed, error) {
 				v.add(path+".email", "%q is not a plain e-mail address", c.Email)
 			}
 		}
-		p.customers = append(p.customers, bank.Customer{
+		p.customers = append(p.customers, connector.Customer{
 			Ref: c.Ref, Name: c.Name, IDType: c.IDType, IDNumber: c.IDNumber,
 			MobileNumber: c.Mobile, Email: c.Email,
 		})
@@ -387,32 +387,32 @@ func validate(f *fileData) (*parsed, error) {
 		}
 		v.text(path+".name", a.Name, 140)
 		v.text(path+".holder_name", a.HolderName, 140)
-		v.oneOf(path+".holder_type", a.HolderType, bank.HolderIndividual, bank.HolderJoint)
+		v.oneOf(path+".holder_type", a.HolderType, connector.HolderIndividual, connector.HolderJoint)
 		v.oneOf(path+".category", a.Category, "retail", "corporate")
-		if v.oneOf(path+".type", a.Type, bank.TypeDeposit, bank.TypeCredit, bank.TypeLoan) {
+		if v.oneOf(path+".type", a.Type, connector.TypeDeposit, connector.TypeCredit, connector.TypeLoan) {
 			v.oneOf(path+".subtype", a.Subtype, subtypesOf[a.Type]...)
 		}
 		if !currencyRE.MatchString(a.Currency) {
 			v.add(path+".currency", "%q must be an ISO 4217 code like MYR", a.Currency)
 		}
-		v.oneOf(path+".status", a.Status, bank.StatusActive, bank.StatusDormant, bank.StatusBlocked, bank.StatusClosed)
+		v.oneOf(path+".status", a.Status, connector.StatusActive, connector.StatusDormant, connector.StatusBlocked, connector.StatusClosed)
 		re := numberRE
-		if a.Type == bank.TypeCredit {
+		if a.Type == connector.TypeCredit {
 			re = cardRE
 		}
 		if !re.MatchString(a.Number) {
-			v.add(path+".number", "must be %s digits", map[bool]string{true: "13-19", false: "8-19"}[a.Type == bank.TypeCredit])
+			v.add(path+".number", "must be %s digits", map[bool]string{true: "13-19", false: "8-19"}[a.Type == connector.TypeCredit])
 		} else if other, dup := numbers[a.Number]; dup {
 			v.add(path+".number", "is also the number of %s", other)
 		} else {
 			numbers[a.Number] = path
 		}
-		pa.Account = bank.Account{
+		pa.Account = connector.Account{
 			Ref: a.Ref, CustomerRef: a.CustomerRef, Number: a.Number, Name: a.Name,
 			HolderName: a.HolderName, HolderType: a.HolderType, Category: a.Category,
 			Type: a.Type, Subtype: a.Subtype, Currency: a.Currency, Status: a.Status,
 		}
-		money := func(field string, s *string) *bank.Money {
+		money := func(field string, s *string) *connector.Money {
 			if s == nil {
 				return nil
 			}
@@ -420,12 +420,12 @@ func validate(f *fileData) (*parsed, error) {
 			if !ok {
 				return nil
 			}
-			return &bank.Money{Minor: m, Currency: a.Currency}
+			return &connector.Money{Minor: m, Currency: a.Currency}
 		}
 		switch {
 		case a.Limit != nil:
 			pa.Limit = money(path+".limit", a.Limit)
-		case a.Type == bank.TypeCredit:
+		case a.Type == connector.TypeCredit:
 			v.add(path+".limit", "is required for a credit account")
 		}
 		switch {
@@ -436,7 +436,7 @@ func validate(f *fileData) (*parsed, error) {
 			} else {
 				pa.InterestRate = &r
 			}
-		case a.Type == bank.TypeCredit || a.Type == bank.TypeLoan:
+		case a.Type == connector.TypeCredit || a.Type == connector.TypeLoan:
 			v.add(path+".interest_rate", "is required for a %s account", a.Type)
 		}
 		pa.MinimumPaymentAmount = money(path+".minimum_payment_amount", a.MinimumPaymentAmount)
@@ -448,9 +448,9 @@ func validate(f *fileData) (*parsed, error) {
 			}
 		}
 		switch {
-		case a.Loan != nil && a.Type != bank.TypeLoan:
+		case a.Loan != nil && a.Type != connector.TypeLoan:
 			v.add(path+".loan", "is only for loan accounts")
-		case a.Loan == nil && a.Type == bank.TypeLoan:
+		case a.Loan == nil && a.Type == connector.TypeLoan:
 			v.add(path+".loan", "is required for a loan account")
 		case a.Loan != nil:
 			pa.Loan = validateLoan(v, path+".loan", a.Loan, a.Currency)
@@ -477,7 +477,7 @@ func validate(f *fileData) (*parsed, error) {
 		switch {
 		case j == i:
 			v.add(field, "an account cannot pay itself")
-		case payer.Type != bank.TypeDeposit:
+		case payer.Type != connector.TypeDeposit:
 			v.add(field, "%q is a %s account; payments come from a deposit account", payer.Ref, payer.Type)
 		case payer.CustomerRef != pa.CustomerRef:
 			v.add(field, "%q belongs to another customer", payer.Ref)
@@ -495,7 +495,7 @@ func validate(f *fileData) (*parsed, error) {
 	return p, nil
 }
 
-func validateLoan(v *validator, path string, l *fileLoan, currency string) *bank.LoanDetails {
+func validateLoan(v *validator, path string, l *fileLoan, currency string) *connector.LoanDetails {
 	amount, okAmount := v.amount(path+".loan_amount", l.LoanAmount)
 	if okAmount && amount == 0 {
 		v.add(path+".loan_amount", "must be more than zero")
@@ -516,7 +516,7 @@ func validateLoan(v *validator, path string, l *fileLoan, currency string) *bank
 	if !okAmount || !okOrig || !okMat {
 		return nil
 	}
-	return &bank.LoanDetails{LoanAmount: bank.Money{Minor: amount, Currency: currency}, OriginationDate: orig, MaturityDate: mat}
+	return &connector.LoanDetails{LoanAmount: connector.Money{Minor: amount, Currency: currency}, OriginationDate: orig, MaturityDate: mat}
 }
 
 func validateGenerator(v *validator, path string, g *fileGenerator, a *fileAccount) *genSpec {
@@ -549,7 +549,7 @@ func validateGenerator(v *validator, path string, g *fileGenerator, a *fileAccou
 		m, good := v.amount(path+".opening_balance", g.OpeningBalance)
 		ok = ok && good
 		spec.opening, spec.hasOpening = m, good
-	case a.Type != bank.TypeLoan:
+	case a.Type != connector.TypeLoan:
 		// A loan's opening outstanding can be derived from its terms; anything else needs it.
 		v.add(path+".opening_balance", "is required for a %s account", a.Type)
 		ok = false
@@ -567,7 +567,7 @@ func validateGenerator(v *validator, path string, g *fileGenerator, a *fileAccou
 		v.add(path+".statement_day", "is only for the credit_card profile")
 		ok = false
 	}
-	if g.PaysFrom != "" && info.typ == bank.TypeDeposit {
+	if g.PaysFrom != "" && info.typ == connector.TypeDeposit {
 		v.add(path+".pays_from", "is only for credit_card, hire_purchase and mortgage profiles")
 		ok = false
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 func readMinimal(t testing.TB) []byte {
@@ -313,10 +313,10 @@ func FuzzLoad(f *testing.F) {
 					t.Fatalf("%s: bad transaction %+v", ref, tx)
 				}
 			}
-			if a.Status != bank.StatusActive || len(a.txs) == 0 {
+			if a.Status != connector.StatusActive || len(a.txs) == 0 {
 				continue
 			}
-			if got := walk(t, c, bank.TransactionQuery{AccountRef: ref, Limit: 1 + len(a.txs)/3}); len(got) != len(a.txs) {
+			if got := walk(t, c, connector.TransactionQuery{AccountRef: ref, Limit: 1 + len(a.txs)/3}); len(got) != len(a.txs) {
 				t.Fatalf("%s: paging returned %d of %d rows", ref, len(got), len(a.txs))
 			}
 		}

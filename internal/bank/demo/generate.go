@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // Transfer methods and submethods (spec paynet-dp.md §5.6).
@@ -60,7 +60,7 @@ const (
 
 // cand is a candidate transaction a profile proposes for a day.
 type cand struct {
-	tx bank.Transaction
+	tx connector.Transaction
 	// mandatory candidates are posted even when funds or the credit limit would not allow
 	// them (salary, instalments, charges).
 	mandatory bool
@@ -68,7 +68,7 @@ type cand struct {
 	pendable bool
 	// mirror, when set, is the debit this payment makes in the paying account
 	// (generator pays_from); its date and amount are taken from the posted transaction.
-	mirror *bank.Transaction
+	mirror *connector.Transaction
 }
 
 // profile proposes each day's transactions.
@@ -90,7 +90,7 @@ type statement struct {
 // gen runs one account's generator.
 type gen struct {
 	rng         *rand.Rand
-	acct        *bank.Account
+	acct        *connector.Account
 	spec        *genSpec
 	start, end  time.Time // the window [start, end): end is the anchor date
 	pendingFrom time.Time
@@ -101,10 +101,10 @@ type gen struct {
 	reserve int64 // kept back today for upcoming payments to other accounts
 	limit   int64 // credit limit (liability with a limit)
 
-	txs           []bank.Transaction // chronological
-	incoming      map[int64][]cand   // mirrored payments by day (Unix seconds of midnight)
+	txs           []connector.Transaction // chronological
+	incoming      map[int64][]cand        // mirrored payments by day (Unix seconds of midnight)
 	incomingTotal int64
-	mirrors       []bank.Transaction
+	mirrors       []connector.Transaction
 	stmt          *statement
 	profile       profile
 }
@@ -130,7 +130,7 @@ func newGen(a *parsedAccount, anchor time.Time) *gen {
 		incoming:    map[int64][]cand{},
 		bal:         s.opening,
 	}
-	if a.Type != bank.TypeDeposit {
+	if a.Type != connector.TypeDeposit {
 		g.ledger = liabilityLedger
 	}
 	if a.Limit != nil {
@@ -140,7 +140,7 @@ func newGen(a *parsedAccount, anchor time.Time) *gen {
 }
 
 // receive queues a payment made from this account by another account's generator.
-func (g *gen) receive(tx bank.Transaction) {
+func (g *gen) receive(tx connector.Transaction) {
 	d := dateOf(tx.Date).Unix()
 	g.incoming[d] = append(g.incoming[d], cand{tx: tx, mandatory: true})
 	g.incomingTotal += tx.Amount.Minor
@@ -214,7 +214,7 @@ func (g *gen) upcoming(d time.Time) int64 {
 
 // admit reports whether an optional transaction fits: a deposit keeps its reserve and is never
 // overdrawn, and a card never goes over its limit.
-func (g *gen) admit(tx bank.Transaction, pending bool) bool {
+func (g *gen) admit(tx connector.Transaction, pending bool) bool {
 	if tx.CreditDebit == credit {
 		return true
 	}
@@ -229,7 +229,7 @@ func (g *gen) admit(tx bank.Transaction, pending bool) bool {
 }
 
 // apply moves the balance: settled transactions change it, unsettled debits are held.
-func (g *gen) apply(tx bank.Transaction) {
+func (g *gen) apply(tx connector.Transaction) {
 	if !tx.Settled {
 		if tx.CreditDebit == debit {
 			g.holds += tx.Amount.Minor
@@ -337,8 +337,8 @@ func monthLabel(d time.Time) string { return fmt.Sprintf("%s %d", monthNames[d.M
 
 // Transaction builders.
 
-func newTx(at time.Time, cd string, amount int64, method, sub, desc string) bank.Transaction {
-	return bank.Transaction{Date: at, CreditDebit: cd, Amount: bank.Money{Minor: amount},
+func newTx(at time.Time, cd string, amount int64, method, sub, desc string) connector.Transaction {
+	return connector.Transaction{Date: at, CreditDebit: cd, Amount: connector.Money{Minor: amount},
 		TransferMethod: method, TransferSubmethod: sub, Description: desc}
 }
 

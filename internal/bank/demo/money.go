@@ -1,11 +1,11 @@
 package demo
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
+
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // myt is Malaysia time, +08:00 with no daylight saving (spec paynet-dp.md §5.6). A fixed zone
@@ -14,38 +14,20 @@ var myt = time.FixedZone("MYT", 8*3600)
 
 const dateLayout = "2006-01-02"
 
-var errAmountSyntax = errors.New(`must be a decimal string with two decimals, like "1234.56"`)
+var errAmountSyntax = connector.ErrAmountSyntax
 
-// parseAmount parses a non-negative decimal string with exactly two decimals — the shape of
-// spec §5.6 (pattern ^\d{1,13}\.\d{2}$) — into minor units (sen).
+// parseAmount is connector.ParseAmount with the value named in the error (the data file is the
+// bank's own, not a customer's).
 func parseAmount(s string) (int64, error) {
-	if len(s) < 4 || len(s) > 16 || s[len(s)-3] != '.' {
-		return 0, fmt.Errorf("%q %w", s, errAmountSyntax)
-	}
-	var v int64
-	for i := 0; i < len(s); i++ {
-		if i == len(s)-3 {
-			continue
-		}
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("%q %w", s, errAmountSyntax)
-		}
-		v = v*10 + int64(c-'0')
+	v, err := connector.ParseAmount(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q %w", s, err)
 	}
 	return v, nil
 }
 
-// formatAmount renders minor units as a two-decimal string (the inverse of parseAmount, with a
-// leading minus for negative values).
-func formatAmount(minor int64) string {
-	sign := ""
-	if minor < 0 {
-		sign = "-"
-		minor = -minor
-	}
-	return sign + strconv.FormatInt(minor/100, 10) + "." + fmt.Sprintf("%02d", minor%100)
-}
+// formatAmount is connector.FormatAmount.
+func formatAmount(minor int64) string { return connector.FormatAmount(minor) }
 
 // parseDate parses a calendar date "YYYY-MM-DD" as midnight MYT.
 func parseDate(s string) (time.Time, error) {

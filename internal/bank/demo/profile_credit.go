@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/bank"
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // The credit profiles: credit card, hire purchase and mortgage.
@@ -93,7 +93,7 @@ func (p *creditCard) day(g *gen, d time.Time) []cand {
 		}
 		tx := newTx(g.at(d, 0, 23), debit, amount, method, sOthers, f.name+" "+f.currency+" "+formatAmount(foreign))
 		tx.MerchantName, tx.MCC = f.name, f.mcc
-		tx.ForeignAmount = &bank.Money{Minor: foreign, Currency: f.currency}
+		tx.ForeignAmount = &connector.Money{Minor: foreign, Currency: f.currency}
 		out = append(out, cand{tx: tx, pendable: true})
 	}
 	if d.Day() == 8 {
@@ -156,7 +156,7 @@ type loan struct {
 func newLoan(g *gen) *loan {
 	l := g.acct.Loan
 	p := &loan{
-		mortgage: g.acct.Subtype == bank.SubtypeMortgage,
+		mortgage: g.acct.Subtype == connector.SubtypeMortgage,
 		orig:     l.OriginationDate,
 		mat:      l.MaturityDate,
 		n:        monthsBetween(l.OriginationDate, l.MaturityDate),

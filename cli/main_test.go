@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -116,7 +116,7 @@ func TestVersionLdflags(t *testing.T) {
 	}
 	bin := filepath.Join(t.TempDir(), "ofpdp")
 	const pkg = "github.com/ofpdp/ofpdp/internal/buildinfo"
-	build := exec.Command(gobin, "build", "-o", bin, "-ldflags", "-X "+pkg+".Version=v9.8.7 -X "+pkg+".Commit=0123abcd -X "+pkg+".BuildDate=2026-12-01T10:00:00Z", ".")
+	build := exec.Command(gobin, "build", "-o", bin, "-ldflags", "-X "+pkg+".Version=v9.8.7 -X "+pkg+".Commit=0123abcd -X "+pkg+".BuildDate=2026-12-01T10:00:00Z", "../cmd/ofpdp")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

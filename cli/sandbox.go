@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -25,12 +25,17 @@ a SQLite database and demo bank data. It prints the page to open and the demo lo
 DIR/sandbox.json for "ofpdp conformance --sandbox DIR/sandbox.json". Ctrl-C stops everything.
 
 Default ports: DP api 8443, web 8444, ops 9090; simulator 8445 (mTLS) and 8446 (JSON API,
-callback); mock DC 8447. --ports-from N numbers them N (api), N+1 (web), N+2 (simulator mTLS),
+callback); mock DC 8447; mock core bank 8448. --ports-from N numbers them N (api), N+1 (web), N+2 (simulator mTLS),
 N+3 (simulator public), N+4 (mock DC), N+5 (ops); a per-port flag overrides either.
 
 The bank's pages are served over plain HTTP on loopback (sandbox only) so that a browser shows no
 certificate warning; --web-tls serves them over HTTPS instead: trust DIR/pki/ca.crt first
-(docs/sandbox.md).`
+(docs/sandbox.md).
+
+The DP reaches the demo bank the way a bank deploys it: bank.connector: http over mutual TLS to a
+mock core bank that implements docs/connector-openapi.yaml (--connector demo calls it in process
+instead). --bank-url points the DP at your own adapter instead; sandbox.json then lists no demo
+customers unless --users FILE (a JSON array of {"username", "password", "name"}) gives them.`
 
 // runSandbox is `ofpdp sandbox`.
 func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
@@ -45,6 +50,11 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	simPort := fs.Int("sim-port", 0, "`port` of the PayNet simulator's mTLS listener (default 8445)")
 	simPublicPort := fs.Int("sim-public-port", 0, "`port` of the PayNet simulator's JSON API and callback (default 8446)")
 	dcPort := fs.Int("dc-port", 0, "`port` of the mock data consumer (default 8447)")
+	coreBankPort := fs.Int("core-bank-port", 0, "`port` of the mock core bank (default 8448)")
+	connectorName := fs.String("connector", sandbox.ConnectorHTTP, "the DP's connector: http (the mock core bank over HTTPS) or demo (in process)")
+	bankURL := fs.String("bank-url", "", "`URL` of an external core-bank adapter implementing docs/connector-openapi.yaml, instead of the mock core bank")
+	bankCA := fs.String("bank-ca", "", "PEM CA `file` that verifies --bank-url (default: the system roots)")
+	usersFile := fs.String("users", "", "JSON `file` of the customers sandbox.json lists: [{\"username\", \"password\", \"name\"}]")
 	logLevel := fs.String("log-level", "info", "`level` of DIR/sandbox.log: debug, info, warn or error")
 	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp sandbox [--dir DIR] [--web-tls] [--ports-from N | per-port flags] [--ephemeral-ports]", sandboxAbout); done {
 		return code
@@ -68,6 +78,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}{
 		{"api-port", *apiPort, &ports.API}, {"web-port", *webPort, &ports.Web}, {"ops-port", *opsPort, &ports.Ops},
 		{"sim-port", *simPort, &ports.SimMTLS}, {"sim-public-port", *simPublicPort, &ports.SimPublic}, {"dc-port", *dcPort, &ports.DC},
+		{"core-bank-port", *coreBankPort, &ports.CoreBank},
 	} {
 		if p.v < 0 || p.v > 65535 {
 			fmt.Fprintf(stderr, "ofpdp sandbox: --%s %d: want 1..65535\n", p.name, p.v)
@@ -75,6 +86,18 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		}
 		if p.v != 0 {
 			*p.dst = p.v
+		}
+	}
+
+	var users []sandbox.UserInfo
+	if *usersFile != "" {
+		b, err := os.ReadFile(*usersFile)
+		if err == nil {
+			err = sandbox.ParseUsers(b, &users)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "ofpdp sandbox: --users: %v\n", err)
+			return 2
 		}
 	}
 
@@ -97,7 +120,8 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 
 	fmt.Fprintln(stderr, "Starting the sandbox (the first start generates the PKI)…")
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	r, err := sandbox.Start(startCtx, sandbox.Options{Dir: *dir, Ephemeral: *ephemeral, Ports: ports, WebTLS: *webTLS, Logger: logger})
+	r, err := sandbox.Start(startCtx, sandbox.Options{Dir: *dir, Ephemeral: *ephemeral, Ports: ports, WebTLS: *webTLS, Logger: logger,
+		Connector: *connectorName, BankURL: *bankURL, BankCA: *bankCA, Users: users})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "ofpdp sandbox: %v\n", err)
@@ -136,6 +160,9 @@ func printSandbox(w io.Writer, r *sandbox.Running, logPath string, webTLS bool) 
 			filepath.Join(in.PKIDir, "ca.crt"))
 	} else {
 		fmt.Fprintf(w, "  The bank's pages are plain HTTP on 127.0.0.1, labelled SANDBOX (--web-tls for HTTPS).\n")
+	}
+	if in.Bank.URL != "" {
+		fmt.Fprintf(w, "  Core bank (docs/connector-openapi.yaml):  %s\n", in.Bank.URL)
 	}
 	fmt.Fprintf(w, "  sandbox.json:  %s   (ofpdp conformance --sandbox %s)\n", r.InfoPath(), r.InfoPath())
 	fmt.Fprintf(w, "  Logs:          %s\n\n", logPath)

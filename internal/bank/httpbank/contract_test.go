@@ -1,0 +1,136 @@
+package httpbank_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ofpdp/ofpdp/connector"
+	"github.com/ofpdp/ofpdp/internal/bank/demo"
+	"github.com/ofpdp/ofpdp/internal/bank/httpbank"
+	"github.com/ofpdp/ofpdp/internal/connectortest"
+)
+
+// TestContractDrift walks the whole demo bank through Client → Handler with every request and
+// answer validated against docs/connector-openapi.yaml by kin-openapi, and checks that what comes
+// out of the client is what the in-process connector says. The document and the code drift apart
+// the moment a field, a path, a code or a header changes on one side only.
+func TestContractDrift(t *testing.T) {
+	bank, err := demo.Embedded(demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpbank.NewHandler(bank, "s3cret"))
+	defer srv.Close()
+	contract, err := connectortest.LoadContract(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vt := &connectortest.Transport{Contract: contract}
+	c, err := httpbank.New(httpbank.Options{BaseURL: srv.URL, BearerToken: "s3cret",
+		WrapTransport: func(next http.RoundTripper) http.RoundTripper { vt.Next = next; return vt }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+
+	same := func(what string, got, want any) {
+		t.Helper()
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("%s over HTTP differs from in-process:\n got %s\nwant %s", what, g, w)
+		}
+	}
+	for _, l := range demo.Logins() {
+		got, err := c.Authenticate(ctx, l.Username, l.Password)
+		want, _ := bank.Authenticate(ctx, l.Username, l.Password)
+		if err != nil {
+			t.Fatalf("authenticate %s: %v", l.Username, err)
+		}
+		same("customer", got, want)
+		if _, err := c.Authenticate(ctx, l.Username, "wrong"); !errors.Is(err, connector.ErrInvalidCredentials) {
+			t.Errorf("wrong password: %v, want ErrInvalidCredentials", err)
+		}
+		gc, err := c.Customer(ctx, want.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same("customer", gc, want)
+		accts, err := c.Accounts(ctx, want.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantAccts, _ := bank.Accounts(ctx, want.Ref)
+		same("accounts", accts, wantAccts)
+		for _, a := range accts {
+			ga, err := c.Account(ctx, a.Ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			same("account", ga, a)
+			gb, gerr := c.Balance(ctx, a.Ref)
+			wb, werr := bank.Balance(ctx, a.Ref)
+			same("balance", gb, wb)
+			if (gerr == nil) != (werr == nil) || werr != nil && !sameSentinel(gerr, werr) {
+				t.Errorf("balance %s: %v over HTTP, %v in process", a.Ref, gerr, werr)
+			}
+			q := connector.TransactionQuery{AccountRef: a.Ref, From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+				To: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC), Limit: 500}
+			for pages := 0; pages < 20; pages++ {
+				gp, gerr := c.Transactions(ctx, q)
+				wp, werr := bank.Transactions(ctx, q)
+				if (gerr == nil) != (werr == nil) || werr != nil && !sameSentinel(gerr, werr) {
+					t.Fatalf("transactions %s: %v over HTTP, %v in process", a.Ref, gerr, werr)
+				}
+				same("transactions", gp, wp)
+				if !gp.More || len(gp.Transactions) == 0 {
+					break
+				}
+				last := gp.Transactions[len(gp.Transactions)-1]
+				q.AfterDate, q.AfterID = last.Date, last.ID
+			}
+		}
+	}
+	if _, err := c.Account(ctx, "NOPE"); !errors.Is(err, connector.ErrNotFound) {
+		t.Errorf("unknown account: %v, want ErrNotFound", err)
+	}
+	if err := c.Ready(ctx); err != nil {
+		t.Errorf("health: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, ex := range vt.Take() {
+		seen[ex.Operation] = true
+		if ex.RequestErr != nil {
+			t.Errorf("%s: request outside the document: %v", ex.Operation, ex.RequestErr)
+		}
+		if ex.ResponseErr != nil {
+			t.Errorf("%s: answer (status %d) outside the document: %v", ex.Operation, ex.Status, ex.ResponseErr)
+		}
+	}
+	for _, op := range contract.Operations() {
+		if !seen[op] {
+			t.Errorf("operation %s of the document was never exercised", op)
+		}
+	}
+	if !slices.Contains(contract.Operations(), "listTransactions") {
+		t.Error("the document lost listTransactions")
+	}
+}
+
+func sameSentinel(a, b error) bool {
+	for _, s := range []error{connector.ErrNotFound, connector.ErrAccountBlocked, connector.ErrAccountClosed,
+		connector.ErrUnavailable, connector.ErrInvalidCredentials} {
+		if errors.Is(b, s) {
+			return errors.Is(a, s)
+		}
+	}
+	return false
+}

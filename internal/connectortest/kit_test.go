@@ -1,0 +1,197 @@
+package connectortest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/bank/demo"
+	"github.com/ofpdp/ofpdp/internal/bank/httpbank"
+	"github.com/ofpdp/ofpdp/internal/connectortest"
+)
+
+func demoCustomer(t *testing.T) connectortest.Customer {
+	t.Helper()
+	b, err := os.ReadFile("testdata/demo-customer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := connectortest.ParseCustomer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func run(t *testing.T, h http.Handler, o connectortest.Options) *connectortest.Report {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	o.URL = srv.URL
+	if o.Customer.Username == "" {
+		o.Customer = demoCustomer(t)
+	}
+	rep, err := connectortest.Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("connector-test:\n%s", table.String())
+	return rep
+}
+
+func mockCoreBank(t *testing.T) http.Handler {
+	t.Helper()
+	bank, err := demo.Embedded(demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httpbank.NewHandler(bank, "")
+}
+
+// The mock core bank (the demo bank behind the contract) passes every row, and the reports are
+// well-formed JSON and JUnit.
+func TestKitPassesMockCoreBank(t *testing.T) {
+	rep := run(t, mockCoreBank(t), connectortest.Options{})
+	if rep.Failed != 0 || rep.Skipped != 0 || rep.Passed < 17 {
+		t.Fatalf("passed %d failed %d skipped %d, want all of at least 17 passed", rep.Passed, rep.Failed, rep.Skipped)
+	}
+	var j bytes.Buffer
+	if err := rep.WriteJSON(&j); err != nil {
+		t.Fatal(err)
+	}
+	var back connectortest.Report
+	if err := json.Unmarshal(j.Bytes(), &back); err != nil || len(back.Results) != len(rep.Results) {
+		t.Errorf("JSON report: %v", err)
+	}
+	var x bytes.Buffer
+	if err := rep.WriteJUnit(&x); err != nil {
+		t.Fatal(err)
+	}
+	var suite struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+	}
+	if err := xml.Unmarshal(x.Bytes(), &suite); err != nil || suite.Tests != len(rep.Results) || suite.Failures != 0 {
+		t.Errorf("JUnit report: %v %+v", err, suite)
+	}
+}
+
+// recorder captures the mock's answer so a broken adapter can rewrite it.
+type rewrite func(r *http.Request, status int, body []byte) (int, []byte)
+
+func broken(next http.Handler, f rewrite) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		status, body := f(r, rec.Code, rec.Body.Bytes())
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	})
+}
+
+// Deliberately broken adapters fail exactly the rows that check what they break.
+func TestKitFailsBrokenAdapters(t *testing.T) {
+	mock := mockCoreBank(t)
+	on := func(method, suffix string, f func(status int, body []byte) (int, []byte)) rewrite {
+		return func(r *http.Request, status int, body []byte) (int, []byte) {
+			if r.Method == method && strings.HasSuffix(r.URL.Path, suffix) {
+				return f(status, body)
+			}
+			return status, body
+		}
+	}
+	cases := []struct {
+		name    string
+		h       http.Handler
+		o       connectortest.Options
+		failing []string
+	}{
+		{"accepts a wrong password", broken(mock, on("POST", "/authenticate", func(status int, body []byte) (int, []byte) {
+			if status == http.StatusUnauthorized {
+				return 200, []byte(`{"customer_ref":"C1001","name":"X","id_type":"nric","id_number":"900101145678"}`)
+			}
+			return status, body
+		})), connectortest.Options{}, []string{"auth-wrong-password", "auth-unknown-user"}},
+		{"extra field in an account", broken(mock, on("GET", "/A1008", func(status int, body []byte) (int, []byte) {
+			return status, bytes.Replace(body, []byte(`{"account_ref"`), []byte(`{"pin":"1","account_ref"`), 1)
+		})), connectortest.Options{}, []string{"account-dormant"}},
+		{"500 for an unknown account", broken(mock, on("GET", "", func(status int, body []byte) (int, []byte) {
+			if status == http.StatusNotFound {
+				return 500, []byte("boom")
+			}
+			return status, body
+		})), connectortest.Options{}, []string{"customer-unknown", "account-unknown"}},
+		{"closed reported as blocked", broken(mock, on("GET", "", func(status int, body []byte) (int, []byte) {
+			return status, bytes.ReplaceAll(body, []byte(`"account_closed"`), []byte(`"account_blocked"`))
+		})), connectortest.Options{}, []string{"account-closed"}},
+		{"exclusive upper bound", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if q := r.URL.Query(); q.Get("to") != "" {
+				to, _ := time.Parse(time.RFC3339Nano, q.Get("to"))
+				q.Set("to", to.Add(-time.Nanosecond).Format(time.RFC3339Nano))
+				r.URL.RawQuery = q.Encode()
+			}
+			mock.ServeHTTP(w, r)
+		}), connectortest.Options{}, []string{"tx-window"}},
+		{"repeats the cursor item", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if q := r.URL.Query(); q.Get("after_id") != "" {
+				ad, _ := time.Parse(time.RFC3339Nano, q.Get("after_date"))
+				q.Set("after_date", ad.Add(time.Nanosecond).Format(time.RFC3339Nano))
+				r.URL.RawQuery = q.Encode()
+			}
+			mock.ServeHTTP(w, r)
+		}), connectortest.Options{}, []string{"tx-walk", "tx-repeatable"}},
+		{"plain-text error bodies", broken(mock, func(_ *http.Request, status int, body []byte) (int, []byte) {
+			if status == 400 {
+				return status, []byte("bad")
+			}
+			return status, body
+		}), connectortest.Options{}, []string{"bad-request"}},
+		{"slow balance", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/balance") {
+				time.Sleep(300 * time.Millisecond)
+			}
+			mock.ServeHTTP(w, r)
+		}), connectortest.Options{Deadline: 200 * time.Millisecond}, []string{"deadline"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := run(t, tc.h, tc.o)
+			for _, r := range rep.Results {
+				want := "pass"
+				for _, id := range tc.failing {
+					if r.ID == id {
+						want = "fail"
+					}
+				}
+				if r.Status != want {
+					t.Errorf("row %s: %s (%s), want %s", r.ID, r.Status, r.Detail, want)
+				}
+			}
+		})
+	}
+}
+
+func TestParseCustomer(t *testing.T) {
+	for _, bad := range []string{`{}`, `{"username":"u","password":"p"}`,
+		`{"username":"u","password":"p","accounts":{"active":"A","frozen":"B"}}`,
+		`{"username":"u","password":"p","accounts":{"active":"A"},"from":"1 May"}`,
+		`{"username":"u","password":"p","accounts":{"active":"A"},"pin":"1"}`} {
+		if _, err := connectortest.ParseCustomer([]byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

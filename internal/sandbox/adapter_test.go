@@ -1,0 +1,134 @@
+package sandbox_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/connectortest"
+	"github.com/ofpdp/ofpdp/internal/ofp/conformance"
+	"github.com/ofpdp/ofpdp/internal/ofp/sim"
+	"github.com/ofpdp/ofpdp/internal/ofp/wire"
+	"github.com/ofpdp/ofpdp/internal/sandbox"
+)
+
+// startPythonAdapter runs testdata/adapter.py, a core-bank adapter written from
+// docs/connector-openapi.yaml alone with Python's standard library, and returns its URL.
+func startPythonAdapter(t *testing.T) string {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3 is required under CI=true: the adapter in another language must run")
+		}
+		t.Skip("python3 is not installed: the Python core-bank adapter cannot run (apt-get install python3)")
+	}
+	cmd := exec.Command(py, "testdata/adapter.py", "testdata/adapter-data.json")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		s := bufio.NewScanner(out)
+		if s.Scan() {
+			line <- s.Text()
+		}
+		close(line)
+	}()
+	select {
+	case l := <-line:
+		u, ok := strings.CutPrefix(l, "listening on ")
+		if !ok {
+			t.Fatalf("adapter said %q", l)
+		}
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatal("the Python adapter did not start")
+	}
+	return ""
+}
+
+// An adapter written in another language from the OpenAPI document alone passes connector-test
+// and serves the sandbox: the whole conformance run passes with the DP calling it.
+func TestPythonAdapterServesTheSandbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole sandbox")
+	}
+	url := startPythonAdapter(t)
+	raw, err := os.ReadFile("testdata/adapter-customer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	customer, err := connectortest.ParseCustomer(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	kit, err := connectortest.Run(ctx, connectortest.Options{URL: url, Customer: customer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table strings.Builder
+	_ = kit.WriteTable(&table)
+	t.Logf("connector-test against the Python adapter:\n%s", table.String())
+	if kit.Failed != 0 || kit.Skipped != 0 {
+		t.Fatalf("connector-test: %d failed, %d skipped", kit.Failed, kit.Skipped)
+	}
+
+	conform(ctx, t, sandbox.Options{Dir: t.TempDir(), Ephemeral: true, BankURL: url,
+		Users: []sandbox.UserInfo{
+			{Username: "aisyah", Password: "Demo@1234", Name: "NUR AISYAH BINTI AHMAD", IDType: "nric", IDNumber: "900101-14-5678"},
+			{Username: "tan", Password: "Demo@5678", Name: "TAN WEI MING", IDType: "nric", IDNumber: "850615-10-5123"}}})
+}
+
+// The in-process path (--connector demo) still passes the whole conformance run; the default
+// (the mock core bank over HTTP) is conformance's own sandbox test.
+func TestConformanceInProcessConnector(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole sandbox")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	conform(ctx, t, sandbox.Options{Dir: t.TempDir(), Ephemeral: true, Connector: sandbox.ConnectorDemo})
+}
+
+// conform starts a sandbox with o and runs every conformance check against it: all must pass.
+func conform(ctx context.Context, t *testing.T, o sandbox.Options) {
+	t.Helper()
+	r, err := sandbox.Start(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Stop() }()
+	info := r.Info()
+	target := conformance.Target{APIURL: info.DP.APIURL, WebURL: info.DP.WebURL, PKIDir: info.PKIDir,
+		RedirectURI: info.RedirectURI, DPID: info.DPID, DCID: info.DCID}
+	for _, u := range info.Users {
+		target.Users = append(target.Users, conformance.User{Username: u.Username, Password: u.Password,
+			IDType: wire.IDType(u.IDType), IDNumber: u.IDNumber})
+	}
+	rep, err := conformance.Run(ctx, conformance.Options{Target: target, Sim: &sim.Client{BaseURL: info.PayNet.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ct strings.Builder
+	_ = rep.WriteTable(&ct)
+	t.Logf("conformance (bank.url %q):\n%s", info.Bank.URL, ct.String())
+	for _, f := range rep.Failures() {
+		t.Errorf("%s failed: %s — expected %s, got %s", f.ID, f.Check, f.Expected, f.Got)
+	}
+	if rep.Skipped > 0 || len(rep.Results) < 100 {
+		t.Errorf("%d checks, %d skipped", len(rep.Results), rep.Skipped)
+	}
+}
