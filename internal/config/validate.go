@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -209,6 +210,7 @@ func (c *Config) validate(now time.Time) error {
 	}
 
 	v.retention()
+	v.expiry()
 
 	v.dcs()
 
@@ -309,6 +311,28 @@ func (v *validator) payNet() {
 		v.bad("paynet.outbox_interval", "must be at least "+formatDuration(MinOutboxInterval))
 	}
 	v.between("paynet.outbox_max_attempts", int64(p.OutboxMaxAttempts), 1, MaxOutboxAttempts)
+	v.oneOf("paynet.revoke_method", strings.ToUpper(p.RevokeMethod), []string{"POST", "PATCH"})
+	if !strings.HasPrefix(p.RevokePath, "/") || strings.Count(p.RevokePath, "{consent_id}") != 1 || strings.ContainsAny(p.RevokePath, "?#") {
+		v.bad("paynet.revoke_path", "must start with / and contain {consent_id} once, without query or fragment")
+	}
+	if p.RevokeReasonCode == "" || strings.ContainsAny(p.RevokeReasonCode, " \"/\\") {
+		v.bad("paynet.revoke_reason_code", "must be a reason code of spec §5.1")
+	}
+	if p.RevokeBody != "" {
+		var probe map[string]any
+		filled := strings.NewReplacer("{consent_id}", "c", "{reason_code}", "r", "{reason_description}", "d").Replace(p.RevokeBody)
+		if json.Unmarshal([]byte(filled), &probe) != nil || probe == nil {
+			v.bad("paynet.revoke_body", "must be a JSON object once {consent_id}, {reason_code} and {reason_description} are filled in")
+		}
+	}
+}
+
+func (v *validator) expiry() {
+	e := &v.c.Expiry
+	if v.positive("expiry.interval", e.Interval, 24*time.Hour) && e.Interval < time.Minute {
+		v.bad("expiry.interval", "must be at least 1m")
+	}
+	v.between("expiry.batch_size", int64(e.BatchSize), 1, 1000)
 }
 
 func (v *validator) retention() {

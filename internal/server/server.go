@@ -44,6 +44,7 @@ type Server struct {
 	ops     *ops.Handler
 	outbox  *outbox.Worker
 	purger  *purger
+	expirer *expirer
 
 	api, web, opsSrv       *http.Server
 	apiTLS, webTLS, opsTLS *tls.Config
@@ -122,11 +123,14 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	}
 	updater, err := paynet.NewClient(paynet.ClientOptions{BaseURL: cfg.PayNet.ConsentBaseURL, HTTPClient: toPayNet,
 		Signer: signer, Recorder: attemptRecorder{st: st, m: s.metrics}, MaxAttempts: cfg.PayNet.PatchMaxAttempts,
-		Budget: cfg.PayNet.PatchBudget, SendStatusReason: cfg.PayNet.SendStatusReason, Now: d.Now, Logger: d.Logger})
+		Budget: cfg.PayNet.PatchBudget, SendStatusReason: cfg.PayNet.SendStatusReason, Now: d.Now, Logger: d.Logger,
+		Revoke: paynet.RevokeOptions{Method: cfg.PayNet.RevokeMethod, Path: cfg.PayNet.RevokePath,
+			Body: cfg.PayNet.RevokeBody, ReasonCode: cfg.PayNet.RevokeReasonCode}})
 	if err != nil {
 		return nil, fmt.Errorf("consent update client: %w", err)
 	}
 	s.purger = newPurger(st, cfg.Retention, s.metrics, d.Logger)
+	s.expirer = newExpirer(st, cfg.Expiry, d.Now, d.Logger)
 	s.outbox = &outbox.Worker{Store: st, Updater: updater, Now: d.Now, Logger: d.Logger, Metrics: s.metrics,
 		Interval: cfg.PayNet.OutboxInterval, MaxAttempts: cfg.PayNet.OutboxMaxAttempts}
 
@@ -273,6 +277,8 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	purgeCtx, stopPurge := context.WithCancel(context.Background())
 	purgeDone := make(chan struct{})
 	go func() { defer close(purgeDone); s.purger.run(purgeCtx) }()
+	expiryDone := make(chan struct{})
+	go func() { defer close(expiryDone); s.expirer.run(purgeCtx) }()
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
@@ -319,6 +325,7 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	stopPurge()
 	<-outboxDone // its last writes land before the database closes
 	<-purgeDone
+	<-expiryDone
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
