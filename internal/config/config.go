@@ -75,10 +75,11 @@ type Web struct {
 
 // Ops configures the ops listener (design §2).
 type Ops struct {
-	Addr           string `yaml:"addr" env:"OFPDP_OPS_ADDR" default:"127.0.0.1:9090" doc:"host:port of the ops listener (/metrics, /healthz, /readyz, admin API): plain HTTP unless ops.tls_cert_file is set. While the admin API is on, an address that is not loopback needs ops TLS."`
-	AdminTokenFile string `yaml:"admin_token_file" env:"OFPDP_OPS_ADMIN_TOKEN_FILE" example:"/etc/ofpdp/admin.token" doc:"File holding the admin API bearer token (at least 32 characters; mode 0600). Empty = admin API disabled."`
-	TLSCertFile    string `yaml:"tls_cert_file" env:"OFPDP_OPS_TLS_CERT_FILE" example:"/etc/ofpdp/pki/ops.crt" doc:"PEM certificate chain (leaf first) of the ops listener, which then serves HTTPS only. Set together with ops.tls_key_file. Empty = plain HTTP."`
-	TLSKeyFile     string `yaml:"tls_key_file" env:"OFPDP_OPS_TLS_KEY_FILE" example:"/etc/ofpdp/pki/ops.key" doc:"PEM private key of ops.tls_cert_file (mode 0600)."`
+	Addr            string `yaml:"addr" env:"OFPDP_OPS_ADDR" default:"127.0.0.1:9090" doc:"host:port of the ops listener (/metrics, /healthz, /readyz, admin API): plain HTTP unless ops.tls_cert_file is set. While the admin API is on, an address that is not loopback needs ops TLS."`
+	AdminTokenFile  string `yaml:"admin_token_file" env:"OFPDP_OPS_ADMIN_TOKEN_FILE" example:"/etc/ofpdp/admin.token" doc:"File holding a single shared admin API bearer token (at least 32 characters; mode 0600): the operator \"admin\" with role operator. Superseded by ops.admin_tokens_file, which wins when both are set."`
+	AdminTokensFile string `yaml:"admin_tokens_file" env:"OFPDP_OPS_ADMIN_TOKENS_FILE" example:"/etc/ofpdp/admin-tokens.json" doc:"File of named operator tokens (mode 0600): a JSON array of {\"name\", \"role\": \"viewer\" or \"operator\", \"token_sha256\": hex SHA-256 of the token}. Re-read within a second of a change; an edit that does not parse keeps the previous operators. Empty, and ops.admin_token_file empty = admin API disabled."`
+	TLSCertFile     string `yaml:"tls_cert_file" env:"OFPDP_OPS_TLS_CERT_FILE" example:"/etc/ofpdp/pki/ops.crt" doc:"PEM certificate chain (leaf first) of the ops listener, which then serves HTTPS only. Set together with ops.tls_key_file. Empty = plain HTTP."`
+	TLSKeyFile      string `yaml:"tls_key_file" env:"OFPDP_OPS_TLS_KEY_FILE" example:"/etc/ofpdp/pki/ops.key" doc:"PEM private key of ops.tls_cert_file (mode 0600)."`
 }
 
 // TLS holds the DP's server certificate (design §8 dp-server).

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/mtls"
+	"github.com/ofpdp/ofpdp/internal/ops"
 
 	"github.com/ofpdp/ofpdp/internal/jose"
 )
@@ -138,6 +139,11 @@ func (c *Config) validate(now time.Time) error {
 	if c.Ops.AdminTokenFile != "" && v.privateFile("ops.admin_token_file", c.Ops.AdminTokenFile) {
 		if _, err := readAdminToken(c.Ops.AdminTokenFile); err != nil {
 			v.failf("ops.admin_token_file", c.Ops.AdminTokenFile, true, ErrFile, "%v", unwrapPath(err))
+		}
+	}
+	if c.Ops.AdminTokensFile != "" && v.privateFile("ops.admin_tokens_file", c.Ops.AdminTokensFile) {
+		if _, err := ops.OpenTokensFile(c.Ops.AdminTokensFile, nil); err != nil {
+			v.failf("ops.admin_tokens_file", c.Ops.AdminTokensFile, true, ErrFile, "%v", unwrapPath(err))
 		}
 	}
 
@@ -406,7 +412,7 @@ func (v *validator) opsListener() {
 	switch {
 	case o.TLSCertFile != "" || o.TLSKeyFile != "":
 		v.keyPair("ops.tls_cert_file", "ops.tls_key_file", o.TLSCertFile, o.TLSKeyFile, x509.ExtKeyUsageServerAuth)
-	case o.AdminTokenFile != "":
+	case o.AdminTokenFile != "" || o.AdminTokensFile != "":
 		host, _, err := net.SplitHostPort(o.Addr)
 		if err == nil && !isLoopbackHost(host) {
 			v.bad("ops.addr", "is not a loopback address while the admin API is on (ops.admin_token_file); "+

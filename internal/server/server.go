@@ -201,7 +201,14 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if err != nil {
 		return nil, err
 	}
-	s.ops = ops.New(ops.Options{Metrics: s.metrics, Checks: checks, AdminToken: adminToken, Admin: st, Logger: d.Logger, Now: d.Now})
+	var operators ops.Authenticator
+	if cfg.Ops.AdminTokensFile != "" {
+		if operators, err = ops.OpenTokensFile(cfg.Ops.AdminTokensFile, d.Now); err != nil {
+			return nil, fmt.Errorf("ops.admin_tokens_file: %w", err)
+		}
+	}
+	s.ops = ops.New(ops.Options{Metrics: s.metrics, Checks: checks, AdminToken: adminToken, Operators: operators,
+		Admin: st, Logger: d.Logger, Now: d.Now})
 
 	s.apiTLS = mtls.ServerConfig(serverCert, caPool)
 	if cfg.API.ClientCertHeader != "" {

@@ -211,3 +211,71 @@ func testExpireDue(t *testing.T, e engine) {
 		t.Fatalf("revoking an expired consent: %v", err)
 	}
 }
+
+// testSearchConsents: filters, keyset paging and consents authorized before customer_ref had its
+// column (found through authz).
+func testSearchConsents(t *testing.T, e engine) {
+	ctx := context.Background()
+	clk := newClock()
+	s := e.open(t, clk)
+	for _, id := range []string{"s-1", "s-2", "s-3"} {
+		authorizedConsent(t, s, clk, id)
+		clk.Add(time.Minute)
+	}
+	// s-1 as if decided before migration 00010.
+	if _, err := s.db.ExecContext(ctx, `UPDATE consents SET customer_ref = '' WHERE consent_id = 's-1'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RevokeConsent(ctx, "s-2", LocalChange{Actor: "customer", Channel: ChannelWeb, ReasonCode: "customer_revoked"}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(p ConsentPage) []string {
+		var out []string
+		for _, c := range p.Consents {
+			out = append(out, c.Consent.ConsentID)
+		}
+		return out
+	}
+	p, err := s.SearchConsents(ctx, ConsentQuery{CustomerRef: "cust-1"})
+	if err != nil || fmt.Sprint(ids(p)) != "[s-3 s-2 s-1]" || p.Next != "" {
+		t.Fatalf("by customer: %v %q %v", ids(p), p.Next, err)
+	}
+	if p, err := s.SearchConsents(ctx, ConsentQuery{CustomerRef: "cust-%"}); err != nil || len(p.Consents) != 0 {
+		t.Fatalf("a wildcard matched: %v %v", ids(p), err)
+	}
+	p, err = s.SearchConsents(ctx, ConsentQuery{Statuses: []consent.Status{consent.StatusRevoked}})
+	if err != nil || fmt.Sprint(ids(p)) != "[s-2]" {
+		t.Fatalf("revoked: %v %v", ids(p), err)
+	}
+	var all []string
+	q := ConsentQuery{DCID: "DC1", Limit: 2}
+	for {
+		p, err := s.SearchConsents(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, ids(p)...)
+		if p.Next == "" {
+			break
+		}
+		q.Cursor = p.Next
+	}
+	if fmt.Sprint(all) != "[s-3 s-2 s-1]" {
+		t.Fatalf("paged: %v", all)
+	}
+	first, _ := s.SearchConsents(ctx, ConsentQuery{})
+	s2 := first.Consents[1].StoredAt
+	p, err = s.SearchConsents(ctx, ConsentQuery{CreatedFrom: s2, CreatedTo: s2.Add(time.Minute)})
+	if err != nil || fmt.Sprint(ids(p)) != "[s-2]" {
+		t.Fatalf("created range: %v %v", ids(p), err)
+	}
+	p, err = s.SearchConsents(ctx, ConsentQuery{UpdatedFrom: clk.Now()})
+	if err != nil || fmt.Sprint(ids(p)) != "[s-2]" {
+		t.Fatalf("updated since the revocation: %v %v", ids(p), err)
+	}
+	for _, bad := range []ConsentQuery{{Cursor: "!!"}, {Limit: MaxSearchLimit + 1}, {Statuses: []consent.Status{"gone"}}} {
+		if _, err := s.SearchConsents(ctx, bad); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("%+v: %v", bad, err)
+		}
+	}
+}

@@ -120,6 +120,7 @@ func runSuite(t *testing.T, e engine) {
 		{"RevokeConsent", testRevokeConsent},
 		{"RevokeConcurrent", testRevokeConcurrent},
 		{"ExpireDue", testExpireDue},
+		{"SearchConsents", testSearchConsents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, e) })
