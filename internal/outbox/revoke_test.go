@@ -123,3 +123,90 @@ func TestRevocationReplicas(t *testing.T) {
 		})
 	}
 }
+
+// TestRevocationWhilePayNetDown: PayNet is down when the customer stops sharing. The revocation
+// is recorded and data is refused at once; the item waits, retried with backoff, while data
+// stays refused; it is delivered when PayNet is back. On both engines.
+func TestRevocationWhilePayNetDown(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			clk := &clock{t: t0}
+			st, err := store.Open(ctx, e.URL(t), store.Options{Now: clk.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c := consent.Consent{ConsentID: "down-1", DCID: "DC1", DPID: "DP1", ConsentType: consent.TypeAccountAccessURN,
+				Purpose: consent.PurposePFM, Permissions: []consent.Permission{consent.PermReadBalances},
+				ExpirationDatetime: t0.AddDate(1, 0, 0), Status: consent.StatusAwaitingAuthorization,
+				CreatedAt: t0, UpdatedAt: t0, UpdatedBy: "ofp"}
+			if _, err := st.ApplyEvent(ctx, consent.Event{Type: consent.EventCreated, Consent: c, Raw: []byte(`{}`)},
+				store.EventReceipt{ReceivedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Authorize(ctx, c.ConsentID, 1, store.Authorization{Status: consent.StatusAuthorized, CustomerRef: "cust",
+				Accounts: []store.AuthorizedAccount{{AccountID: "acc-1", AccountRef: "REF-1", AccountNumber: "1234567890", AccountName: "Savings"}},
+				Approved: new(consent.Approve(c, []string{"acc-1"}))}); err != nil {
+				t.Fatal(err)
+			}
+			served := func() bool {
+				t.Helper()
+				rec, ref, err := st.ConsentAccount(ctx, c.ConsentID, "acc-1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ref != "" && consent.Effective(rec.Consent, *rec.Approved()).EffectiveStatus(clk.now()) == consent.StatusAuthorized
+			}
+			if !served() {
+				t.Fatal("data refused before the revocation")
+			}
+			down := true
+			upd := &fakeUpdater{result: func(int) error {
+				if down {
+					return &paynet.UpdateError{Status: 503, Attempts: 3, Retryable: true}
+				}
+				return nil
+			}}
+			w := &Worker{Store: st, Updater: upd, Now: clk.now, Logger: slog.New(slog.DiscardHandler), Jitter: noJitter}
+
+			if _, err := st.RevokeConsent(ctx, c.ConsentID, store.LocalChange{Actor: "customer", Channel: store.ChannelWeb,
+				ReasonCode: ReasonCustomerRevoked}); err != nil {
+				t.Fatal(err)
+			}
+			if served() {
+				t.Fatal("data still served after the revocation was recorded")
+			}
+			for i := range 2 {
+				if n, err := w.RunOnce(ctx); err != nil || n != 1 {
+					t.Fatalf("pass %d: %d %v", i, n, err)
+				}
+				if served() {
+					t.Fatal("data served while PayNet is down")
+				}
+				clk.set(clk.now().Add(DefaultBackoff(i + 1)))
+			}
+			items, _ := st.ListOutbox(ctx, 10)
+			if len(items) != 1 || items[0].Outcome != "" || items[0].Attempts != 2 {
+				t.Fatalf("while down: %+v", items)
+			}
+			down = false
+			if n, err := w.RunOnce(ctx); err != nil || n != 1 {
+				t.Fatalf("PayNet back: %d %v", n, err)
+			}
+			items, _ = st.ListOutbox(ctx, 10)
+			if len(items) != 1 || items[0].Outcome != OutcomeDelivered {
+				t.Fatalf("after PayNet is back: %+v", items)
+			}
+			if ups := upd.all(); len(ups) != 3 || ups[2].Status != "revoked" {
+				t.Fatalf("sent %+v", ups)
+			}
+			if served() {
+				t.Fatal("data served after the revocation reached PayNet")
+			}
+		})
+	}
+}
