@@ -60,6 +60,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	listen := fs.String("paynet-listen", "127.0.0.1:8445", "`address` of the PayNet simulator's mTLS listener (where the DP PATCHes)")
 	idTokenIssuer := fs.String("id-token-issuer", "", "iss the DP's id_tokens must carry (default: not checked)")
 	history := fs.Int("history-months", 12, "the DP's data.history_months")
+	revokeURL := fs.String("dp-revoke-url", "", "`URL` that makes the DP revoke a consent ({consent_id} replaced; POST {\"reason\"}; bearer token $OFPDP_CONFORMANCE_REVOKE_TOKEN); ofpdp: {ops}/admin/v1/consents/{consent_id}/revoke. Empty skips group revocation")
 	report := fs.String("report", "", "write the JSON report to `file`")
 	junit := fs.String("junit", "", "write the JUnit XML report to `file` (one test case per row)")
 	only := fs.String("only", "", "run only the rows whose id starts with one of these comma-separated `prefixes`")
@@ -103,6 +104,10 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		o.Target = conformance.Target{APIURL: in.DP.APIURL, WebURL: in.DP.WebURL, PKIDir: in.PKIDir,
 			RedirectURI: in.RedirectURI, DPID: in.DPID, DCID: in.DCID, PayNetIssuer: sandbox.PayNetIssuer}
+		if in.DP.OpsURL != "" && in.DP.AdminToken != "" {
+			o.Target.RevokeURL = strings.TrimRight(in.DP.OpsURL, "/") + "/admin/v1/consents/{consent_id}/revoke"
+			o.Target.RevokeToken = in.DP.AdminToken
+		}
 		for _, u := range in.Users {
 			o.Target.Users = append(o.Target.Users, conformance.User{Username: u.Username, Password: u.Password,
 				IDType: wire.IDType(u.IDType), IDNumber: u.IDNumber})
@@ -115,6 +120,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		if *password2 == "" {
 			*password2, _ = getenv("OFPDP_CONFORMANCE_PASSWORD2")
 		}
+		revokeToken, _ := getenv("OFPDP_CONFORMANCE_REVOKE_TOKEN")
 		var missing []string
 		for _, f := range []struct{ name, v string }{{"--dp-api-url", *apiURL}, {"--dp-web-url", *webURL}, {"--pki-dir", *pkiDir},
 			{"--redirect-uri", *redirectURI}, {"--user", *user}, {"--password", *password}} {
@@ -129,8 +135,9 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 			return usage("--user2 and --password2 go together")
 		}
 		o.Target = conformance.Target{APIURL: *apiURL, WebURL: *webURL, PKIDir: *pkiDir, RedirectURI: *redirectURI,
-			DPID: *dpID, DCID: *dcID, DCName: *dcName, PayNetIssuer: *issuer, HistoryMonths: *history,
+			DPID: *dpID, DCID: *dcID, DCName: *dcName, PayNetIssuer: *issuer, HistoryMonths: *history, RevokeURL: *revokeURL,
 			Users: []conformance.User{{Username: *user, Password: *password, IDType: wire.IDType(*userIDType), IDNumber: *userIDNumber}}}
+		o.Target.RevokeToken = revokeToken
 		if *user2 != "" {
 			o.Target.Users = append(o.Target.Users, conformance.User{Username: *user2, Password: *password2,
 				IDType: wire.IDType(*user2IDType), IDNumber: *user2IDNumber})

@@ -33,6 +33,7 @@ type Config struct {
 	Bank      Bank      `yaml:"bank" doc:"The core-bank connector (design §6)."`
 	Data      Data      `yaml:"data" doc:"The data endpoints: accounts, balances, transactions (spec §3.1.5–3.1.8)."`
 	Branding  Branding  `yaml:"branding" doc:"What the customer sees on the DP pages (spec §7.5)."`
+	Expiry    Expiry    `yaml:"expiry" doc:"Local expiry of consents past their expiration_datetime (spec §7.3), one replica at a time (a lease in the database)."`
 	Retention Retention `yaml:"retention" doc:"How long stored rows are kept, and the background purge that removes older ones (docs/operations.md). One replica purges at a time (a lease in the database); durations use Go syntax, so 7 years is 61320h."`
 
 	DCs []DC `yaml:"dcs" doc:"Display names of data consumers, by dc_id, for the consent pages (file only). Each entry has id, name and an optional logo_url."`
@@ -74,10 +75,11 @@ type Web struct {
 
 // Ops configures the ops listener (design §2).
 type Ops struct {
-	Addr           string `yaml:"addr" env:"OFPDP_OPS_ADDR" default:"127.0.0.1:9090" doc:"host:port of the ops listener (/metrics, /healthz, /readyz, admin API): plain HTTP unless ops.tls_cert_file is set. While the admin API is on, an address that is not loopback needs ops TLS."`
-	AdminTokenFile string `yaml:"admin_token_file" env:"OFPDP_OPS_ADMIN_TOKEN_FILE" example:"/etc/ofpdp/admin.token" doc:"File holding the admin API bearer token (at least 32 characters; mode 0600). Empty = admin API disabled."`
-	TLSCertFile    string `yaml:"tls_cert_file" env:"OFPDP_OPS_TLS_CERT_FILE" example:"/etc/ofpdp/pki/ops.crt" doc:"PEM certificate chain (leaf first) of the ops listener, which then serves HTTPS only. Set together with ops.tls_key_file. Empty = plain HTTP."`
-	TLSKeyFile     string `yaml:"tls_key_file" env:"OFPDP_OPS_TLS_KEY_FILE" example:"/etc/ofpdp/pki/ops.key" doc:"PEM private key of ops.tls_cert_file (mode 0600)."`
+	Addr            string `yaml:"addr" env:"OFPDP_OPS_ADDR" default:"127.0.0.1:9090" doc:"host:port of the ops listener (/metrics, /healthz, /readyz, admin API): plain HTTP unless ops.tls_cert_file is set. While the admin API is on, an address that is not loopback needs ops TLS."`
+	AdminTokenFile  string `yaml:"admin_token_file" env:"OFPDP_OPS_ADMIN_TOKEN_FILE" example:"/etc/ofpdp/admin.token" doc:"File holding a single shared admin API bearer token (at least 32 characters; mode 0600): the operator \"admin\" with role operator. Superseded by ops.admin_tokens_file, which wins when both are set."`
+	AdminTokensFile string `yaml:"admin_tokens_file" env:"OFPDP_OPS_ADMIN_TOKENS_FILE" example:"/etc/ofpdp/admin-tokens.json" doc:"File of named operator tokens (mode 0600): a JSON array of {\"name\", \"role\": \"viewer\" or \"operator\", \"token_sha256\": hex SHA-256 of the token}. Re-read within a second of a change; an edit that does not parse keeps the previous operators. Empty, and ops.admin_token_file empty = admin API disabled."`
+	TLSCertFile     string `yaml:"tls_cert_file" env:"OFPDP_OPS_TLS_CERT_FILE" example:"/etc/ofpdp/pki/ops.crt" doc:"PEM certificate chain (leaf first) of the ops listener, which then serves HTTPS only. Set together with ops.tls_key_file. Empty = plain HTTP."`
+	TLSKeyFile      string `yaml:"tls_key_file" env:"OFPDP_OPS_TLS_KEY_FILE" example:"/etc/ofpdp/pki/ops.key" doc:"PEM private key of ops.tls_cert_file (mode 0600)."`
 }
 
 // TLS holds the DP's server certificate (design §8 dp-server).
@@ -101,7 +103,18 @@ type PayNet struct {
 	PatchBudget            time.Duration `yaml:"patch_budget" env:"OFPDP_PAYNET_PATCH_BUDGET" default:"4s" doc:"Total time allowed for all attempts of one PATCH."`
 	SendStatusReason       bool          `yaml:"send_status_reason" env:"OFPDP_PAYNET_SEND_STATUS_REASON" default:"false" doc:"Include a status_reason in the PATCH body for rejected and failed consents."`
 	OutboxInterval         time.Duration `yaml:"outbox_interval" env:"OFPDP_PAYNET_OUTBOX_INTERVAL" default:"30s" doc:"How often each process's outbox worker looks for compensating consent updates due to PayNet (1s–1h; negative-tests C11)."`
-	OutboxMaxAttempts      int           `yaml:"outbox_max_attempts" env:"OFPDP_PAYNET_OUTBOX_MAX_ATTEMPTS" default:"10" doc:"Deliveries of one compensating consent update tried before it is abandoned (1–100); the waits between them are 1, 2, 4, 8, 16, then 30 minutes."`
+	OutboxMaxAttempts      int           `yaml:"outbox_max_attempts" env:"OFPDP_PAYNET_OUTBOX_MAX_ATTEMPTS" default:"10" doc:"Deliveries of one compensating consent update or revocation tried before it is abandoned (1–100); the waits between them are 1, 2, 4, 8, 16, then 30 minutes, each shortened by a random part of up to half (jitter)."`
+	RevokeMethod           string        `yaml:"revoke_method" env:"OFPDP_PAYNET_REVOKE_METHOD" default:"POST" doc:"How the DP tells PayNet it revoked a consent (spec §3.2.3: PayNet has not published this endpoint): POST (the default endpoint) or PATCH (the fallback: the consent update with status revoked). Sent signed over mTLS through the outbox."`
+	RevokePath             string        `yaml:"revoke_path" env:"OFPDP_PAYNET_REVOKE_PATH" default:"/v1/consents/{consent_id}/revoke" example:"/v1/consents/{consent_id}" doc:"Path of the revocation under paynet.consent_base_url; must start with / and contain {consent_id} once, no query."`
+	RevokeBody             string        `yaml:"revoke_body" env:"OFPDP_PAYNET_REVOKE_BODY" example:"{\"status\":\"revoked\",\"status_reason\":{\"reason_code\":\"{reason_code}\",\"reason_description\":\"{reason_description}\"}}" doc:"JSON body template of the revocation; {consent_id}, {reason_code} and {reason_description} are replaced by JSON-escaped values. Empty = {\"status_reason\":{…}} for POST, {\"consent_id\",\"status\":\"revoked\",\"status_reason\"} for PATCH."`
+	RevokeReasonCode       string        `yaml:"revoke_reason_code" env:"OFPDP_PAYNET_REVOKE_REASON_CODE" default:"not_allowed" doc:"status_reason.reason_code sent with a revocation (a code of spec §5.1)."`
+}
+
+// Expiry is the local expiry job (spec §7.3): consents past their expiration_datetime become
+// expired on this DP without waiting for PayNet's event.
+type Expiry struct {
+	Interval  time.Duration `yaml:"interval" env:"OFPDP_EXPIRY_INTERVAL" default:"5m" doc:"How often each replica tries to take the expiry lease and expire due consents (1m–24h). Data is refused at request time anyway; this keeps the linked-accounts pages and admin views right."`
+	BatchSize int           `yaml:"batch_size" env:"OFPDP_EXPIRY_BATCH_SIZE" default:"500" doc:"Most consents one run expires (1–1000); a backlog goes in later runs."`
 }
 
 // Keys are the DP's own keys (design §8 dp-sig, dp-mtls).

@@ -44,7 +44,8 @@ func TestDefaults(t *testing.T) {
 		TLS: TLS{CertFile: "pki/dp-server.crt", KeyFile: "pki/dp-server.key"},
 		PayNet: PayNet{CAFile: "pki/ca.crt", JWKSFile: "pki/paynet.jwks.json", JWKSCacheTTL: 15 * time.Minute,
 			ConsentBaseURL: "https://localhost:8445", DCJWKSURLTemplate: "https://localhost:8445/v1/jwks/{dc_id}",
-			PatchMaxAttempts: 3, PatchBudget: 4 * time.Second, OutboxInterval: 30 * time.Second, OutboxMaxAttempts: 10},
+			PatchMaxAttempts: 3, PatchBudget: 4 * time.Second, OutboxInterval: 30 * time.Second, OutboxMaxAttempts: 10,
+			RevokeMethod: "POST", RevokePath: "/v1/consents/{consent_id}/revoke", RevokeReasonCode: "not_allowed"},
 		Keys: Keys{SigningKeyFile: "pki/dp-sig.key", SigningCertFile: "pki/dp-sig.crt",
 			MTLSCertFile: "pki/dp-mtls.crt", MTLSKeyFile: "pki/dp-mtls.key"},
 		Authorize: Authorize{SessionIdleTimeout: 5 * time.Minute, LoginMaxFailures: 5, LoginLockout: 15 * time.Minute,
@@ -55,6 +56,7 @@ func TestDefaults(t *testing.T) {
 			HTTPDialTimeout: 2 * time.Second, HTTPMaxConns: 64, HTTPMaxResponseBytes: 4 << 20},
 		Data:     Data{HistoryMonths: 12, RateLimitPerMinute: 200, RateLimitPerConsentPerMinute: 60, DCJWKSCacheTTL: 15 * time.Minute},
 		Branding: Branding{BankName: "Demo Bank Berhad", PrimaryColor: "#0b5394"},
+		Expiry:   Expiry{Interval: 5 * time.Minute, BatchSize: 500},
 		Retention: Retention{Audit: 7 * 8760 * time.Hour, ConsentHistory: 7 * 8760 * time.Hour, OutboundCalls: 8760 * time.Hour,
 			Outbox: 90 * 24 * time.Hour, Sessions: 24 * time.Hour, Interval: time.Hour, BatchSize: 1000},
 	}
@@ -177,7 +179,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{
 			name: "unknown top-level key", file: "c.yaml", content: "dp_idd: x\n",
-			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, retention, dcs)"},
+			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, expiry, retention, dcs)"},
 			sentinel: ErrUnknownKey,
 		},
 		{
@@ -187,7 +189,7 @@ func TestLoadErrors(t *testing.T) {
 		},
 		{
 			name: "unknown key in JSON", file: "c.json", content: `{"paynet": {"jwks": "x"}}`,
-			want:     []string{"paynet.jwks: unknown key (keys of paynet: ca_file, client_cert_fingerprints, client_cert_subjects, issuer, jwks_url, jwks_file, jwks_cache_ttl, consent_base_url, dc_jwks_url_template, patch_max_attempts, patch_budget, send_status_reason, outbox_interval, outbox_max_attempts)"},
+			want:     []string{"paynet.jwks: unknown key (keys of paynet: ca_file, client_cert_fingerprints, client_cert_subjects, issuer, jwks_url, jwks_file, jwks_cache_ttl, consent_base_url, dc_jwks_url_template, patch_max_attempts, patch_budget, send_status_reason, outbox_interval, outbox_max_attempts, revoke_method, revoke_path, revoke_body, revoke_reason_code)"},
 			sentinel: ErrUnknownKey,
 		},
 		{
@@ -240,7 +242,7 @@ func TestLoadErrors(t *testing.T) {
 			name: "file and env problems together", file: "c.yaml", content: "bogus: 1\n",
 			env: map[string]string{"OFPDP_DATA_HISTORY_MONTHS": "twelve"},
 			want: []string{
-				"bogus: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, retention, dcs)",
+				"bogus: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, expiry, retention, dcs)",
 				`OFPDP_DATA_HISTORY_MONTHS (data.history_months): "twelve" is not an integer; example: "12"`,
 			},
 			sentinel: ErrUnknownKey,

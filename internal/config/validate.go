@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/mtls"
+	"github.com/ofpdp/ofpdp/internal/ops"
 
 	"github.com/ofpdp/ofpdp/internal/jose"
 )
@@ -142,6 +144,11 @@ func (c *Config) validate(now time.Time) error {
 			v.failf("ops.admin_token_file", c.Ops.AdminTokenFile, true, ErrFile, "%v", unwrapPath(err))
 		}
 	}
+	if c.Ops.AdminTokensFile != "" && v.privateFile("ops.admin_tokens_file", c.Ops.AdminTokensFile) {
+		if _, err := ops.OpenTokensFile(c.Ops.AdminTokensFile, nil); err != nil {
+			v.failf("ops.admin_tokens_file", c.Ops.AdminTokensFile, true, ErrFile, "%v", unwrapPath(err))
+		}
+	}
 
 	v.keyPair("tls.cert_file", "tls.key_file", c.TLS.CertFile, c.TLS.KeyFile, x509.ExtKeyUsageServerAuth)
 
@@ -213,6 +220,7 @@ func (c *Config) validate(now time.Time) error {
 	}
 
 	v.retention()
+	v.expiry()
 
 	v.dcs()
 
@@ -313,6 +321,28 @@ func (v *validator) payNet() {
 		v.bad("paynet.outbox_interval", "must be at least "+formatDuration(MinOutboxInterval))
 	}
 	v.between("paynet.outbox_max_attempts", int64(p.OutboxMaxAttempts), 1, MaxOutboxAttempts)
+	v.oneOf("paynet.revoke_method", strings.ToUpper(p.RevokeMethod), []string{"POST", "PATCH"})
+	if !strings.HasPrefix(p.RevokePath, "/") || strings.Count(p.RevokePath, "{consent_id}") != 1 || strings.ContainsAny(p.RevokePath, "?#") {
+		v.bad("paynet.revoke_path", "must start with / and contain {consent_id} once, without query or fragment")
+	}
+	if p.RevokeReasonCode == "" || strings.ContainsAny(p.RevokeReasonCode, " \"/\\") {
+		v.bad("paynet.revoke_reason_code", "must be a reason code of spec §5.1")
+	}
+	if p.RevokeBody != "" {
+		var probe map[string]any
+		filled := strings.NewReplacer("{consent_id}", "c", "{reason_code}", "r", "{reason_description}", "d").Replace(p.RevokeBody)
+		if json.Unmarshal([]byte(filled), &probe) != nil || probe == nil {
+			v.bad("paynet.revoke_body", "must be a JSON object once {consent_id}, {reason_code} and {reason_description} are filled in")
+		}
+	}
+}
+
+func (v *validator) expiry() {
+	e := &v.c.Expiry
+	if v.positive("expiry.interval", e.Interval, 24*time.Hour) && e.Interval < time.Minute {
+		v.bad("expiry.interval", "must be at least 1m")
+	}
+	v.between("expiry.batch_size", int64(e.BatchSize), 1, 1000)
 }
 
 func (v *validator) retention() {
@@ -411,7 +441,7 @@ func (v *validator) opsListener() {
 	switch {
 	case o.TLSCertFile != "" || o.TLSKeyFile != "":
 		v.keyPair("ops.tls_cert_file", "ops.tls_key_file", o.TLSCertFile, o.TLSKeyFile, x509.ExtKeyUsageServerAuth)
-	case o.AdminTokenFile != "":
+	case o.AdminTokenFile != "" || o.AdminTokensFile != "":
 		host, _, err := net.SplitHostPort(o.Addr)
 		if err == nil && !isLoopbackHost(host) {
 			v.bad("ops.addr", "is not a loopback address while the admin API is on (ops.admin_token_file); "+

@@ -3,7 +3,6 @@ package ops
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +36,10 @@ type AdminStore interface {
 	// store.ErrNotFound without an item, store.ErrNotAbandoned for any other item.
 	RequeueUpdate(ctx context.Context, consentID string, now time.Time) error
 	Audit(ctx context.Context, e store.AuditEntry) error
+	// SearchConsents pages through consents by customer reference, DC, status and time ranges.
+	SearchConsents(ctx context.Context, q store.ConsentQuery) (store.ConsentPage, error)
+	// RevokeConsent records a revocation on this DP and queues it for PayNet (spec §3.2.3).
+	RevokeConsent(ctx context.Context, consentID string, ch store.LocalChange) (*store.ConsentRecord, error)
 }
 
 // Limits of GET /admin/v1/outbox?limit=N.
@@ -54,6 +58,11 @@ const (
 	AuditActionReadEvents  = "admin.read_consent_events"
 	AuditActionReadCalls   = "admin.read_outbound_calls"
 	AuditActionListOutbox  = "admin.list_outbox"
+	AuditActionSearch      = "admin.search_consents"
+	AuditActionExport      = "admin.export_customer"
+	// AuditActionRevoke is an operator's revocation; its outcome is revoked, already_revoked
+	// or not_revocable.
+	AuditActionRevoke = "admin.revoke_consent"
 )
 
 // Options configure the ops handler.
@@ -61,11 +70,15 @@ type Options struct {
 	Metrics *obs.Metrics
 	// Checks are the readiness checks by name (e.g. "database", "keys", "migrations").
 	Checks map[string]Check
-	// AdminToken enables the admin API when non-empty (Authorization: Bearer <token>).
+	// AdminToken, when non-empty, is a single shared token (ops.admin_token_file): the operator
+	// "admin" with role operator. Operators, when set, is used instead.
 	AdminToken string
-	Admin      AdminStore
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Operators authenticates named operator tokens (ops.admin_tokens_file). The admin API is on
+	// when Admin and one of Operators or AdminToken are set.
+	Operators Authenticator
+	Admin     AdminStore
+	Logger    *slog.Logger
+	Now       func() time.Time
 	// CheckTimeout bounds each readiness check (default 2 s).
 	CheckTimeout time.Duration
 }
@@ -96,12 +109,13 @@ func New(o Options) *Handler {
 	if o.Metrics != nil {
 		h.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
-	if o.AdminToken != "" && o.Admin != nil {
-		h.mux.Handle("GET /admin/v1/consents/{consent_id}", h.admin(h.audited(AuditActionReadConsent, h.consent)))
-		h.mux.Handle("GET /admin/v1/consents/{consent_id}/events", h.admin(h.audited(AuditActionReadEvents, h.events)))
-		h.mux.Handle("GET /admin/v1/consents/{consent_id}/outbound-calls", h.admin(h.audited(AuditActionReadCalls, h.outbound)))
-		h.mux.Handle("GET /admin/v1/outbox", h.admin(h.audited(AuditActionListOutbox, h.outbox)))
-		h.mux.Handle("POST /admin/v1/outbox/{consent_id}/retry", h.admin(h.retry))
+	if o.Operators == nil && o.AdminToken != "" {
+		h.o.Operators = StaticToken(o.AdminToken)
+	}
+	if h.o.Operators != nil && o.Admin != nil {
+		for _, rt := range h.routes() {
+			h.mux.Handle(rt.Method+" "+rt.Path, h.admin(rt))
+		}
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
@@ -149,28 +163,79 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, map[string]any{"status": status, "checks": results})
 }
 
-func (h *Handler) admin(fn http.HandlerFunc) http.Handler {
-	want := []byte("Bearer " + h.o.AdminToken)
+// adminHandler serves an admin request on behalf of op.
+type adminHandler func(w http.ResponseWriter, r *http.Request, op Operator)
+
+// Route is one endpoint of the admin API: docs/admin-openapi.yaml documents each (a test keeps
+// the two in step).
+type Route struct {
+	Method, Path string
+	// Role is the least role allowed (RoleViewer or RoleOperator).
+	Role string
+	// Action names the request in the audit trail.
+	Action string
+	// Read routes are audited by audited; writes audit themselves (a refusal by role is
+	// audited here either way).
+	Read bool
+	h    adminHandler
+}
+
+// Routes lists the admin API (for the documentation test).
+func Routes() []Route { return (&Handler{}).routes() }
+
+func (h *Handler) routes() []Route {
+	return []Route{
+		{"GET", "/admin/v1/consents", RoleViewer, AuditActionSearch, true, h.search},
+		{"GET", "/admin/v1/consents/{consent_id}", RoleViewer, AuditActionReadConsent, true, h.consent},
+		{"GET", "/admin/v1/consents/{consent_id}/events", RoleViewer, AuditActionReadEvents, true, h.events},
+		{"GET", "/admin/v1/consents/{consent_id}/outbound-calls", RoleViewer, AuditActionReadCalls, true, h.outbound},
+		{"POST", "/admin/v1/consents/{consent_id}/revoke", RoleOperator, AuditActionRevoke, false, h.revoke},
+		{"GET", "/admin/v1/customers/{customer_ref}/consents/export", RoleViewer, AuditActionExport, true, h.export},
+		{"GET", "/admin/v1/outbox", RoleViewer, AuditActionListOutbox, true, h.outbox},
+		{"POST", "/admin/v1/outbox/{consent_id}/retry", RoleOperator, AuditActionRetry, false, h.retry},
+	}
+}
+
+// admin authenticates the operator's bearer token, checks the route's role (403 forbidden for a
+// viewer on an operator route, audited) and serves the route, through audited for reads.
+func (h *Handler) admin(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		op, known := Operator{}, false
+		if ok && tok != "" {
+			op, known = h.o.Operators.Operator(tok)
+		}
+		if !known {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ofpdp-admin"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
 			return
 		}
-		fn(w, r)
+		if !op.may(rt.Role) {
+			if err := h.o.Admin.Audit(r.Context(), store.AuditEntry{At: h.o.Now(), Actor: op.Name, Action: rt.Action,
+				ConsentID: r.PathValue("consent_id"), Outcome: "forbidden"}); err != nil {
+				h.o.Logger.Error("admin api: audit of a refusal failed", "cause", err.Error())
+			}
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "forbidden",
+				"error_description": "this needs the " + rt.Role + " role"})
+			return
+		}
+		if rt.Read {
+			h.audited(rt.Action, op, rt.h)(w, r)
+			return
+		}
+		rt.h(w, r, op)
 	})
 }
 
 // audited serves an admin read into a buffer, records it in the audit trail (spec §7.4: the
-// action, the consent and the HTTP status; never the data) and only then answers. A read that
-// cannot be audited is answered 500, so no data leaves without a trace.
-func (h *Handler) audited(action string, fn http.HandlerFunc) http.HandlerFunc {
+// operator, the action, the consent and the HTTP status; never the data) and only then answers.
+// A read that cannot be audited is answered 500, so no data leaves without a trace.
+func (h *Handler) audited(action string, op Operator, fn adminHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		buf := &bufferedResponse{header: http.Header{}, code: http.StatusOK}
-		fn(buf, r)
+		fn(buf, r, op)
 		id := r.PathValue("consent_id")
-		if err := h.o.Admin.Audit(r.Context(), store.AuditEntry{At: h.o.Now(), Actor: AuditActor, Action: action,
+		if err := h.o.Admin.Audit(r.Context(), store.AuditEntry{At: h.o.Now(), Actor: op.Name, Action: action,
 			ConsentID: id, Outcome: strconv.Itoa(buf.code)}); err != nil {
 			h.o.Logger.Error("admin api: audit of a read failed; not answered", "action", action, "consent_id", id, "cause", err.Error())
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
@@ -205,32 +270,59 @@ type adminConsent struct {
 	CreatedAt     time.Time      `json:"created_at"`
 	UpdatedAt     time.Time      `json:"updated_at"`
 	Version       int64          `json:"version"`
+	IDType        string         `json:"id_type,omitempty"`
+	HashedID      string         `json:"hashed_id_number,omitempty"`
 	Authorization *adminDecision `json:"authorization,omitempty"`
+	History       []exportRecord `json:"history"`
 }
 
 type adminDecision struct {
-	Status    string    `json:"status"`
-	Reason    string    `json:"reason,omitempty"`
-	DecidedAt time.Time `json:"decided_at"`
-	Accounts  []string  `json:"account_ids"`
+	Status      string         `json:"status"`
+	Reason      string         `json:"reason,omitempty"`
+	DecidedAt   time.Time      `json:"decided_at"`
+	CustomerRef string         `json:"customer_ref"`
+	Channel     string         `json:"channel,omitempty"`
+	Accounts    []string       `json:"account_ids"`
+	Shared      []adminAccount `json:"accounts"`
 }
 
-func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
+// adminAccount is a shared account with its number masked.
+type adminAccount struct {
+	AccountID     string `json:"account_id"`
+	AccountNumber string `json:"account_number_masked"`
+	AccountName   string `json:"account_name"`
+}
+
+func (h *Handler) consent(w http.ResponseWriter, r *http.Request, _ Operator) {
 	rec, err := h.o.Admin.GetConsent(r.Context(), r.PathValue("consent_id"))
 	if h.storeErr(w, err) {
+		return
+	}
+	evs, err := h.o.Admin.ConsentEvents(r.Context(), rec.Consent.ConsentID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.storeErr(w, err)
 		return
 	}
 	c := rec.Consent
 	out := adminConsent{ConsentID: c.ConsentID, DCID: c.DCID, Status: string(c.Status),
 		Effective: string(c.EffectiveStatus(h.o.Now())), Purpose: string(c.Purpose),
-		Expiration: c.ExpirationDatetime, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: rec.Version}
+		Expiration: c.ExpirationDatetime, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: rec.Version,
+		IDType: string(c.IDType), HashedID: c.HashedIDNumber, History: history(rec, evs)}
+	if out.History == nil {
+		out.History = []exportRecord{}
+	}
 	for _, p := range c.Permissions {
 		out.Permissions = append(out.Permissions, string(p))
 	}
 	if a := rec.Authorization; a != nil {
-		d := &adminDecision{Status: string(a.Status), Reason: a.Reason, DecidedAt: a.DecidedAt, Accounts: []string{}}
+		d := &adminDecision{Status: string(a.Status), Reason: a.Reason, DecidedAt: a.DecidedAt, CustomerRef: a.CustomerRef,
+			Accounts: []string{}, Shared: []adminAccount{}}
+		if a.Channel != nil {
+			d.Channel = a.Channel.String()
+		}
 		for _, acc := range a.Accounts {
 			d.Accounts = append(d.Accounts, acc.AccountID)
+			d.Shared = append(d.Shared, adminAccount{AccountID: acc.AccountID, AccountNumber: maskNumber(acc.AccountNumber), AccountName: acc.AccountName})
 		}
 		out.Authorization = d
 	}
@@ -250,7 +342,7 @@ type adminEvent struct {
 	BodyBytes     int       `json:"body_bytes"`
 }
 
-func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) events(w http.ResponseWriter, r *http.Request, _ Operator) {
 	evs, err := h.o.Admin.ConsentEvents(r.Context(), r.PathValue("consent_id"))
 	if h.storeErr(w, err) {
 		return
@@ -264,7 +356,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }
 
-func (h *Handler) outbound(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) outbound(w http.ResponseWriter, r *http.Request, _ Operator) {
 	calls, err := h.o.Admin.OutboundCalls(r.Context(), r.PathValue("consent_id"))
 	if h.storeErr(w, err) {
 		return
@@ -305,7 +397,7 @@ type adminOutboxItem struct {
 
 // outbox lists the pending consent updates and the most recently finished ones (?limit=N, 1..1000,
 // default 100). A pending item has an empty outcome.
-func (h *Handler) outbox(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) outbox(w http.ResponseWriter, r *http.Request, _ Operator) {
 	limit := DefaultOutboxLimit
 	if q := r.URL.Query().Get("limit"); q != "" {
 		n, err := strconv.Atoi(q)
@@ -331,7 +423,7 @@ func (h *Handler) outbox(w http.ResponseWriter, r *http.Request) {
 // retry puts an abandoned consent update back to pending, due now with its attempts reset, and
 // audits it: 404 when the consent has no update, 409 when its update is not abandoned (pending,
 // delivered or refused by PayNet, which is never sent again).
-func (h *Handler) retry(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) retry(w http.ResponseWriter, r *http.Request, op Operator) {
 	id := r.PathValue("consent_id")
 	now := h.o.Now()
 	err := h.o.Admin.RequeueUpdate(r.Context(), id, now)
@@ -342,12 +434,12 @@ func (h *Handler) retry(w http.ResponseWriter, r *http.Request) {
 	if h.storeErr(w, err) {
 		return
 	}
-	if err := h.o.Admin.Audit(r.Context(), store.AuditEntry{At: now, Actor: AuditActor, Action: AuditActionRetry,
+	if err := h.o.Admin.Audit(r.Context(), store.AuditEntry{At: now, Actor: op.Name, Action: AuditActionRetry,
 		ConsentID: id, Outcome: AuditOutcomeRetry}); err != nil {
 		// The update is re-queued either way; say so, and leave the trace in the log.
 		h.o.Logger.Error("admin api: audit of an outbox re-queue failed", "consent_id", id, "cause", err.Error())
 	}
-	h.o.Logger.Info("admin api: consent update re-queued", "consent_id", id)
+	h.o.Logger.Info("admin api: consent update re-queued", "consent_id", id, "operator", op.Name)
 	writeJSON(w, http.StatusOK, map[string]any{"consent_id": id, "next_attempt_at": now, "attempts": 0})
 }
 

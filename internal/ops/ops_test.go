@@ -307,3 +307,11 @@ func TestAdminReadsAudited(t *testing.T) {
 		t.Fatalf("read with a failing audit: %d %s", w.Code, w.Body.String())
 	}
 }
+
+func (*fakeAdmin) SearchConsents(context.Context, store.ConsentQuery) (store.ConsentPage, error) {
+	return store.ConsentPage{}, errors.New("fakeAdmin: no search")
+}
+
+func (*fakeAdmin) RevokeConsent(context.Context, string, store.LocalChange) (*store.ConsentRecord, error) {
+	return nil, errors.New("fakeAdmin: no revocation")
+}

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
+
+	"github.com/ofpdp/ofpdp/internal/consent"
 
 	"github.com/ofpdp/ofpdp/internal/obs"
 	"github.com/ofpdp/ofpdp/internal/paynet"
@@ -59,10 +62,19 @@ type Store interface {
 	OutboundCalls(ctx context.Context, consentID string) ([]store.OutboundCall, error)
 }
 
-// Updater sends a consent update to PayNet (spec §3.2.1); *paynet.Client implements it. A
-// definite refusal is a *paynet.UpdateError with Retryable false.
+// Updater sends a consent update (spec §3.2.1) or a DP-initiated revocation (spec §3.2.3) to
+// PayNet; *paynet.Client implements it. A definite refusal is a *paynet.UpdateError with
+// Retryable false.
 type Updater interface {
 	UpdateConsent(ctx context.Context, u paynet.Update) error
+	RevokeConsent(ctx context.Context, r paynet.Revocation) error
+}
+
+// DefaultJitter spreads a retry over [d/2, d) with rand (a uniform value in [0, 1)), so replicas
+// and consents that failed together do not retry together ("equal jitter").
+func DefaultJitter(d time.Duration, rand float64) time.Duration {
+	half := d / 2
+	return half + time.Duration(float64(d-half)*rand)
 }
 
 // DefaultBackoff is the wait after a failed delivery: FirstBackoff doubled for each attempt
@@ -100,6 +112,9 @@ type Worker struct {
 	Lease time.Duration
 	// Batch bounds the items claimed per pass (default 20).
 	Batch int
+	// Jitter turns the backoff into the wait actually used (default DefaultJitter with
+	// math/rand/v2; tests set the identity).
+	Jitter func(d time.Duration) time.Duration
 }
 
 func (w *Worker) now() time.Time {
@@ -124,10 +139,14 @@ func orDefault[T int | time.Duration](v, def T) T {
 }
 
 func (w *Worker) backoff(attempt int) time.Duration {
-	if w.Backoff == nil {
-		return DefaultBackoff(attempt)
+	d := DefaultBackoff(attempt)
+	if w.Backoff != nil {
+		d = w.Backoff(attempt)
 	}
-	return w.Backoff(attempt)
+	if w.Jitter == nil {
+		return DefaultJitter(d, rand.Float64())
+	}
+	return w.Jitter(d)
 }
 
 func (w *Worker) count(outcome string) {
@@ -200,11 +219,33 @@ func (w *Worker) release(ctx context.Context, items []store.OutboxItem) {
 	}
 }
 
-// deliver makes one delivery of it (status only: {consent_id, status}, spec §3.2.1) within
-// timeout and ends or reschedules it.
+// RevocationDescription is the status_reason.reason_description sent with a revocation whose
+// local reason code is code (store.LocalChange.ReasonCode): plain words, no personal data.
+func RevocationDescription(code string) string {
+	switch code {
+	case ReasonCustomerRevoked:
+		return "revoked by the customer at the data provider"
+	default:
+		return "revoked by the data provider"
+	}
+}
+
+// ReasonCustomerRevoked is the local reason code of a revocation by the customer.
+const ReasonCustomerRevoked = "customer_revoked"
+
+// send makes the one call an item stands for: a revocation (spec §3.2.3) or a status-only
+// consent update ({consent_id, status}, spec §3.2.1).
+func (w *Worker) send(ctx context.Context, it store.OutboxItem) error {
+	if it.Status == consent.StatusRevoked {
+		return w.Updater.RevokeConsent(ctx, paynet.Revocation{ConsentID: it.ConsentID, Description: RevocationDescription(it.Reason)})
+	}
+	return w.Updater.UpdateConsent(ctx, paynet.Update{ConsentID: it.ConsentID, Status: string(it.Status)})
+}
+
+// deliver makes one delivery of it within timeout and ends or reschedules it.
 func (w *Worker) deliver(ctx context.Context, it store.OutboxItem, timeout time.Duration) {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
-	err := w.Updater.UpdateConsent(cctx, paynet.Update{ConsentID: it.ConsentID, Status: string(it.Status)})
+	err := w.send(cctx, it)
 	cancel()
 
 	// What follows must land even when ctx ends meanwhile (shutdown).
@@ -227,6 +268,12 @@ func (w *Worker) deliver(ctx context.Context, it store.OutboxItem, timeout time.
 			log.ErrorContext(ctx, "outbox: record refusal", "error", cerr)
 		}
 		w.count(OutcomeRefused)
+		if it.Status == consent.StatusRevoked {
+			// The consent stays revoked here: data stays refused whatever PayNet thinks.
+			log.ErrorContext(ctx, "outbox: PayNet refused the revocation; the DP keeps refusing data for this consent, an operator must reconcile it with PayNet",
+				"code", code, "error", err)
+			return
+		}
 		log.ErrorContext(ctx, "outbox: PayNet refused the consent update; PayNet and the DP may disagree on this consent, an operator must reconcile it",
 			"code", code, "error", err)
 		return

@@ -167,6 +167,14 @@ func (u *fakeUpdater) UpdateConsent(ctx context.Context, up paynet.Update) error
 	return u.result(n)
 }
 
+// RevokeConsent is recorded as an update with status revoked and the description as its reason.
+func (u *fakeUpdater) RevokeConsent(ctx context.Context, r paynet.Revocation) error {
+	return u.UpdateConsent(ctx, paynet.Update{ConsentID: r.ConsentID, Status: string(consent.StatusRevoked),
+		StatusReason: &paynet.StatusReason{ReasonDescription: r.Description}})
+}
+
+func noJitter(d time.Duration) time.Duration { return d }
+
 func (u *fakeUpdater) all() []paynet.Update {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -235,7 +243,7 @@ type rig struct {
 func newRig(result func(n int) error) *rig {
 	st := newFakeStore()
 	r := &rig{st: st, upd: &fakeUpdater{result: result, calls: st}, clock: &clock{t: t0}, logs: &logBuffer{}, m: obs.NewMetrics()}
-	r.w = &Worker{Store: st, Updater: r.upd, Now: r.clock.now, Metrics: r.m,
+	r.w = &Worker{Store: st, Updater: r.upd, Now: r.clock.now, Metrics: r.m, Jitter: noJitter,
 		Logger: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	return r
 }
@@ -534,11 +542,18 @@ func TestLeaseRealStore(t *testing.T) {
 		{Store: a, Updater: upd, Now: clk.now, Logger: logger, Batch: 4},
 		{Store: b, Updater: upd, Now: clk.now, Logger: logger, Batch: 4},
 	}
+	drainTogether(t, workers)
+	checkSentOnce(t, a, sent, items)
+}
+
+// drainTogether runs the workers at once until none has anything left.
+func drainTogether(t *testing.T, workers []*Worker) {
+	t.Helper()
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Go(func() {
 			for {
-				n, err := w.RunOnce(ctx)
+				n, err := w.RunOnce(context.Background())
 				if err != nil {
 					t.Error(err)
 					return
@@ -550,6 +565,11 @@ func TestLeaseRealStore(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// checkSentOnce: every one of the items reached PayNet exactly once and nothing is pending.
+func checkSentOnce(t *testing.T, st *store.Store, sent map[string]int, items int) {
+	t.Helper()
 	if len(sent) != items {
 		t.Fatalf("%d items sent, want %d", len(sent), items)
 	}
@@ -558,7 +578,7 @@ func TestLeaseRealStore(t *testing.T) {
 			t.Fatalf("%s sent %d times", id, n)
 		}
 	}
-	if n, err := a.PendingUpdates(ctx); err != nil || n != 0 {
+	if n, err := st.PendingUpdates(context.Background()); err != nil || n != 0 {
 		t.Fatalf("pending %d %v", n, err)
 	}
 }
@@ -566,6 +586,10 @@ func TestLeaseRealStore(t *testing.T) {
 type countingUpdater struct {
 	mu   *sync.Mutex
 	sent map[string]int
+}
+
+func (u *countingUpdater) RevokeConsent(ctx context.Context, r paynet.Revocation) error {
+	return u.UpdateConsent(ctx, paynet.Update{ConsentID: r.ConsentID, Status: string(consent.StatusRevoked)})
 }
 
 func (u *countingUpdater) UpdateConsent(_ context.Context, up paynet.Update) error {

@@ -186,6 +186,8 @@ type ClientOptions struct {
 	Backoff time.Duration
 	// SendStatusReason sends Update.StatusReason (spec §9 item 7; off by default).
 	SendStatusReason bool
+	// Revoke is how RevokeConsent calls PayNet (paynet.revoke.*; defaults when zero).
+	Revoke RevokeOptions
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Sleep waits d or until ctx ends (default: a timer).
@@ -206,6 +208,7 @@ type Client struct {
 	budget     time.Duration
 	backoff    time.Duration
 	sendReason bool
+	revoke     RevokeOptions
 	now        func() time.Time
 	sleep      func(context.Context, time.Duration) error
 	newID      func() string
@@ -233,6 +236,10 @@ func NewClient(o ClientOptions) (*Client, error) {
 	if o.MaxAttempts < 0 || o.Budget < 0 || o.Backoff < 0 {
 		return nil, errors.New("paynet: MaxAttempts, Budget and Backoff must not be negative")
 	}
+	revoke, err := o.Revoke.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{
 		base:       strings.TrimRight(o.BaseURL, "/"),
 		http:       o.HTTPClient,
@@ -242,6 +249,7 @@ func NewClient(o ClientOptions) (*Client, error) {
 		budget:     o.Budget,
 		backoff:    o.Backoff,
 		sendReason: o.SendStatusReason,
+		revoke:     revoke,
 		now:        o.Now,
 		sleep:      o.Sleep,
 		newID:      o.NewID,
@@ -325,10 +333,16 @@ func (c *Client) UpdateConsent(ctx context.Context, u Update) error {
 	if err != nil {
 		return fmt.Errorf("paynet: marshal consent update: %w", err)
 	}
-	target := c.base + "/v1/consents/" + url.PathEscape(u.ConsentID)
+	return c.send(ctx, http.MethodPatch, c.base+"/v1/consents/"+url.PathEscape(u.ConsentID), u.ConsentID, body)
+}
+
+// send makes the attempts of one signed call to PayNet (UpdateConsent's rules): it signs body
+// afresh for each attempt, retries network errors, 5xx and 429 within the budget, and records
+// every attempt against consentID.
+func (c *Client) send(ctx context.Context, method, target, consentID string, body []byte) error {
 	iid := c.newID()
 	deadline := c.now().Add(c.budget)
-	log := c.log.With("consent_id", u.ConsentID, "interaction_id", iid)
+	log := c.log.With("consent_id", consentID, "interaction_id", iid, "method", method)
 
 	uerr := &UpdateError{}
 	for n := 1; n <= c.max; n++ {
@@ -341,14 +355,14 @@ func (c *Client) UpdateConsent(ctx context.Context, u Update) error {
 			return fmt.Errorf("paynet: sign consent update: %w", err)
 		}
 		started := c.now()
-		res := c.do(ctx, target, iid, sig, body, remaining)
+		res := c.do(ctx, method, target, iid, sig, body, remaining)
 		took := c.now().Sub(started)
 		uerr.Attempts = n
 		uerr.Status, uerr.Code, uerr.Err, uerr.Retryable = res.status, res.code, res.err, res.retryable()
 
 		a := Attempt{
-			ConsentID:     u.ConsentID,
-			Method:        http.MethodPatch,
+			ConsentID:     consentID,
+			Method:        method,
 			URL:           target,
 			InteractionID: iid,
 			Outcome:       res.outcome,
@@ -389,10 +403,10 @@ func (c *Client) UpdateConsent(ctx context.Context, u Update) error {
 }
 
 // do makes one attempt, bounded by the remaining budget.
-func (c *Client) do(ctx context.Context, target, iid, sig string, body []byte, remaining time.Duration) attemptResult {
+func (c *Client) do(ctx context.Context, method, target, iid, sig string, body []byte, remaining time.Duration) attemptResult {
 	actx, cancel := context.WithTimeout(ctx, remaining)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPatch, target, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(actx, method, target, bytes.NewReader(body))
 	if err != nil {
 		return attemptResult{err: err, outcome: OutcomeNetworkError}
 	}

@@ -38,6 +38,9 @@ type DPInfo struct {
 	APIURL string `json:"api_url"`
 	WebURL string `json:"web_url"`
 	OpsURL string `json:"ops_url"`
+	// AdminToken is the sandbox operator's bearer token for the admin API on ops_url
+	// (docs/admin-openapi.yaml); conformance revokes consents with it (group revocation).
+	AdminToken string `json:"admin_token"`
 }
 
 // URLInfo is the base URL of a component: for paynet, the simulator's public listener (its

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -223,6 +224,11 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	if err != nil {
 		return abort(err)
 	}
+	adminToken, err := writeAdminTokens(filepath.Join(dir, AdminTokensFile))
+	if err != nil {
+		return abort(err)
+	}
+	cfg.Ops.AdminTokensFile = filepath.Join(dir, AdminTokensFile)
 	if cb.ln != nil {
 		bankLn := cb.ln
 		cb.ln = nil
@@ -270,7 +276,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	}
 
 	r.info = Info{
-		DP:     DPInfo{APIURL: urls.api, WebURL: urls.web, OpsURL: urls.ops},
+		DP:     DPInfo{APIURL: urls.api, WebURL: urls.web, OpsURL: urls.ops, AdminToken: adminToken},
 		PayNet: URLInfo{URL: urls.simPublic}, DC: URLInfo{URL: urls.dc},
 		PKIDir: pkiDir, DPID: DPID, DCID: DCID, RedirectURI: simulator.RedirectURI(), Users: users,
 		Bank: BankInfo{URL: cfg.Bank.HTTPBaseURL},
@@ -374,6 +380,8 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 	cfg.Keys.MTLSCertFile, cfg.Keys.MTLSKeyFile = p("dp-mtls.crt"), p("dp-mtls.key")
 	cfg.Secrets.ServerSecretFile = secretFile
 	cfg.Authorize.RedirectURIAllowlist = []string{redirectURI}
+	// Revocations and compensating updates reach the simulator within a second.
+	cfg.PayNet.OutboxInterval = time.Second
 	cfg.IDToken.Issuer = webURL
 	cfg.DCs = []config.DC{{ID: DCID, Name: mockdc.DefaultAppName}}
 	// Every party of the sandbox — browser, simulator, mock DC, conformance runner — reaches the
@@ -464,6 +472,28 @@ func ensureSecret(path string) (string, error) {
 		return "", fmt.Errorf("sandbox: %w", err)
 	}
 	return path, nil
+}
+
+// AdminTokensFile is the sandbox's ops.admin_tokens_file: one operator, "sandbox", whose token
+// is new at every start and written to sandbox.json (dp.admin_token).
+const AdminTokensFile = "admin-tokens.json"
+
+// writeAdminTokens writes a fresh operator token's hash to path (mode 0600) and returns the token.
+func writeAdminTokens(path string) (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	tok := hex.EncodeToString(b[:])
+	sum := sha256.Sum256([]byte(tok))
+	body := fmt.Sprintf(`[{"name":"sandbox","role":"operator","token_sha256":%q}]`+"\n", hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	if err := narrowToOwner(path); err != nil {
+		return "", fmt.Errorf("sandbox: %w", err)
+	}
+	return tok, nil
 }
 
 // waitReady polls the DP's /readyz until it answers 200.

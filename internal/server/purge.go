@@ -45,19 +45,26 @@ func leaseHolder() string {
 
 // run purges every interval until ctx ends, then releases the lease.
 func (p *purger) run(ctx context.Context) {
-	t := time.NewTicker(p.interval)
+	everyInterval(ctx, p.store, purgeLease, p.holder, p.interval, p.logger, func(ctx context.Context) { p.runOnce(ctx) })
+}
+
+// everyInterval calls once every interval until ctx ends, then releases the lease name held by
+// holder, so another replica need not wait for it to run out (the loop of the leased jobs).
+func everyInterval(ctx context.Context, st *store.Store, name, holder string, interval time.Duration,
+	logger *slog.Logger, once func(ctx context.Context)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			if err := p.store.ReleaseLease(rctx, purgeLease, p.holder); err != nil {
-				p.logger.Warn("retention purge: release lease", "cause", err.Error())
+			if err := st.ReleaseLease(rctx, name, holder); err != nil {
+				logger.Warn("release lease", "lease", name, "cause", err.Error())
 			}
 			return
 		case <-t.C:
-			p.runOnce(ctx)
+			once(ctx)
 		}
 	}
 }

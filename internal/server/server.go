@@ -48,6 +48,7 @@ type Server struct {
 	ops     *ops.Handler
 	outbox  *outbox.Worker
 	purger  *purger
+	expirer *expirer
 
 	api, web, opsSrv       *http.Server
 	apiTLS, webTLS, opsTLS *tls.Config
@@ -126,11 +127,14 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	}
 	updater, err := paynet.NewClient(paynet.ClientOptions{BaseURL: cfg.PayNet.ConsentBaseURL, HTTPClient: toPayNet,
 		Signer: signer, Recorder: attemptRecorder{st: st, m: s.metrics}, MaxAttempts: cfg.PayNet.PatchMaxAttempts,
-		Budget: cfg.PayNet.PatchBudget, SendStatusReason: cfg.PayNet.SendStatusReason, Now: d.Now, Logger: d.Logger})
+		Budget: cfg.PayNet.PatchBudget, SendStatusReason: cfg.PayNet.SendStatusReason, Now: d.Now, Logger: d.Logger,
+		Revoke: paynet.RevokeOptions{Method: cfg.PayNet.RevokeMethod, Path: cfg.PayNet.RevokePath,
+			Body: cfg.PayNet.RevokeBody, ReasonCode: cfg.PayNet.RevokeReasonCode}})
 	if err != nil {
 		return nil, fmt.Errorf("consent update client: %w", err)
 	}
 	s.purger = newPurger(st, cfg.Retention, s.metrics, d.Logger)
+	s.expirer = newExpirer(st, cfg.Expiry, d.Now, d.Logger)
 	s.outbox = &outbox.Worker{Store: st, Updater: updater, Now: d.Now, Logger: d.Logger, Metrics: s.metrics,
 		Interval: cfg.PayNet.OutboxInterval, MaxAttempts: cfg.PayNet.OutboxMaxAttempts}
 
@@ -204,7 +208,14 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if err != nil {
 		return nil, err
 	}
-	s.ops = ops.New(ops.Options{Metrics: s.metrics, Checks: checks, AdminToken: adminToken, Admin: st, Logger: d.Logger, Now: d.Now})
+	var operators ops.Authenticator
+	if cfg.Ops.AdminTokensFile != "" {
+		if operators, err = ops.OpenTokensFile(cfg.Ops.AdminTokensFile, d.Now); err != nil {
+			return nil, fmt.Errorf("ops.admin_tokens_file: %w", err)
+		}
+	}
+	s.ops = ops.New(ops.Options{Metrics: s.metrics, Checks: checks, AdminToken: adminToken, Operators: operators,
+		Admin: st, Logger: d.Logger, Now: d.Now})
 
 	s.apiTLS = mtls.ServerConfig(serverCert, caPool)
 	if cfg.API.ClientCertHeader != "" {
@@ -329,6 +340,8 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	purgeCtx, stopPurge := context.WithCancel(context.Background())
 	purgeDone := make(chan struct{})
 	go func() { defer close(purgeDone); s.purger.run(purgeCtx) }()
+	expiryDone := make(chan struct{})
+	go func() { defer close(expiryDone); s.expirer.run(purgeCtx) }()
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
@@ -375,6 +388,7 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	stopPurge()
 	<-outboxDone // its last writes land before the database closes
 	<-purgeDone
+	<-expiryDone
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}

@@ -86,3 +86,28 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	}
 	return nil
 }
+
+// AuditEntries returns up to limit (1..MaxOutboxList) audit entries, newest first, for operators
+// and tests.
+func (s *Store) AuditEntries(ctx context.Context, limit int) ([]AuditEntry, error) {
+	if limit <= 0 || limit > MaxOutboxList {
+		return nil, fmt.Errorf("%w: audit list needs 1..%d entries", ErrInvalidArgument, MaxOutboxList)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT occurred_at, actor, action, consent_id, outcome, interaction_id, detail
+		FROM audit ORDER BY occurred_at DESC, id DESC LIMIT $1`, int64(limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: read audit: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.ConsentID, &e.Outcome, &e.InteractionID, &e.Detail); err != nil {
+			return nil, fmt.Errorf("store: read audit: %w", err)
+		}
+		e.At = fromNS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -33,6 +33,28 @@ type Authorization struct {
 	// Approved is what the customer approved: required for an authorization, nil otherwise. It is
 	// kept in its own column; its AccountIDs are always those of Accounts.
 	Approved *consent.Approved `json:"-"`
+	// Channel is how the decision was taken (spec §7.4 record-keeping), without personal data;
+	// nil for decisions recorded before it was kept.
+	Channel *DecisionChannel `json:"channel,omitempty"`
+}
+
+// DecisionChannel is how a customer took a decision (spec §7.4, §2.4): the surface (web or the
+// bank's app through a Universal Link), whether the journey was finished on the device it began
+// on, the authentication mode and the second factor used. It holds no personal data.
+type DecisionChannel struct {
+	Surface    string `json:"surface"`     // ChannelWeb or ChannelApp
+	SameDevice bool   `json:"same_device"` // finished in the browser session the authorize link opened
+	AuthMode   string `json:"auth_mode"`   // e.g. "password", "oidc"
+	Factor     string `json:"factor"`      // e.g. "none", "otp"
+}
+
+// String is the channel as one word for exports: surface/device/auth mode/factor.
+func (c DecisionChannel) String() string {
+	dev := "different_device"
+	if c.SameDevice {
+		dev = "same_device"
+	}
+	return c.Surface + "/" + dev + "/" + c.AuthMode + "/" + c.Factor
 }
 
 // ConsentRecord is a stored consent: PayNet's consent with the local status, the compare-and-swap
@@ -316,14 +338,14 @@ func (s *Store) Authorize(ctx context.Context, consentID string, version int64, 
 			from = append(from, string(st))
 		}
 	}
-	args := append([]any{consentID, version, string(a.Status), string(authz), approved, ns(s.now())}, from...)
+	args := append([]any{consentID, version, string(a.Status), string(authz), approved, ns(s.now()), a.CustomerRef}, from...)
 	ph := make([]string, len(from))
 	for i := range from {
-		ph[i] = fmt.Sprintf("$%d", i+7)
+		ph[i] = fmt.Sprintf("$%d", i+8)
 	}
 	var newVersion int64
 	err = s.db.QueryRowContext(ctx, `UPDATE consents SET status = $3, authz = $4, approved = $5, version = version + 1,
-		modified_at = $6 WHERE consent_id = $1 AND version = $2 AND authz IS NULL AND status IN (`+strings.Join(ph, ", ")+`)
+		modified_at = $6, customer_ref = $7 WHERE consent_id = $1 AND version = $2 AND authz IS NULL AND status IN (`+strings.Join(ph, ", ")+`)
 		RETURNING version`, args...).Scan(&newVersion)
 	if err == nil {
 		return newVersion, nil
@@ -353,6 +375,11 @@ func checkAuthorization(a *Authorization) error {
 	case consent.StatusAuthorized, consent.StatusRejected, consent.StatusFailed:
 	default:
 		return fmt.Errorf("%w: a decision is authorized, rejected or failed", ErrInvalidArgument)
+	}
+	if ch := a.Channel; ch != nil {
+		if (ch.Surface != ChannelWeb && ch.Surface != ChannelApp) || !operatorWord(ch.AuthMode) || !operatorWord(ch.Factor) {
+			return fmt.Errorf("%w: decision channel needs surface web or app and one-word auth mode and factor", ErrInvalidArgument)
+		}
 	}
 	seen := make(map[string]bool, len(a.Accounts))
 	for _, acc := range a.Accounts {
@@ -407,4 +434,17 @@ func (s *Store) ConsentAccount(ctx context.Context, consentID, accountID string)
 		return nil, "", err
 	}
 	return rec, rec.AccountRef(accountID), nil
+}
+
+// operatorWord reports whether s is a short lower-case word (a code, never free text).
+func operatorWord(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return false
+		}
+	}
+	return true
 }

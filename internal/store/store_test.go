@@ -117,6 +117,10 @@ func runSuite(t *testing.T, e engine) {
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaim", testOutboxConcurrentClaim},
 		{"OutboxListAndRequeue", testOutboxListAndRequeue},
+		{"RevokeConsent", testRevokeConsent},
+		{"RevokeConcurrent", testRevokeConcurrent},
+		{"ExpireDue", testExpireDue},
+		{"SearchConsents", testSearchConsents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, e) })

@@ -157,7 +157,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		ConsentID: p.ConsentID, DCID: rec.Consent.DCID, RedirectURI: p.RedirectURI,
 		Deadline: rec.Consent.AuthorizationDeadline(),
 		Lang:     negotiateLang(r.Header.Get("Accept-Language")),
-		CSRF:     csrf, FormNonce: nonce, Step: stepLogin,
+		CSRF:     csrf, FormNonce: nonce, Step: stepLogin, Entry: store.ChannelWeb,
+	}
+	if r.URL.Path == pathUniversalLink {
+		j.Entry = store.ChannelApp
 	}
 	id, s, err := h.newSession(ctx, j, now)
 	if err != nil {

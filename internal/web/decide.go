@@ -150,7 +150,7 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 	}
 
 	now := h.o.Now()
-	a := store.Authorization{Status: d.status, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: d.reason}
+	a := store.Authorization{Status: d.status, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: d.reason, Channel: s.j.channel()}
 	outcome := outcomeFor(d.status)
 	perr := h.o.Updater.UpdateConsent(ctx, d.update)
 	switch {
@@ -162,7 +162,8 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 		s.j.Shared = d.shared
 	case perr != nil && d.status == consent.StatusAuthorized:
 		// PayNet did not take the authorization: nothing was shared, claim nothing.
-		a = store.Authorization{Status: consent.StatusFailed, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: reasonPatchFailed}
+		a = store.Authorization{Status: consent.StatusFailed, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: reasonPatchFailed,
+			Channel: s.j.channel()}
 		outcome, d.reason = outcomePatchFailed, reasonPatchFailed
 	}
 	if perr != nil {

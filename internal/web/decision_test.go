@@ -202,6 +202,10 @@ func TestApprove(t *testing.T) {
 	if a == nil || a.Status != consent.StatusAuthorized || a.CustomerRef != "CUST-1" || a.Reason != "" || rec.Consent.Status != consent.StatusAuthorized {
 		t.Fatalf("authorization %+v", a)
 	}
+	// spec §7.4 record-keeping: how the decision was taken, without personal data.
+	if a.Channel == nil || *a.Channel != (store.DecisionChannel{Surface: store.ChannelWeb, SameDevice: true, AuthMode: "password", Factor: "none"}) {
+		t.Fatalf("decision channel %+v", a.Channel)
+	}
 	wantStored := []store.AuthorizedAccount{
 		{AccountID: hs.ids("ACC-SAV")[0], AccountRef: "ACC-SAV", AccountNumber: "1234567890", AccountName: "My Savings"},
 		{AccountID: hs.ids("ACC-CARD")[0], AccountRef: "ACC-CARD", AccountNumber: "411111******1234", AccountName: "Visa Platinum"},

@@ -52,6 +52,9 @@ type journey struct {
 	CSRF        string    `json:"csrf"`
 	FormNonce   string    `json:"form_nonce"`
 	Step        string    `json:"step"`
+	// Entry is how the journey began: store.ChannelWeb for /v1/oauth/authorize, store.ChannelApp
+	// for the Universal Link path of spec §2.4 (kept with the decision, spec §7.4).
+	Entry string `json:"entry,omitempty"`
 
 	Failures int  `json:"failures,omitempty"` // failed logins in this journey
 	Locked   bool `json:"locked,omitempty"`   // sign-in paused: only cancel is left
@@ -229,4 +232,15 @@ func (h *Handler) rotate(ctx context.Context, w http.ResponseWriter, old *sess, 
 func checkCSRF(r *http.Request, s *sess) bool {
 	got := r.PostFormValue("csrf")
 	return got != "" && s.j.CSRF != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.j.CSRF)) == 1
+}
+
+// channel is how the decision of this journey is taken (spec §7.4 record-keeping): the entry
+// surface, on the device that opened the link (the journey is one browser session), signed in
+// with the connector's password and no second factor (the only mode this journey has).
+func (j *journey) channel() *store.DecisionChannel {
+	surface := j.Entry
+	if surface == "" {
+		surface = store.ChannelWeb
+	}
+	return &store.DecisionChannel{Surface: surface, SameDevice: true, AuthMode: "password", Factor: "none"}
 }

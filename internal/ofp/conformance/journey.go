@@ -310,7 +310,12 @@ func (r *runner) visitCallback(ctx context.Context, exit string) (bool, error) {
 // pollConsent reads the simulator's view of the consent until found reports true or 10 s pass;
 // it returns the last view read and whether found accepted it.
 func (r *runner) pollConsent(ctx context.Context, consentID string, found func(*sim.ConsentView) bool) (*sim.ConsentView, bool, error) {
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	return r.pollConsentFor(ctx, consentID, 10*time.Second, found)
+}
+
+// pollConsentFor is pollConsent with its own time limit.
+func (r *runner) pollConsentFor(ctx context.Context, consentID string, limit time.Duration, found func(*sim.ConsentView) bool) (*sim.ConsentView, bool, error) {
+	for deadline := time.Now().Add(limit); ; {
 		v, err := r.sim.Consent(ctx, consentID)
 		if err != nil {
 			return nil, false, err

@@ -54,6 +54,13 @@ type Target struct {
 	Users []User
 	// HistoryMonths is the DP's transaction history window (data.history_months). Default 12.
 	HistoryMonths int
+	// RevokeURL, when set, makes the DP revoke a consent (spec §3.2.3) for the revocation group:
+	// POST to it, with {consent_id} replaced, the body {"reason": "..."} and RevokeToken as
+	// bearer token (ofpdp: {ops_url}/admin/v1/consents/{consent_id}/revoke). Empty skips the group.
+	RevokeURL, RevokeToken string
+	// RevokeWait bounds how long the revocation may take to reach PayNet (default 60 s: the DP's
+	// outbox may wait up to its interval).
+	RevokeWait time.Duration
 }
 
 // Groups of checks, in the order they run. The journey group always runs: the others use the
@@ -66,13 +73,14 @@ const (
 	GroupSignatures = "signatures"
 	GroupEvents     = "events"
 	GroupData       = "data"
+	GroupRevocation = "revocation"
 	GroupLifecycle  = "lifecycle"
 	GroupHardening  = "hardening"
 )
 
 // AllGroups lists every group in run order.
 var AllGroups = []string{GroupTransport, GroupJourney, GroupDoD, GroupAuthorize, GroupSignatures, GroupEvents,
-	GroupData, GroupLifecycle, GroupHardening}
+	GroupData, GroupRevocation, GroupLifecycle, GroupHardening}
 
 // Options configure a run.
 type Options struct {
@@ -151,6 +159,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		{GroupSignatures, r.signatures},
 		{GroupEvents, r.events},
 		{GroupData, r.data},
+		{GroupRevocation, r.revocation},
 		{GroupLifecycle, r.lifecycle},
 		{GroupHardening, r.hardening},
 	}

@@ -33,7 +33,8 @@ func startSandbox(t *testing.T) sandbox.Info {
 // targetOf is what `ofpdp conformance --sandbox` builds from sandbox.json.
 func targetOf(info sandbox.Info) (conformance.Target, *sim.Client) {
 	t := conformance.Target{APIURL: info.DP.APIURL, WebURL: info.DP.WebURL, PKIDir: info.PKIDir,
-		RedirectURI: info.RedirectURI, DPID: info.DPID, DCID: info.DCID}
+		RedirectURI: info.RedirectURI, DPID: info.DPID, DCID: info.DCID,
+		RevokeURL: info.DP.OpsURL + "/admin/v1/consents/{consent_id}/revoke", RevokeToken: info.DP.AdminToken}
 	for _, u := range info.Users {
 		t.Users = append(t.Users, conformance.User{Username: u.Username, Password: u.Password,
 			IDType: wire.IDType(u.IDType), IDNumber: u.IDNumber})
@@ -76,7 +77,7 @@ func TestSandboxConforms(t *testing.T) {
 	}
 	for _, id := range append([]string{"E2E-5", "E2E-6a", "E2E-6b", "E2E-7", "E2E-8", "E2E-9a", "E2E-9b", "E2E-10", "E2E-11a",
 		"E2E-11b", "DoD-1", "DoD-2", "DoD-3", "DoD-4", "T1", "T2-ca", "T2-cert", "T7-tls10", "T7-tls11", "T7-cbc", "U11-other",
-		"C9-revoke", "C9-expire", "C10"}, conformance.DataIDs...) {
+		"C9-revoke", "C9-expire", "C10", "R1-data", "R2-paynet", "R3-event"}, conformance.DataIDs...) {
 		if _, ok := rep.Result(id); !ok {
 			t.Errorf("row %s missing", id)
 		}

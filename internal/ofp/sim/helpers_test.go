@@ -378,13 +378,19 @@ func (h *harness) createConsent(t *testing.T, req CreateConsentRequest) (*Create
 // patch sends a PATCH as the DP would (client is the TLS client to use; sig "" = sign body).
 func (h *harness) patch(t *testing.T, client *http.Client, id string, body []byte, sig string) (int, ErrorBody) {
 	t.Helper()
+	return h.call(t, client, http.MethodPatch, "/v1/consents/"+id, body, sig)
+}
+
+// call sends a signed consent call of the DP (sig "" signs body, "-" sends no signature).
+func (h *harness) call(t *testing.T, client *http.Client, method, path string, body []byte, sig string) (int, ErrorBody) {
+	t.Helper()
 	if sig == "" {
 		var err error
 		if sig, err = h.dpSigner.SignDetached(body); err != nil {
 			t.Fatal(err)
 		}
 	}
-	req, err := http.NewRequest(http.MethodPatch, h.mtlsURL+"/v1/consents/"+id, strings.NewReader(string(body)))
+	req, err := http.NewRequest(method, h.mtlsURL+path, strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,14 @@ func badRequest(format string, args ...any) *patchError {
 // injected faults first, then the detached signature over the exact body (design.md §3.4), the body
 // schema, the id_token (spec §4.5) and the consent's state (spec §5.2). Every request is recorded.
 // A good update answers 200 {} and is followed by the consent_status_updated event.
-func (s *Sim) handlePatch(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) handlePatch(w http.ResponseWriter, r *http.Request) { s.receive(w, r, s.checkUpdate) }
+
+// checker verifies a consent call of the DP and applies it; it returns the consent as it now stands.
+type checker func(ctx context.Context, r *http.Request, id string, body []byte, rec *UpdateRecord) (Consent, *patchError)
+
+// receive serves a consent call of the DP (update or revocation): it reads the body, answers a
+// pending injected fault, runs check and records and answers the outcome.
+func (s *Sim) receive(w http.ResponseWriter, r *http.Request, check checker) {
 	id := r.PathValue("consent_id")
 	iid := r.Header.Get(headerInteractionID)
 	if iid != "" {
@@ -91,11 +98,17 @@ func (s *Sim) handlePatch(w http.ResponseWriter, r *http.Request) {
 	if s.injectFault(w, r, &rec, body) {
 		return
 	}
-	snap, perr := s.checkUpdate(r.Context(), r, id, body, &rec)
+	snap, perr := check(r.Context(), r, id, body, &rec)
 	if perr != nil {
 		s.refusePatch(w, r, &rec, perr)
 		return
 	}
+	s.accept(w, rec, snap)
+}
+
+// accept records an accepted update, answers 200 {} and sends the consent_status_updated event
+// of the consent as it now stands (after paynet.status_event_delay).
+func (s *Sim) accept(w http.ResponseWriter, rec UpdateRecord, snap Consent) {
 	rec.Accepted = true
 	rec.HTTPStatus = http.StatusOK
 	s.recordUpdate(rec)
@@ -167,17 +180,8 @@ func (s *Sim) recordUpdate(u UpdateRecord) { s.state.addUpdate(u) }
 // checkUpdate verifies a PATCH and, when it is good, applies it to the consent; it returns the
 // consent as it now stands, for the event that follows.
 func (s *Sim) checkUpdate(ctx context.Context, r *http.Request, id string, body []byte, rec *UpdateRecord) (Consent, *patchError) {
-	ct := r.Header.Get("Content-Type")
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		return Consent{}, badRequest("Content-Type must be application/json")
-	}
-	// Signature first: nothing from an unauthenticated body is trusted (design.md §3.4).
-	if _, err := s.patchVerify.VerifyDetached(r.Header.Get(headerSignature), body); err != nil {
-		code := codeInvalidSignature
-		if stdjose.IsClaimError(err) {
-			code = codeInvalidClaim
-		}
-		return Consent{}, &patchError{status: http.StatusUnauthorized, code: code, description: err.Error()}
+	if perr := s.checkSigned(r, body); perr != nil {
+		return Consent{}, perr
 	}
 	var u updateBody
 	if err := decodeStrict(body, &u); err != nil {
@@ -207,6 +211,23 @@ func (s *Sim) checkUpdate(ctx context.Context, r *http.Request, id string, body 
 	return s.applyUpdate(id, &u)
 }
 
+// checkSigned checks the Content-Type and the detached signature over the exact body: nothing
+// from an unauthenticated body is trusted (design.md §3.4).
+func (s *Sim) checkSigned(r *http.Request, body []byte) *patchError {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return badRequest("Content-Type must be application/json")
+	}
+	if _, err := s.patchVerify.VerifyDetached(r.Header.Get(headerSignature), body); err != nil {
+		code := codeInvalidSignature
+		if stdjose.IsClaimError(err) {
+			code = codeInvalidClaim
+		}
+		return &patchError{status: http.StatusUnauthorized, code: code, description: err.Error()}
+	}
+	return nil
+}
+
 // validateUpdate checks the PATCH body schema of spec §3.2.1.
 func validateUpdate(id string, u *updateBody) *patchError {
 	if u.ConsentID != nil && *u.ConsentID != id {
@@ -226,14 +247,15 @@ func validateUpdate(id string, u *updateBody) *patchError {
 	switch wire.Status(u.Status) {
 	case wire.StatusAuthorized:
 		return validateAuthorized(u)
-	case wire.StatusRejected, wire.StatusFailed:
-		// A refusal shares nothing: no token, no identity, no accounts.
+	case wire.StatusRejected, wire.StatusFailed, wire.StatusRevoked:
+		// A refusal or a revocation (the PATCH fallback of spec §3.2.3) shares nothing: no token,
+		// no identity, no accounts.
 		if u.IDToken != "" || u.UserIdentity != nil || u.Accounts != nil {
 			return badRequest("a %s update must not carry id_token, user_identity or accounts", u.Status)
 		}
 		return nil
 	}
-	return badRequest("status must be authorized, rejected or failed")
+	return badRequest("status must be authorized, rejected, failed or revoked")
 }
 
 func validateAuthorized(u *updateBody) *patchError {
@@ -385,6 +407,9 @@ func (s *Sim) checkIDToken(ctx context.Context, token string, c Consent, ui *use
 // applyUpdate moves the consent from awaiting_authorization to the update's status (spec §5.2)
 // atomically, and returns the consent as it now stands.
 func (s *Sim) applyUpdate(id string, u *updateBody) (Consent, *patchError) {
+	if u.Status == string(wire.StatusRevoked) {
+		return s.applyRevoke(id, u.StatusReason)
+	}
 	var snap Consent
 	var perr *patchError
 	found := s.state.update(id, func(r *record) {
@@ -411,6 +436,11 @@ func (s *Sim) applyUpdate(id string, u *updateBody) (Consent, *patchError) {
 		r.nextUpdatedAt(s.now())
 		snap = cloneConsent(r.consent)
 	})
+	return applied(snap, found, perr)
+}
+
+// applied is the outcome of a state change: 404 for an unknown consent, else perr or the consent.
+func applied(snap Consent, found bool, perr *patchError) (Consent, *patchError) {
 	if !found {
 		return Consent{}, &patchError{status: http.StatusNotFound, code: codeConsentNotFound, description: "unknown consent_id"}
 	}

@@ -336,6 +336,7 @@ func (s *Sim) close() { s.closeMu.Do(func() { close(s.closing) }) }
 func (s *Sim) mtlsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("PATCH /v1/consents/{consent_id}", s.requireDP(s.handlePatch))
+	mux.HandleFunc("POST /v1/consents/{consent_id}/revoke", s.requireDP(s.handleRevoke))
 	mux.HandleFunc("GET /v1/jwks/paynet", s.requireDP(s.jwks(func() []byte { return s.paynetJWKS })))
 	mux.HandleFunc("GET /v1/jwks/{dc_id}", s.requireDP(s.handleDCJWKS))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
