@@ -145,7 +145,7 @@ func (c *Config) validate(now time.Time) error {
 	v.payNet()
 
 	v.signingKey()
-	v.keyPair("keys.mtls_cert_file", "keys.mtls_key_file", c.Keys.MTLSCertFile, c.Keys.MTLSKeyFile, x509.ExtKeyUsageClientAuth)
+	v.mtlsKey()
 
 	if c.Secrets.ServerSecretFile == "" {
 		if !c.Sandbox {
@@ -403,14 +403,21 @@ func isLoopbackHost(host string) bool {
 
 func (v *validator) signingKey() {
 	k := &v.c.Keys
-	okKey := v.privateFile("keys.signing_key_file", k.SigningKeyFile)
+	if v.keySources() {
+		return // a key ring, or a key in an HSM or KMS: see keys.go
+	}
+	keyKey, keyFile := "keys.signing_key_file", k.SigningKeyFile
+	if k.SigningKey != "" {
+		keyKey, keyFile = "keys.signing_key", filePath(k.SigningKey)
+	}
+	okKey := v.privateFile(keyKey, keyFile)
 	okCert := v.file("keys.signing_cert_file", k.SigningCertFile)
 	if !okKey || !okCert {
 		return
 	}
-	sk, err := jose.LoadSigningKey(k.SigningKeyFile, k.SigningCertFile)
+	sk, err := jose.LoadSigningKey(keyFile, k.SigningCertFile)
 	if err != nil {
-		v.failf("keys.signing_key_file", k.SigningKeyFile, true, ErrFile, "cannot sign with keys.signing_cert_file: %v", unwrapPath(err))
+		v.failf(keyKey, keyFile, true, ErrFile, "cannot sign with keys.signing_cert_file: %v", unwrapPath(err))
 		return
 	}
 	v.validity("keys.signing_cert_file", k.SigningCertFile, sk.Chain[0])

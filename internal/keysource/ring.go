@@ -276,3 +276,48 @@ func (r *Ring) Close() {
 		delete(r.opened, uri)
 	}
 }
+
+// PublishedJWKS is the DP's signing JWKS for the ring file at path, as handed to PayNet: the
+// active key, then the next keys (retired ones are left out). It reads only the certificates,
+// so it needs no access to the private keys (`ofpdp pki inspect RING-FILE`).
+func PublishedJWKS(path string) (*jose.KeySet, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRing, err)
+	}
+	entries, err := ParseRing(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	ks := &jose.KeySet{}
+	for _, state := range []string{StateActive, StateNext} {
+		for _, e := range entries {
+			if e.State != state {
+				continue
+			}
+			chain, err := jose.LoadCertificatesFile(e.Cert)
+			if err != nil {
+				return nil, err
+			}
+			pk, err := jose.PublicKeyFromChain(chain, jose.UseSig, "")
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Cert, err)
+			}
+			if e.Kid != "" {
+				pk.Kid = e.Kid
+			}
+			ks.Keys = append(ks.Keys, pk)
+		}
+	}
+	return ks, nil
+}
+
+// IsRingFile reports whether b looks like a key ring file (YAML with a top-level "keys" list)
+// rather than a certificate or a JWKS.
+func IsRingFile(b []byte) bool {
+	var f struct {
+		Keys []yaml.Node `yaml:"keys"`
+	}
+	t := bytes.TrimSpace(b)
+	return len(t) > 0 && t[0] != '{' && !bytes.HasPrefix(t, []byte("-----")) && yaml.Unmarshal(b, &f) == nil && len(f.Keys) > 0
+}

@@ -259,3 +259,31 @@ func TestRotationWithOverlap(t *testing.T) {
 		t.Fatalf("published after retirement: %s", got)
 	}
 }
+
+// TestPublishedJWKSFromCertificates: the JWKS built from the ring file's certificates alone is
+// the one the running ring publishes.
+func TestPublishedJWKSFromCertificates(t *testing.T) {
+	d := newRingDir(t)
+	file := d.write(t, "C=retired", "B=next", "A=active")
+	r := openRing(t, file)
+	fromRing, err := r.Published()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := PublishedJWKS(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := fromRing.JSON()
+	b, _ := fromFile.JSON()
+	if string(a) != string(b) {
+		t.Fatalf("ring publishes\n%s\nthe file gives\n%s", a, b)
+	}
+	if len(fromFile.Keys) != 2 || fromFile.Keys[0].Kid != d.kid["A"] || fromFile.Keys[1].Kid != d.kid["B"] {
+		t.Fatalf("want A (active) then B (next), got %+v", fromFile.Keys)
+	}
+	raw, _ := os.ReadFile(file)
+	if !IsRingFile(raw) || IsRingFile(b) || IsRingFile([]byte("-----BEGIN CERTIFICATE-----\n")) {
+		t.Fatal("IsRingFile")
+	}
+}

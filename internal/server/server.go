@@ -44,6 +44,7 @@ type Server struct {
 	ops     *ops.Handler
 	outbox  *outbox.Worker
 	purger  *purger
+	keys    *dpKeys
 
 	api, web, opsSrv       *http.Server
 	apiTLS, webTLS, opsTLS *tls.Config
@@ -92,16 +93,19 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	}
 	s.store = st
 
-	sigKey, err := jose.LoadSigningKey(cfg.Keys.SigningKeyFile, cfg.Keys.SigningCertFile)
+	keys, err := openKeys(ctx, cfg, d.Logger)
 	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
+		return nil, err
 	}
-	if cfg.Keys.SigningKid != "" {
-		sigKey.Kid = cfg.Keys.SigningKid
-	}
-	signer := &jose.Signer{Key: sigKey, Issuer: cfg.DPID, Now: d.Now}
+	defer func() {
+		if err != nil {
+			keys.close()
+		}
+	}()
+	s.keys = keys
+	signer := &jose.Signer{Active: keys.ring, Issuer: cfg.DPID, Now: d.Now}
 
-	toPayNet, err := paynet.NewMTLSClient(cfg.Keys.MTLSCertFile, cfg.Keys.MTLSKeyFile, cfg.PayNet.CAFile, 5*time.Second)
+	toPayNet, err := paynet.NewMTLSClientCert(keys.cert, cfg.PayNet.CAFile, 5*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("mTLS client for PayNet: %w", err)
 	}
@@ -189,6 +193,8 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 			return nil
 		},
 		"paynet_keys": func(ctx context.Context) error { _, err := paynetKeys.Set(ctx); return err },
+		"signing_key": keys.ring.Ready,
+		"mtls_key":    keys.mtls.Ready,
 	}
 	if r, ok := raw.(interface{ Ready(context.Context) error }); ok {
 		checks["bank"] = r.Ready
@@ -273,6 +279,8 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	purgeCtx, stopPurge := context.WithCancel(context.Background())
 	purgeDone := make(chan struct{})
 	go func() { defer close(purgeDone); s.purger.run(purgeCtx) }()
+	ringDone := make(chan struct{})
+	go func() { defer close(ringDone); s.keys.ring.Run(purgeCtx, s.cfg.Keys.ReloadInterval) }()
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
@@ -319,6 +327,8 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	stopPurge()
 	<-outboxDone // its last writes land before the database closes
 	<-purgeDone
+	<-ringDone
+	s.keys.close()
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
