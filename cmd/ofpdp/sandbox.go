@@ -30,7 +30,11 @@ N+3 (simulator public), N+4 (mock DC), N+5 (ops); a per-port flag overrides eith
 
 The bank's pages are served over plain HTTP on loopback (sandbox only) so that a browser shows no
 certificate warning; --web-tls serves them over HTTPS instead: trust DIR/pki/ca.crt first
-(docs/sandbox.md).`
+(docs/sandbox.md).
+
+--hsm keeps the DP's signing and mTLS client keys in a SoftHSM2 token (DIR/hsm, its own PKI in
+DIR/pki-hsm) and signs through PKCS#11, as a bank's HSM would; it needs a build with PKCS#11
+(make build-hsm) and the Debian package softhsm2.`
 
 // runSandbox is `ofpdp sandbox`.
 func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
@@ -45,8 +49,9 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	simPort := fs.Int("sim-port", 0, "`port` of the PayNet simulator's mTLS listener (default 8445)")
 	simPublicPort := fs.Int("sim-public-port", 0, "`port` of the PayNet simulator's JSON API and callback (default 8446)")
 	dcPort := fs.Int("dc-port", 0, "`port` of the mock data consumer (default 8447)")
+	hsm := fs.Bool("hsm", false, "keep the DP's signing and mTLS keys in a SoftHSM2 token (needs make build-hsm and softhsm2)")
 	logLevel := fs.String("log-level", "info", "`level` of DIR/sandbox.log: debug, info, warn or error")
-	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp sandbox [--dir DIR] [--web-tls] [--ports-from N | per-port flags] [--ephemeral-ports]", sandboxAbout); done {
+	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp sandbox [--dir DIR] [--web-tls] [--hsm] [--ports-from N | per-port flags] [--ephemeral-ports]", sandboxAbout); done {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -97,7 +102,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 
 	fmt.Fprintln(stderr, "Starting the sandbox (the first start generates the PKI)…")
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	r, err := sandbox.Start(startCtx, sandbox.Options{Dir: *dir, Ephemeral: *ephemeral, Ports: ports, WebTLS: *webTLS, Logger: logger})
+	r, err := sandbox.Start(startCtx, sandbox.Options{Dir: *dir, Ephemeral: *ephemeral, Ports: ports, WebTLS: *webTLS, HSM: *hsm, Logger: logger})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "ofpdp sandbox: %v\n", err)

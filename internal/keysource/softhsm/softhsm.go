@@ -5,6 +5,7 @@ package softhsm
 import (
 	"crypto"
 	"crypto/elliptic"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -83,6 +84,27 @@ func New(dir, label string) (*Token, error) {
 	return t, nil
 }
 
+// Open reopens a token New made in dir: it points SOFTHSM2_CONF at dir/softhsm2.conf again.
+func Open(dir, label string) (*Token, error) {
+	module, err := Find()
+	if err != nil {
+		return nil, err
+	}
+	t := &Token{Dir: dir, Conf: filepath.Join(dir, "softhsm2.conf"), Module: module, Label: label, PINFile: filepath.Join(dir, "user.pin")}
+	pin, err := os.ReadFile(t.PINFile)
+	if err != nil {
+		return nil, fmt.Errorf("softhsm: %w", err)
+	}
+	t.pin = strings.TrimSpace(string(pin))
+	if _, err := os.Stat(t.Conf); err != nil {
+		return nil, fmt.Errorf("softhsm: %w", err)
+	}
+	if err := os.Setenv("SOFTHSM2_CONF", t.Conf); err != nil {
+		return nil, fmt.Errorf("softhsm: %w", err)
+	}
+	return t, nil
+}
+
 // Key types GenerateKey makes: the JWS profile's PS256 (RSA-2048) and ES384 (P-384), ES512 (P-521).
 const (
 	RSA2048 = "rsa2048"
@@ -111,6 +133,27 @@ func (t *Token) GenerateKey(label, kind string) (crypto.PublicKey, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("softhsm: generate %s: %w", label, err)
+	}
+	return s.Public(), nil
+}
+
+// ImportKey imports the PKCS#8 PEM private key in path into the token under label (CKA_LABEL,
+// and CKA_ID = label) and returns its public key.
+func (t *Token) ImportKey(path, label string) (crypto.PublicKey, error) {
+	cmd := exec.Command("softhsm2-util", "--import", path, "--token", t.Label, "--label", label,
+		"--id", hex.EncodeToString([]byte(label)), "--pin", t.pin)
+	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+t.Conf)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("softhsm: import %s: %v: %s", label, err, strings.TrimSpace(string(out)))
+	}
+	c, err := crypto11.Configure(&crypto11.Config{Path: t.Module, TokenLabel: t.Label, Pin: t.pin})
+	if err != nil {
+		return nil, fmt.Errorf("softhsm: %w", err)
+	}
+	defer c.Close()
+	s, err := c.FindKeyPair(nil, []byte(label))
+	if err != nil || s == nil {
+		return nil, fmt.Errorf("softhsm: imported key %s not found as a key pair: %v", label, err)
 	}
 	return s.Public(), nil
 }

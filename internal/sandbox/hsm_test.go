@@ -1,0 +1,83 @@
+//go:build pkcs11 && cgo
+
+package sandbox_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ofpdp/ofpdp/internal/conformance"
+	"github.com/ofpdp/ofpdp/internal/keysource/softhsm"
+	"github.com/ofpdp/ofpdp/internal/sandbox"
+	"github.com/ofpdp/ofpdp/internal/sim"
+)
+
+// TestHSMSandboxConforms runs `ofpdp sandbox --hsm` — the DP's signing and mTLS client keys in
+// a SoftHSM2 token — and `ofpdp conformance --sandbox` against it: PATCH signatures, data
+// response JWS, id_tokens and the mTLS handshakes to the simulator all come from the token,
+// and the simulator verifies them. Every row must pass. A restart reuses the token.
+func TestHSMSandboxConforms(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole sandbox")
+	}
+	if _, err := softhsm.Find(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%v, but CI=true: the PKCS#11 tests must run in CI", err)
+		}
+		t.Skipf("%v: PKCS#11 sandbox test skipped", err)
+	}
+	t.Setenv("SOFTHSM2_CONF", "") // the sandbox points it at DIR/hsm; restored afterwards
+	dir := t.TempDir()
+	start := func() *sandbox.Running {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		r, err := sandbox.Start(ctx, sandbox.Options{Dir: dir, Ephemeral: true, HSM: true})
+		if err != nil {
+			t.Fatalf("starting the HSM sandbox: %v", err)
+		}
+		return r
+	}
+	r := start()
+	info := r.Info()
+	if info.PKIDir != filepath.Join(dir, sandbox.HSMPKISubdir) {
+		t.Fatalf("PKI dir %s", info.PKIDir)
+	}
+	if _, err := os.Stat(filepath.Join(info.PKIDir, "dp-sig.key")); !os.IsNotExist(err) {
+		t.Fatalf("dp-sig.key exists in the HSM sandbox's PKI (err %v): the key must live in the token only", err)
+	}
+	target := conformance.Target{APIURL: info.DP.APIURL, WebURL: info.DP.WebURL, PKIDir: info.PKIDir,
+		RedirectURI: info.RedirectURI, DPID: info.DPID, DCID: info.DCID}
+	for _, u := range info.Users {
+		target.Users = append(target.Users, conformance.User{Username: u.Username, Password: u.Password})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rep, err := conformance.Run(ctx, conformance.Options{Target: target, Sim: &sim.Client{BaseURL: info.PayNet.URL}})
+	if err != nil {
+		t.Fatalf("conformance: %v", err)
+	}
+	var table bytes.Buffer
+	_ = rep.WriteTable(&table)
+	t.Logf("conformance report (HSM sandbox):\n%s", table.String())
+	for _, f := range rep.Failures() {
+		t.Errorf("%s failed: %s — expected %s, got %s", f.ID, f.Check, f.Expected, f.Got)
+	}
+	for _, id := range []string{"E2E-5", "E2E-7", "DoD-1", "DoD-2"} {
+		if _, ok := rep.Result(id); !ok {
+			t.Errorf("row %s missing", id)
+		}
+	}
+	if err := r.Stop(); err != nil {
+		t.Fatalf("stopping: %v", err)
+	}
+
+	// A second start reopens the token and its keys.
+	r = start()
+	if err := r.Stop(); err != nil {
+		t.Fatalf("stopping the restarted sandbox: %v", err)
+	}
+}

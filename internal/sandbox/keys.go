@@ -1,0 +1,38 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/ofpdp/ofpdp/internal/pki"
+)
+
+// Directories of Options.HSM, beside the PKI.
+const (
+	// HSMSubdir holds the SoftHSM2 configuration, token and user PIN.
+	HSMSubdir = "hsm"
+	// HSMPKISubdir is the PKI of an HSM sandbox: its dp-sig and dp-mtls keys are in the token,
+	// so it is kept apart from the file-key PKI of PKISubdir.
+	HSMPKISubdir  = "pki-hsm"
+	hsmTokenLabel = "ofpdp-sandbox"
+)
+
+// hsmConfig is where the DP finds its keys in an HSM sandbox.
+type hsmConfig struct {
+	module              string
+	signingKey, mtlsKey string // pkcs11: URIs
+}
+
+// pkiNames are the files ensurePKI expects: all of design §8, but an HSM sandbox whose token
+// exists has no dp-sig.key.
+func pkiNames(dir string, hsm bool) []string {
+	names := pki.FileNames()
+	if !hsm {
+		return names
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), HSMSubdir, "softhsm2.conf")); err != nil {
+		return names
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return n == "dp-sig.key" })
+}
