@@ -49,9 +49,10 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	simPort := fs.Int("sim-port", 0, "`port` of the PayNet simulator's mTLS listener (default 8445)")
 	simPublicPort := fs.Int("sim-public-port", 0, "`port` of the PayNet simulator's JSON API and callback (default 8446)")
 	dcPort := fs.Int("dc-port", 0, "`port` of the mock data consumer (default 8447)")
+	signingKeys := fs.String("signing-keys", "", "signing key ring `file` (keys.signing_keys_file) instead of DIR/pki/dp-sig; the simulator gets its active and next keys")
 	hsm := fs.Bool("hsm", false, "keep the DP's signing and mTLS keys in a SoftHSM2 token (needs make build-hsm and softhsm2)")
 	logLevel := fs.String("log-level", "info", "`level` of DIR/sandbox.log: debug, info, warn or error")
-	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp sandbox [--dir DIR] [--web-tls] [--hsm] [--ports-from N | per-port flags] [--ephemeral-ports]", sandboxAbout); done {
+	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp sandbox [--dir DIR] [--web-tls] [--hsm] [--signing-keys FILE] [--ports-from N | per-port flags] [--ephemeral-ports]", sandboxAbout); done {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -102,7 +103,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 
 	fmt.Fprintln(stderr, "Starting the sandbox (the first start generates the PKI)…")
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	r, err := sandbox.Start(startCtx, sandbox.Options{Dir: *dir, Ephemeral: *ephemeral, Ports: ports, WebTLS: *webTLS, HSM: *hsm, Logger: logger})
+	r, err := sandbox.Start(startCtx, sandbox.Options{Dir: *dir, Ephemeral: *ephemeral, Ports: ports, WebTLS: *webTLS, HSM: *hsm, SigningKeysFile: *signingKeys, Logger: logger})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "ofpdp sandbox: %v\n", err)

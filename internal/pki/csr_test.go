@@ -102,6 +102,13 @@ func TestReissue(t *testing.T) {
 	if _, err := Generate(dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
+	generated, _ := os.ReadFile(filepath.Join(dir, "dp.jwks.json"))
+	if err := RestoreJWKS(dir); err != nil {
+		t.Fatal(err)
+	}
+	if restored, _ := os.ReadFile(filepath.Join(dir, "dp.jwks.json")); string(restored) != string(generated) {
+		t.Fatalf("RestoreJWKS changed dp.jwks.json:\n%s\n%s", generated, restored)
+	}
 	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	cert, err := Reissue(dir, "dp-sig", key.Public(), nil, time.Now())
 	if err != nil {

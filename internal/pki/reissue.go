@@ -27,18 +27,7 @@ func Reissue(dir, name string, pub crypto.PublicKey, hosts []string, now time.Ti
 	if len(hosts) == 0 {
 		hosts = DefaultHosts
 	}
-	p := func(n string) string { return filepath.Join(dir, n) }
-	caChain, err := jose.LoadCertificatesFile(p(caName + ".crt"))
-	if err != nil {
-		return nil, err
-	}
-	caKey, err := jose.LoadPrivateKeyFile(p(caName + ".key"))
-	if err != nil {
-		return nil, err
-	}
-	ca := caChain[0]
-	start := now.UTC().Truncate(time.Second)
-	cert, crt, err := issueCert(rand.Reader, name, certTemplate(identities[i], hosts, start.Add(-5*time.Minute), start.AddDate(0, Validity, 0)), pub, ca, caKey)
+	cert, crt, ca, err := issueFromCA(dir, identities[i], pub, hosts, now)
 	if err != nil {
 		return nil, err
 	}
@@ -47,18 +36,7 @@ func Reissue(dir, name string, pub crypto.PublicKey, hosts []string, now time.Ti
 		if !slices.Contains(j.members, name) {
 			continue
 		}
-		certs := map[string]*x509.Certificate{name: cert}
-		for _, m := range j.members {
-			if m == name {
-				continue
-			}
-			c, err := jose.LoadCertificatesFile(p(m + ".crt"))
-			if err != nil {
-				return nil, err
-			}
-			certs[m] = c[0]
-		}
-		f, _, err := jwksFile(j.name, j.members, certs, ca)
+		f, err := renderJWKS(dir, j.name, j.members, map[string]*x509.Certificate{name: cert}, ca)
 		if err != nil {
 			return nil, err
 		}
@@ -67,8 +45,72 @@ func Reissue(dir, name string, pub crypto.PublicKey, hosts []string, now time.Ti
 	if err := writeAll(dir, files, true, placeFile); err != nil {
 		return nil, err
 	}
-	if err := os.Remove(p(name + ".key")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(filepath.Join(dir, name+".key")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
 	return cert, nil
+}
+
+// IssuePEM has the development CA in dir certify pub as a certificate of the kind of identity
+// name ("dp-sig"), and returns it as PEM without writing anything: e.g. the next signing key
+// of a rotation in the sandbox.
+func IssuePEM(dir, name string, pub crypto.PublicKey, now time.Time) ([]byte, error) {
+	i := slices.IndexFunc(identities, func(id identity) bool { return id.name == name })
+	if i < 0 {
+		return nil, fmt.Errorf("%w: no identity %q in the layout", ErrOptions, name)
+	}
+	_, crt, _, err := issueFromCA(dir, identities[i], pub, DefaultHosts, now)
+	return crt.data, err
+}
+
+// issueFromCA loads the CA of dir and issues id's certificate for pub.
+func issueFromCA(dir string, id identity, pub crypto.PublicKey, hosts []string, now time.Time) (*x509.Certificate, file, *x509.Certificate, error) {
+	caChain, err := jose.LoadCertificatesFile(filepath.Join(dir, caName+".crt"))
+	if err != nil {
+		return nil, file{}, nil, err
+	}
+	caKey, err := jose.LoadPrivateKeyFile(filepath.Join(dir, caName+".key"))
+	if err != nil {
+		return nil, file{}, nil, err
+	}
+	start := now.UTC().Truncate(time.Second)
+	cert, crt, err := issueCert(rand.Reader, id.name, certTemplate(id, hosts, start.Add(-5*time.Minute), start.AddDate(0, Validity, 0)), pub, caChain[0], caKey)
+	return cert, crt, caChain[0], err
+}
+
+// renderJWKS renders the JWKS file name from the certificates of members in dir, or from
+// override where it has one.
+func renderJWKS(dir, name string, members []string, override map[string]*x509.Certificate, ca *x509.Certificate) (file, error) {
+	certs := map[string]*x509.Certificate{}
+	for _, m := range members {
+		if c, ok := override[m]; ok {
+			certs[m] = c
+			continue
+		}
+		c, err := jose.LoadCertificatesFile(filepath.Join(dir, m+".crt"))
+		if err != nil {
+			return file{}, err
+		}
+		certs[m] = c[0]
+	}
+	f, _, err := jwksFile(name, members, certs, ca)
+	return f, err
+}
+
+// RestoreJWKS renders the JWKS files of dir again from its certificates, as Generate wrote them
+// (e.g. after the sandbox published a key ring in dp.jwks.json).
+func RestoreJWKS(dir string) error {
+	ca, err := jose.LoadCertificatesFile(filepath.Join(dir, caName+".crt"))
+	if err != nil {
+		return err
+	}
+	var files []file
+	for _, j := range jwksFiles {
+		f, err := renderJWKS(dir, j.name, j.members, nil, ca[0])
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+	}
+	return writeAll(dir, files, true, placeFile)
 }

@@ -3,17 +3,14 @@
 package sandbox_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/ofpdp/ofpdp/internal/conformance"
 	"github.com/ofpdp/ofpdp/internal/keysource/softhsm"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
-	"github.com/ofpdp/ofpdp/internal/sim"
 )
 
 // TestHSMSandboxConforms runs `ofpdp sandbox --hsm` — the DP's signing and mTLS client keys in
@@ -49,23 +46,9 @@ func TestHSMSandboxConforms(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(info.PKIDir, "dp-sig.key")); !os.IsNotExist(err) {
 		t.Fatalf("dp-sig.key exists in the HSM sandbox's PKI (err %v): the key must live in the token only", err)
 	}
-	target := conformance.Target{APIURL: info.DP.APIURL, WebURL: info.DP.WebURL, PKIDir: info.PKIDir,
-		RedirectURI: info.RedirectURI, DPID: info.DPID, DCID: info.DCID}
-	for _, u := range info.Users {
-		target.Users = append(target.Users, conformance.User{Username: u.Username, Password: u.Password})
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	rep, err := conformance.Run(ctx, conformance.Options{Target: target, Sim: &sim.Client{BaseURL: info.PayNet.URL}})
-	if err != nil {
-		t.Fatalf("conformance: %v", err)
-	}
-	var table bytes.Buffer
-	_ = rep.WriteTable(&table)
-	t.Logf("conformance report (HSM sandbox):\n%s", table.String())
-	for _, f := range rep.Failures() {
-		t.Errorf("%s failed: %s — expected %s, got %s", f.ID, f.Check, f.Expected, f.Got)
-	}
+	rep := conform(ctx, t, "HSM sandbox", info)
 	for _, id := range []string{"E2E-5", "E2E-7", "DoD-1", "DoD-2"} {
 		if _, ok := rep.Result(id); !ok {
 			t.Errorf("row %s missing", id)

@@ -1,10 +1,12 @@
 package sandbox
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 
+	"github.com/ofpdp/ofpdp/internal/keysource"
 	"github.com/ofpdp/ofpdp/internal/pki"
 )
 
@@ -35,4 +37,28 @@ func pkiNames(dir string, hsm bool) []string {
 		return names
 	}
 	return slices.DeleteFunc(names, func(n string) bool { return n == "dp-sig.key" })
+}
+
+// publishDPKeys writes the DP JWKS that the simulator and the conformance runner verify the
+// DP's signatures with (pkiDir/dp.jwks.json): with a key ring, its active and next keys — what a
+// bank hands to PayNet during a rotation; without, dp-sig as `ofpdp pki init` wrote it.
+func publishDPKeys(ringFile, pkiDir string) error {
+	if ringFile == "" {
+		if err := pki.RestoreJWKS(pkiDir); err != nil {
+			return fmt.Errorf("%w: %w", ErrPKI, err)
+		}
+		return nil
+	}
+	ks, err := keysource.PublishedJWKS(ringFile)
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	raw, err := ks.JSON()
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(pkiDir, "dp.jwks.json"), append(raw, '\n'), 0o644); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
 }

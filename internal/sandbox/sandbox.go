@@ -78,6 +78,9 @@ type Options struct {
 	// HSM keeps the DP's signing and mTLS client keys in a SoftHSM2 token in DIR/hsm, with
 	// their PKI in DIR/pki-hsm (needs a build with PKCS#11: make build-hsm).
 	HSM bool
+	// SigningKeysFile is a signing key ring (keys.signing_keys_file) for the DP instead of
+	// dp-sig: the simulator is given its active and next keys as dp.jwks.json.
+	SigningKeysFile string
 }
 
 // ErrPKI is wrapped when DIR/pki exists but cannot be used.
@@ -156,6 +159,10 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	}
 	secret, err := ensureSecret(filepath.Join(dir, SecretFile))
 	if err != nil {
+		return nil, err
+	}
+
+	if err := publishDPKeys(o.SigningKeysFile, pkiDir); err != nil {
 		return nil, err
 	}
 
@@ -353,6 +360,7 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 	cfg.PayNet.DCJWKSURLTemplate = simMTLSURL + "/v1/jwks/{dc_id}"
 	cfg.Keys.SigningKeyFile, cfg.Keys.SigningCertFile = p("dp-sig.key"), p("dp-sig.crt")
 	cfg.Keys.MTLSCertFile, cfg.Keys.MTLSKeyFile = p("dp-mtls.crt"), p("dp-mtls.key")
+	cfg.Keys.SigningKeysFile = o.SigningKeysFile
 	if hsm != nil {
 		cfg.Keys.SigningKey, cfg.Keys.MTLSKey, cfg.Keys.PKCS11Module = hsm.signingKey, hsm.mtlsKey, hsm.module
 	}
