@@ -45,8 +45,9 @@ func newHSMToken(tokDir, pkiDir string, now time.Time) (*softhsm.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	// dp-sig is made in the token and never exists anywhere else.
-	pub, err := tok.GenerateKey("dp-sig", softhsm.RSA2048)
+	// dp-sig is made in the token and never exists anywhere else. It is a P-384 key (ES384)
+	// while dp-mtls is RSA-2048, so that the sandbox exercises both key types in the token.
+	pub, err := tok.GenerateKey("dp-sig", softhsm.P384)
 	if err != nil {
 		return nil, err
 	}

@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/keysource/softhsm"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
 )
 
-// TestHSMSandboxConforms runs `ofpdp sandbox --hsm` — the DP's signing and mTLS client keys in
-// a SoftHSM2 token — and `ofpdp conformance --sandbox` against it: PATCH signatures, data
+// TestHSMSandboxConforms runs `ofpdp sandbox --hsm` — the DP's signing key (P-384) and mTLS
+// client key (RSA-2048) in a SoftHSM2 token — and `ofpdp conformance --sandbox` against it: PATCH signatures, data
 // response JWS, id_tokens and the mTLS handshakes to the simulator all come from the token,
 // and the simulator verifies them. Every row must pass. A restart reuses the token.
 func TestHSMSandboxConforms(t *testing.T) {
@@ -42,6 +43,13 @@ func TestHSMSandboxConforms(t *testing.T) {
 	info := r.Info()
 	if info.PKIDir != filepath.Join(dir, sandbox.HSMPKISubdir) {
 		t.Fatalf("PKI dir %s", info.PKIDir)
+	}
+	raw, err := os.ReadFile(filepath.Join(info.PKIDir, "dp.jwks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ks, err := jose.ParseJWKS(raw); err != nil || len(ks.Keys) != 1 || ks.Keys[0].Alg != jose.AlgES384 {
+		t.Fatalf("the simulator's DP JWKS should hold the token's P-384 key: %s (%v)", raw, err)
 	}
 	if _, err := os.Stat(filepath.Join(info.PKIDir, "dp-sig.key")); !os.IsNotExist(err) {
 		t.Fatalf("dp-sig.key exists in the HSM sandbox's PKI (err %v): the key must live in the token only", err)
