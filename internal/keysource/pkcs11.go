@@ -5,6 +5,7 @@ package keysource
 import (
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -156,4 +157,15 @@ func (k *hsmKey) Close() error {
 	defer k.mu.Unlock()
 	k.disconnect()
 	return nil
+}
+
+// sameKey reports whether two public keys are equal.
+func sameKey(a, b crypto.PublicKey) bool {
+	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && e.Equal(b)
+}
+
+// pssOpts are the RSASSA-PSS options of PS256 (RFC 7518 §3.5: SHA-256, salt = hash length).
+func pssOpts() crypto.SignerOpts {
+	return &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}
 }

@@ -4,6 +4,7 @@ package keysource
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -139,7 +140,7 @@ func TestPKCS11ReconnectsAfterTheTokenDrops(t *testing.T) {
 	}
 	defer k.Close()
 	digest := make([]byte, 48)
-	sign := func() error { _, err := k.Sign(nil, digest, cryptoSHA384); return err }
+	sign := func() error { _, err := k.Sign(nil, digest, crypto.SHA384); return err }
 
 	// The HSM drops every session of this process (C_CloseAllSessions, as after an HSM
 	// restart): the next signature opens sessions and logs in again by itself.
