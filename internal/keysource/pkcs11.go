@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/ThalesGroup/crypto11"
 )
@@ -18,7 +19,12 @@ import (
 // PKCS11Built reports whether this binary can open pkcs11: keys (build tag pkcs11 with cgo).
 const PKCS11Built = true
 
-const defaultPKCS11Sessions = 8
+const (
+	defaultPKCS11Sessions = 8
+	// sessionWait bounds the wait for a free session: a signature never waits longer than
+	// PayNet's 5 s answer time for a token whose sessions are all stuck (spec §7.1).
+	sessionWait = 4 * time.Second
+)
 
 // hsmKey is a private key in a PKCS#11 token. crypto11 keeps a pool of logged-in sessions;
 // when a signature fails (the token was removed, the HSM restarted and dropped the sessions,
@@ -55,7 +61,8 @@ func openPKCS11(u *PKCS11URI, o Options) (Key, error) {
 	if sessions < 2 {
 		return nil, fmt.Errorf("keysource: PKCS#11 session pool of %d, need at least 2", sessions)
 	}
-	k := &hsmKey{uri: u, cfg: crypto11.Config{Path: module, TokenLabel: u.Token, TokenSerial: u.Serial, Pin: pin, MaxSessions: sessions}}
+	k := &hsmKey{uri: u, cfg: crypto11.Config{Path: module, TokenLabel: u.Token, TokenSerial: u.Serial, Pin: pin,
+		MaxSessions: sessions, PoolWaitTimeout: sessionWait}}
 	if u.Token != "" && u.Serial != "" {
 		k.cfg.TokenSerial = "" // crypto11 selects by one attribute; the label is checked below
 	}

@@ -5,6 +5,7 @@ package keysource
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,6 +180,44 @@ func TestPKCS11ReconnectsAfterTheTokenDrops(t *testing.T) {
 	}
 	if err := sign(); err != nil {
 		t.Fatalf("sign after the token returned: %v", err)
+	}
+}
+
+// TestPKCS11ConcurrentSignersSurviveADrop: goroutines share one key (and its session pool)
+// while the HSM drops every session; every signature succeeds and verifies.
+func TestPKCS11ConcurrentSignersSurviveADrop(t *testing.T) {
+	tok := softhsm.NewForTest(t, "ofpdp-test")
+	pub, err := tok.GenerateKey("dp-sig", softhsm.P384)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := Open(t.Context(), tok.URI("dp-sig"), Options{PKCS11Sessions: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	digest := make([]byte, 48)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*25)
+	for range 8 {
+		wg.Go(func() {
+			for range 25 {
+				sig, err := k.Sign(nil, digest, crypto.SHA384)
+				if err == nil && !ecdsa.VerifyASN1(pub.(*ecdsa.PublicKey), digest, sig) {
+					err = errors.New("signature does not verify")
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	dropSessions(t, tok.Module)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 
