@@ -22,7 +22,12 @@ FUZZTIME  ?= 20s
 BENCHTIME ?= 1s
 SANDBOX_DIR ?= .sandbox
 
-.PHONY: help build release image helm test bench lint fuzz sandbox clean
+# Packages with PKCS#11 tests (build tag pkcs11, SoftHSM2) and those tests' names: `make test` runs
+# only these again with the tag, the rest already ran without it.
+HSM_PKGS  ?= ./internal/keysource/... ./internal/sandbox/...
+HSM_TESTS ?= PKCS11|HSM
+
+.PHONY: help build build-hsm release image helm test bench bench-hsm lint fuzz sandbox clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -52,13 +57,21 @@ helm: ## helm lint and helm template of deploy/helm/ofpdp (helm run through the 
 	$(GO) run helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) lint --strict deploy/helm/ofpdp
 	$(GO) run helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) template ofpdp deploy/helm/ofpdp >/dev/null
 
-test: ## go vet, then every test with the race detector, then the deployment checks in deploy/
+build-hsm: ## bin/ofpdp with PKCS#11 support (cgo, build tag pkcs11) for keys in an HSM
+	CGO_ENABLED=1 $(GO) build -tags pkcs11 -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ofpdp
+
+test: ## go vet, every test with the race detector, the PKCS#11 tests against SoftHSM2, then the deployment checks in deploy/
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags pkcs11 $(HSM_PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m -tags pkcs11 -run '$(HSM_TESTS)' $(HSM_PKGS)
 	cd deploy && $(GO) vet ./... && $(GO) test -count=1 -timeout 20m ./...
 
 bench: ## every benchmark (figures go in docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+bench-hsm: ## signing throughput: SoftHSM2 against key files (docs/performance.md)
+	CGO_ENABLED=1 $(GO) test -tags pkcs11 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/keysource/
 
 lint: ## gofmt check, go vet and staticcheck (pinned, via the module proxy)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -29,7 +29,8 @@ func commands() []command {
 		{name: "connector-test", help: connectorTestHelp(), run: runConnectorTest},
 		{name: "pki", help: [][2]string{
 			{"pki init", "write a development CA, certificates, keys and JWKS (design §8)"},
-			{"pki inspect FILE", "describe a certificate, chain or JWKS"},
+			{"pki inspect FILE", "describe a certificate, chain or JWKS; for a signing key ring, the DP JWKS (active and next)"},
+			{"pki csr --key URI …", "write a CSR for the bank's CA from a key in a file, an HSM or AWS KMS"},
 		}, run: runPKI},
 		{name: "migrate", help: migrateHelp(), run: runMigrate},
 		{name: "sign", help: signHelp(), run: runSign},

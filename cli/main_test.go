@@ -47,13 +47,16 @@ func TestUsage(t *testing.T) {
 		{name: "version extra", args: []string{"version", "x"}, code: 2, err: `unexpected argument "x"`},
 		{name: "version bad flag", args: []string{"version", "--json"}, code: 2, err: "flag provided but not defined: -json"},
 		{name: "pki", args: []string{"pki"}, code: 2, err: "ofpdp pki init"},
-		{name: "pki --help", args: []string{"pki", "--help"}, code: 0, out: "ofpdp pki inspect FILE"},
+		{name: "pki --help", args: []string{"pki", "--help"}, code: 0, out: "ofpdp pki csr --key URI"},
 		{name: "pki unknown", args: []string{"pki", "renew"}, code: 2, err: `ofpdp pki: unknown command "renew"`},
 		{name: "pki init --help", args: []string{"pki", "init", "--help"}, code: 0, out: "-sig-alg"},
 		{name: "pki init bad flag", args: []string{"pki", "init", "--bits", "4096"}, code: 2, err: "flag provided but not defined: -bits"},
 		{name: "pki init bad sig-alg", args: []string{"pki", "init", "--dir", "unused", "--sig-alg", "RS256"}, code: 2, err: `signature algorithm "RS256"`},
-		{name: "pki inspect --help", args: []string{"pki", "inspect", "--help"}, code: 0, out: "Usage: ofpdp pki inspect FILE"},
+		{name: "pki inspect --help", args: []string{"pki", "inspect", "--help"}, code: 0, out: "Usage: ofpdp pki inspect [--jwks-out JWKS] FILE"},
 		{name: "pki inspect without file", args: []string{"pki", "inspect"}, code: 2, err: "want exactly one FILE"},
+		{name: "pki csr --help", args: []string{"pki", "csr", "--help"}, code: 0, out: "PayNet asks for three certificates"},
+		{name: "pki csr without key", args: []string{"pki", "csr", "--kind", "mtls", "--subject", "CN=x", "--out", "x.csr"}, code: 2, err: "--key, --kind, --subject and --out are required"},
+		{name: "pki csr bad kind", args: []string{"pki", "csr", "--key", "k", "--kind", "ca", "--subject", "CN=x", "--out", "x.csr"}, code: 1, err: "k: no such file"},
 		{name: "serve --help", args: []string{"serve", "--help"}, code: 0, out: "-check-config"},
 		{name: "serve bad flag", args: []string{"serve", "--port", "1"}, code: 2, err: "flag provided but not defined: -port"},
 		{name: "serve extra", args: []string{"serve", "now"}, code: 2, err: `unexpected argument "now"`},
@@ -203,6 +206,44 @@ func TestPKIInitAndInspect(t *testing.T) {
 	}
 	if code, _, errOut := ofpdp(t, nil, "pki", "inspect", filepath.Join(dir, "nope.crt")); code != 1 || !strings.Contains(errOut, "no such file") {
 		t.Errorf("inspect of a missing file: exit %d, %q", code, errOut)
+	}
+}
+
+// TestPKICSRAndRingInspect: a CSR from a key file, and the DP JWKS of a signing key ring.
+func TestPKICSRAndRingInspect(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if code, _, errOut := ofpdp(t, nil, "pki", "init", "--dir", "pki"); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, out, errOut := ofpdp(t, nil, "pki", "csr", "--key", "file:pki/dp-server.key", "--kind", "server",
+		"--subject", "CN=ofp.bank.com.my,O=Bank Berhad,C=MY", "--hosts", "ofp.bank.com.my", "--out", "server.csr")
+	if code != 0 || !strings.Contains(out, "wrote server.csr") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := ofpdp(t, nil, "pki", "csr", "--key", "pki/dp-server.key", "--kind", "server",
+		"--subject", "CN=x", "--hosts", "x", "--out", "server.csr"); code != 1 || !strings.Contains(errOut, "exists") {
+		t.Fatalf("overwrote server.csr: exit %d %s", code, errOut)
+	}
+	ring := "keys:\n- {key: pki/dp-sig.key, cert: pki/dp-sig.crt, state: retired}\n- {key: pki/dc-sig.key, cert: pki/dc-sig.crt, state: next}\n- {key: pki/paynet-sig.key, cert: pki/paynet-sig.crt, state: active}\n"
+	if err := os.WriteFile("ring.yaml", []byte(ring), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = ofpdp(t, nil, "pki", "inspect", "--jwks-out", "dp.jwks.json", "ring.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "key 1 of 2") || !strings.Contains(out, "CN=paynet-sig") || !strings.Contains(out, "CN=dc-sig") || strings.Contains(out, "CN=dp-sig") {
+		t.Fatalf("ring report does not show active then next only:\n%s", out)
+	}
+	raw, err := os.ReadFile("dp.jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ks, err := jose.ParseJWKS(raw); err != nil || len(ks.Keys) != 2 {
+		t.Fatalf("dp.jwks.json: %v", err)
+	}
+	if code, _, errOut := ofpdp(t, nil, "pki", "inspect", "--jwks-out", "x.json", "pki/ca.crt"); code != 2 || !strings.Contains(errOut, "needs a signing key ring") {
+		t.Fatalf("--jwks-out on a certificate: exit %d %s", code, errOut)
 	}
 }
 

@@ -35,7 +35,12 @@ certificate warning; --web-tls serves them over HTTPS instead: trust DIR/pki/ca.
 The DP reaches the demo bank the way a bank deploys it: bank.connector: http over mutual TLS to a
 mock core bank that implements docs/connector-openapi.yaml (--connector demo calls it in process
 instead). --bank-url points the DP at your own adapter instead; sandbox.json then lists no demo
-customers unless --users FILE (a JSON array of {"username", "password", "name"}) gives them.`
+customers unless --users FILE (a JSON array of {"username", "password", "name", "id_type",
+"id_number"}) gives them.
+
+--hsm keeps the DP's signing and mTLS client keys in a SoftHSM2 token (DIR/hsm, its own PKI in
+DIR/pki-hsm) and signs through PKCS#11, as a bank's HSM would; it needs a build with PKCS#11
+(make build-hsm) and the Debian package softhsm2.`
 
 // runSandbox is `ofpdp sandbox`.
 func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
@@ -54,9 +59,11 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	connectorName := fs.String("connector", sandbox.ConnectorHTTP, "the DP's connector: http (the mock core bank over HTTPS) or demo (in process)")
 	bankURL := fs.String("bank-url", "", "`URL` of an external core-bank adapter implementing docs/connector-openapi.yaml, instead of the mock core bank")
 	bankCA := fs.String("bank-ca", "", "PEM CA `file` that verifies --bank-url (default: the system roots)")
-	usersFile := fs.String("users", "", "JSON `file` of the customers sandbox.json lists: [{\"username\", \"password\", \"name\"}]")
+	usersFile := fs.String("users", "", "JSON `file` of the customers sandbox.json lists: [{\"username\", \"password\", \"name\", \"id_type\", \"id_number\"}]")
+	signingKeys := fs.String("signing-keys", "", "signing key ring `file` (keys.signing_keys_file) instead of DIR/pki/dp-sig; the simulator gets its active and next keys")
+	hsm := fs.Bool("hsm", false, "keep the DP's signing and mTLS keys in a SoftHSM2 token (needs make build-hsm and softhsm2)")
 	logLevel := fs.String("log-level", "info", "`level` of DIR/sandbox.log: debug, info, warn or error")
-	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp sandbox [--dir DIR] [--web-tls] [--ports-from N | per-port flags] [--ephemeral-ports]", sandboxAbout); done {
+	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp sandbox [--dir DIR] [--web-tls] [--hsm] [--signing-keys FILE] [--ports-from N | per-port flags] [--ephemeral-ports]", sandboxAbout); done {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -121,7 +128,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	fmt.Fprintln(stderr, "Starting the sandbox (the first start generates the PKI)…")
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	r, err := sandbox.Start(startCtx, sandbox.Options{Dir: *dir, Ephemeral: *ephemeral, Ports: ports, WebTLS: *webTLS, Logger: logger,
-		Connector: *connectorName, BankURL: *bankURL, BankCA: *bankCA, Users: users})
+		Connector: *connectorName, BankURL: *bankURL, BankCA: *bankCA, Users: users, HSM: *hsm, SigningKeysFile: *signingKeys})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "ofpdp sandbox: %v\n", err)

@@ -124,6 +124,27 @@ type Keys struct {
 	SigningKid      string `yaml:"signing_kid" env:"OFPDP_KEYS_SIGNING_KID" example:"dp-key-id-001" doc:"kid of the signing key. Empty = the certificate's x5t#S256 thumbprint."`
 	MTLSCertFile    string `yaml:"mtls_cert_file" env:"OFPDP_KEYS_MTLS_CERT_FILE" default:"pki/dp-mtls.crt" doc:"PEM client certificate the DP presents when calling PayNet."`
 	MTLSKeyFile     string `yaml:"mtls_key_file" env:"OFPDP_KEYS_MTLS_KEY_FILE" default:"pki/dp-mtls.key" doc:"PEM private key of keys.mtls_cert_file (mode 0600)."`
+
+	// Key sources and rotation (internal/keysource; docs/operations.md).
+	SigningKey      string        `yaml:"signing_key" env:"OFPDP_KEYS_SIGNING_KEY" example:"pkcs11:token=ofpdp;object=dp-sig-2026?pin-source=/etc/ofpdp/hsm.pin" doc:"Key URI of the signing key, replacing keys.signing_key_file when set: file:PATH (or a plain path), pkcs11:… (RFC 7512: token= or serial=, object= or id=, ?pin-source=FILE, optional &module-path=; needs a build with PKCS#11, make build-hsm) or awskms:KEY-ARN (AWS KMS Sign; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)."`
+	MTLSKey         string        `yaml:"mtls_key" env:"OFPDP_KEYS_MTLS_KEY" example:"pkcs11:token=ofpdp;object=dp-mtls?pin-source=/etc/ofpdp/hsm.pin" doc:"Key URI of the mTLS client key, replacing keys.mtls_key_file when set (same forms as keys.signing_key)."`
+	PKCS11Module    string        `yaml:"pkcs11_module" env:"OFPDP_KEYS_PKCS11_MODULE" example:"/usr/lib/softhsm/libsofthsm2.so" doc:"The HSM vendor's PKCS#11 library, for pkcs11: key URIs without module-path."`
+	PKCS11Sessions  int           `yaml:"pkcs11_sessions" env:"OFPDP_KEYS_PKCS11_SESSIONS" default:"8" doc:"Sessions each PKCS#11 key keeps open in its pool (2–1024): signatures in parallel per key."`
+	SigningKeysFile string        `yaml:"signing_keys_file" env:"OFPDP_KEYS_SIGNING_KEYS_FILE" example:"/etc/ofpdp/signing-keys.yaml" doc:"Key ring for rotation: a YAML file listing keys (key URI, cert, optional kid, state active, next or retired; exactly one active). The active key signs; active and next are published in the DP JWKS. Re-read every keys.reload_interval, so a promotion needs no restart. When set, keys.signing_key, keys.signing_key_file, keys.signing_cert_file and keys.signing_kid are ignored."`
+	ReloadInterval  time.Duration `yaml:"reload_interval" env:"OFPDP_KEYS_RELOAD_INTERVAL" default:"30s" doc:"How often keys.signing_keys_file is checked for changes (1s–1h)."`
+}
+
+// SigningKeyURI is the key URI of the single signing key: keys.signing_key, else keys.signing_key_file.
+func (k Keys) SigningKeyURI() string { return keyURI(k.SigningKey, k.SigningKeyFile) }
+
+// MTLSKeyURI is the key URI of the mTLS client key: keys.mtls_key, else keys.mtls_key_file.
+func (k Keys) MTLSKeyURI() string { return keyURI(k.MTLSKey, k.MTLSKeyFile) }
+
+func keyURI(uri, file string) string {
+	if uri != "" {
+		return uri
+	}
+	return "file:" + file
 }
 
 // Secrets holds server-side secrets.

@@ -47,7 +47,7 @@ func TestDefaults(t *testing.T) {
 			PatchMaxAttempts: 3, PatchBudget: 4 * time.Second, OutboxInterval: 30 * time.Second, OutboxMaxAttempts: 10,
 			RevokeMethod: "POST", RevokePath: "/v1/consents/{consent_id}/revoke", RevokeReasonCode: "not_allowed"},
 		Keys: Keys{SigningKeyFile: "pki/dp-sig.key", SigningCertFile: "pki/dp-sig.crt",
-			MTLSCertFile: "pki/dp-mtls.crt", MTLSKeyFile: "pki/dp-mtls.key"},
+			MTLSCertFile: "pki/dp-mtls.crt", MTLSKeyFile: "pki/dp-mtls.key", PKCS11Sessions: 8, ReloadInterval: 30 * time.Second},
 		Authorize: Authorize{SessionIdleTimeout: 5 * time.Minute, LoginMaxFailures: 5, LoginLockout: 15 * time.Minute,
 			LoginDelayStep: 30 * time.Second, LoginHardLockFailures: 20, LoginMaxFailuresPerClient: 30, LoginMaxFailuresPerConsent: 10,
 			LoginMaxFailuresGlobalPerMinute: 600, SessionsPerConsent: 20, RequireIdentityBinding: true},

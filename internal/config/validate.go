@@ -19,10 +19,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ofpdp/ofpdp/connector"
+	"github.com/ofpdp/ofpdp/internal/keysource"
 	"github.com/ofpdp/ofpdp/internal/mtls"
 	"github.com/ofpdp/ofpdp/internal/ops"
 
@@ -155,7 +155,7 @@ func (c *Config) validate(now time.Time) error {
 	v.payNet()
 
 	v.signingKey()
-	v.keyPair("keys.mtls_cert_file", "keys.mtls_key_file", c.Keys.MTLSCertFile, c.Keys.MTLSKeyFile, x509.ExtKeyUsageClientAuth)
+	v.mtlsKey()
 
 	if c.Secrets.ServerSecretFile == "" {
 		if !c.Sandbox {
@@ -462,14 +462,21 @@ func isLoopbackHost(host string) bool {
 
 func (v *validator) signingKey() {
 	k := &v.c.Keys
-	okKey := v.privateFile("keys.signing_key_file", k.SigningKeyFile)
+	if v.keySources() {
+		return // a key ring, or a key in an HSM or KMS: see keys.go
+	}
+	keyKey, keyFile := "keys.signing_key_file", k.SigningKeyFile
+	if k.SigningKey != "" {
+		keyKey, keyFile = "keys.signing_key", filePath(k.SigningKey)
+	}
+	okKey := v.privateFile(keyKey, keyFile)
 	okCert := v.file("keys.signing_cert_file", k.SigningCertFile)
 	if !okKey || !okCert {
 		return
 	}
-	sk, err := jose.LoadSigningKey(k.SigningKeyFile, k.SigningCertFile)
+	sk, err := jose.LoadSigningKey(keyFile, k.SigningCertFile)
 	if err != nil {
-		v.failf("keys.signing_key_file", k.SigningKeyFile, true, ErrFile, "cannot sign with keys.signing_cert_file: %v", unwrapPath(err))
+		v.failf(keyKey, keyFile, true, ErrFile, "cannot sign with keys.signing_cert_file: %v", unwrapPath(err))
 		return
 	}
 	v.validity("keys.signing_cert_file", k.SigningCertFile, sk.Chain[0])
@@ -714,40 +721,12 @@ func (v *validator) privateFile(key, path string) bool {
 	if err != nil || runtime.GOOS == "windows" { // Windows has no Unix permission bits
 		return err == nil
 	}
-	owner := -1
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		owner = int(sys.Uid)
-	}
-	if problem := privateModeProblem(st.Mode().Perm(), owner, os.Geteuid(), path); problem != "" {
+	if problem := keysource.PrivateFileProblem(st, path); problem != "" {
 		f := v.field[key]
 		v.errs = append(v.errs, &FieldError{Key: key, Env: f.Env, Value: path, HasValue: true, Err: ErrFile, Problem: problem})
 		return false
 	}
 	return true
-}
-
-// privateModeProblem applies PostgreSQL's rule for its server key (and ssh's for the owner's
-// own keys): a file owned by the user ofpdp runs as must not be open to the group or others
-// (0600 or less); a file owned by root may also be readable by its group (0640 or less), which
-// is how Kubernetes mounts Secrets (root-owned, group = the pod's fsGroup) and how Debian's
-// ssl-cert group works. Never writable by the group, never open to others. "" when perm is fine.
-func privateModeProblem(perm os.FileMode, owner, self int, path string) string {
-	forbidden, fix := os.FileMode(0o077), "chmod 600"
-	if owner == 0 && self != 0 {
-		forbidden, fix = 0o037, "chmod 640"
-	}
-	if perm&forbidden == 0 {
-		return ""
-	}
-	return fmt.Sprintf("is accessible by group or others (mode %04o); it holds a private key, secret or token: run %s %s", perm, fix, shellQuote(path))
-}
-
-// shellQuote quotes path for a shell command line when it needs it.
-func shellQuote(path string) string {
-	if path != "" && strings.Trim(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@") == "" {
-		return path
-	}
-	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }
 
 // unwrapPath drops the *fs.PathError wrapper, whose path the message already shows.

@@ -14,7 +14,10 @@ import (
 // signatures (PATCH), attached JWS, JWTs (id_token, sealed responses). Safe for
 // concurrent use.
 type Signer struct {
-	Key    *SigningKey
+	Key *SigningKey
+	// Active, when set, is asked for the signing key at every signature instead of Key, so that
+	// a key rotation takes effect without restart (the active key of a key ring).
+	Active interface{ Active() *SigningKey }
 	Issuer string           // iss in detached headers (= dp_id) and in sealed responses
 	Now    func() time.Time // default time.Now
 	NewID  func() string    // default uuid.NewString
@@ -119,17 +122,21 @@ func (s *Signer) signJWT(payload []byte) ([]byte, error) {
 
 // sign signs with the SigningKey, adding kid to h; detached != nil signs a detached payload.
 func (s *Signer) sign(payload []byte, h jws.Headers, detached []byte) ([]byte, error) {
-	if err := s.Key.check(); err != nil {
+	key := s.Key
+	if s.Active != nil {
+		key = s.Active.Active()
+	}
+	if err := key.check(); err != nil {
 		return nil, err
 	}
-	alg, err := sigAlg(s.Key.Alg)
+	alg, err := sigAlg(key.Alg)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.Set(jws.KeyIDKey, s.Key.Kid); err != nil {
+	if err := h.Set(jws.KeyIDKey, key.Kid); err != nil {
 		return nil, fmt.Errorf("jose: header kid: %w", err)
 	}
-	opts := []jws.SignOption{jws.WithKey(alg, s.Key.Key, jws.WithProtectedHeaders(h))}
+	opts := []jws.SignOption{jws.WithKey(alg, key.Key, jws.WithProtectedHeaders(h))}
 	if detached != nil {
 		opts = append(opts, jws.WithDetachedPayload(detached))
 	}

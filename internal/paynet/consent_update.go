@@ -227,7 +227,7 @@ func NewClient(o ClientOptions) (*Client, error) {
 	if o.HTTPClient == nil {
 		return nil, errors.New("paynet: HTTPClient is required (mTLS, see NewMTLSClient)")
 	}
-	if o.Signer == nil || o.Signer.Key == nil {
+	if o.Signer == nil || (o.Signer.Key == nil && o.Signer.Active == nil) {
 		return nil, errors.New("paynet: Signer with a signing key is required")
 	}
 	if o.Recorder == nil {

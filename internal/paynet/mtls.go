@@ -21,6 +21,12 @@ func NewMTLSClient(certFile, keyFile, caFile string, timeout time.Duration) (*ht
 	if err != nil {
 		return nil, fmt.Errorf("paynet: mTLS client certificate: %w", err)
 	}
+	return NewMTLSClientCert(cert, caFile, timeout)
+}
+
+// NewMTLSClientCert is NewMTLSClient with the client certificate given: its PrivateKey may be
+// any crypto.Signer, e.g. a key in an HSM (internal/keysource).
+func NewMTLSClientCert(cert tls.Certificate, caFile string, timeout time.Duration) (*http.Client, error) {
 	roots, err := mtls.LoadCAPool(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("paynet: PayNet CA bundle: %w", err)

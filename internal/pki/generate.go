@@ -243,31 +243,7 @@ func build(opts Options) ([]file, *Result, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("pki: generate %s key: %w", id.name, err)
 		}
-		tmpl := &x509.Certificate{
-			Subject:               pkix.Name{Organization: []string{organization}, OrganizationalUnit: []string{id.party}, CommonName: id.name},
-			NotBefore:             notBefore,
-			NotAfter:              notAfter,
-			BasicConstraintsValid: true,
-		}
-		switch id.role {
-		case roleServer:
-			tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
-			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-			for _, h := range opts.Hosts {
-				if ip := net.ParseIP(h); ip != nil {
-					tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-				} else {
-					tmpl.DNSNames = append(tmpl.DNSNames, h)
-				}
-			}
-		case roleClient:
-			tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-		case roleSig:
-			tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-		case roleEnc:
-			tmpl.KeyUsage = x509.KeyUsageKeyEncipherment
-		}
+		tmpl := certTemplate(id, opts.Hosts, notBefore, notAfter)
 		cert, fs, err := issue(opts.Rand, id.name, tmpl, key, ca, caKey)
 		if err != nil {
 			return nil, nil, err
@@ -278,31 +254,70 @@ func build(opts Options) ([]file, *Result, error) {
 	}
 
 	for _, j := range jwksFiles {
-		ks := &jose.KeySet{}
-		for _, m := range j.members {
-			use := jose.UseSig
-			if strings.HasSuffix(m, "-enc") {
-				use = jose.UseEnc
-			}
-			pk, err := jose.PublicKeyFromChain([]*x509.Certificate{certs[m], ca}, use, "")
-			if err != nil {
-				return nil, nil, fmt.Errorf("pki: %s: %w", m, err)
-			}
-			ks.Keys = append(ks.Keys, pk)
-		}
-		raw, err := ks.JSON()
+		f, ks, err := jwksFile(j.name, j.members, certs, ca)
 		if err != nil {
-			return nil, nil, fmt.Errorf("pki: %s: %w", j.name, err)
+			return nil, nil, err
 		}
-		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, raw, "", "  "); err != nil {
-			return nil, nil, fmt.Errorf("pki: %s: %w", j.name, err)
-		}
-		pretty.WriteByte('\n')
-		files = append(files, file{name: j.name, data: pretty.Bytes(), mode: 0o644})
+		files = append(files, f)
 		res.KeySets = append(res.KeySets, KeySetFile{File: j.name, Keys: ks.Keys})
 	}
 	return files, res, nil
+}
+
+// certTemplate is the certificate of one identity of the layout.
+func certTemplate(id identity, hosts []string, notBefore, notAfter time.Time) *x509.Certificate {
+	tmpl := &x509.Certificate{
+		Subject:               pkix.Name{Organization: []string{organization}, OrganizationalUnit: []string{id.party}, CommonName: id.name},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		BasicConstraintsValid: true,
+	}
+	switch id.role {
+	case roleServer:
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		for _, h := range hosts {
+			if ip := net.ParseIP(h); ip != nil {
+				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			} else {
+				tmpl.DNSNames = append(tmpl.DNSNames, h)
+			}
+		}
+	case roleClient:
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	case roleSig:
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	case roleEnc:
+		tmpl.KeyUsage = x509.KeyUsageKeyEncipherment
+	}
+	return tmpl
+}
+
+// jwksFile renders the JWKS file name with the certificates of members (chained to ca).
+func jwksFile(name string, members []string, certs map[string]*x509.Certificate, ca *x509.Certificate) (file, *jose.KeySet, error) {
+	ks := &jose.KeySet{}
+	for _, m := range members {
+		use := jose.UseSig
+		if strings.HasSuffix(m, "-enc") {
+			use = jose.UseEnc
+		}
+		pk, err := jose.PublicKeyFromChain([]*x509.Certificate{certs[m], ca}, use, "")
+		if err != nil {
+			return file{}, nil, fmt.Errorf("pki: %s: %w", m, err)
+		}
+		ks.Keys = append(ks.Keys, pk)
+	}
+	raw, err := ks.JSON()
+	if err != nil {
+		return file{}, nil, fmt.Errorf("pki: %s: %w", name, err)
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, raw, "", "  "); err != nil {
+		return file{}, nil, fmt.Errorf("pki: %s: %w", name, err)
+	}
+	pretty.WriteByte('\n')
+	return file{name: name, data: pretty.Bytes(), mode: 0o644}, ks, nil
 }
 
 // newKey returns the key for a role: RSA-2048, except *-sig keys, whose type follows sigAlg.
@@ -321,36 +336,43 @@ func newKey(r io.Reader, ro role, sigAlg string) (crypto.Signer, error) {
 // issue signs tmpl (self-signed when parent is nil) and returns the parsed
 // certificate with its .crt and .key files.
 func issue(r io.Reader, name string, tmpl *x509.Certificate, key crypto.Signer, parent *x509.Certificate, parentKey crypto.Signer) (*x509.Certificate, []file, error) {
+	cert, crt, err := issueCert(r, name, tmpl, key.Public(), parent, parentKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pki: %s key: %w", name, err)
+	}
+	return cert, []file{crt, {name: name + ".key", data: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), mode: 0o600}}, nil
+}
+
+// issueCert signs tmpl for pub (self-signed when parent is nil) and returns the parsed
+// certificate and its .crt file.
+func issueCert(r io.Reader, name string, tmpl *x509.Certificate, pub crypto.PublicKey, parent *x509.Certificate, parentKey crypto.Signer) (*x509.Certificate, file, error) {
 	serial, err := serialNumber(r)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pki: %s serial: %w", name, err)
+		return nil, file{}, fmt.Errorf("pki: %s serial: %w", name, err)
 	}
 	tmpl.SerialNumber = serial
-	spki, err := x509.MarshalPKIXPublicKey(key.Public())
+	spki, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pki: %s: %w", name, err)
+		return nil, file{}, fmt.Errorf("pki: %s: %w", name, err)
 	}
 	ski := sha256.Sum256(spki) // RFC 7093 §2 method 1: leftmost 160 bits of SHA-256
 	tmpl.SubjectKeyId = ski[:20]
 	if parent == nil {
 		parent = tmpl
 	}
-	der, err := x509.CreateCertificate(r, tmpl, parent, key.Public(), parentKey)
+	der, err := x509.CreateCertificate(r, tmpl, parent, pub, parentKey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pki: sign %s: %w", name, err)
+		return nil, file{}, fmt.Errorf("pki: sign %s: %w", name, err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pki: %s: %w", name, err)
+		return nil, file{}, fmt.Errorf("pki: %s: %w", name, err)
 	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("pki: %s key: %w", name, err)
-	}
-	return cert, []file{
-		{name: name + ".crt", data: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), mode: 0o644},
-		{name: name + ".key", data: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), mode: 0o600},
-	}, nil
+	return cert, file{name: name + ".crt", data: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), mode: 0o644}, nil
 }
 
 // serialNumber returns a positive random 127-bit serial (RFC 5280 §4.1.2.2: ≤ 20 octets).

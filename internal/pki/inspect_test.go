@@ -83,7 +83,7 @@ func TestInspect(t *testing.T) {
 				if it.Fingerprint != mtls.Fingerprint(it.Cert) || it.Thumbprint != jose.Thumbprint(it.Cert) {
 					t.Errorf("item %d fingerprint/thumbprint do not match the certificate", i)
 				}
-				if !strings.Contains(it.JWK, `"use":"`+tt.uses[i]+`"`) || !strings.Contains(it.JWK, `"x5t#S256":"`+it.Thumbprint+`"`) || strings.Contains(it.JWK, "x5c") {
+				if !strings.Contains(it.JWK, `"use":"`+tt.uses[i]+`"`) || !strings.Contains(it.JWK, `"x5t#S256":"`+it.Thumbprint+`"`) || strings.Contains(it.JWK, `"x5c":`) {
 					t.Errorf("item %d JWK %s: want use %s, x5t#S256, no x5c", i, it.JWK, tt.uses[i])
 				}
 				if tt.wantKids && it.Kid != it.Thumbprint {

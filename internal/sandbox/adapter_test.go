@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/connectortest"
-	"github.com/ofpdp/ofpdp/internal/ofp/conformance"
-	"github.com/ofpdp/ofpdp/internal/ofp/sim"
-	"github.com/ofpdp/ofpdp/internal/ofp/wire"
 	"github.com/ofpdp/ofpdp/internal/sandbox"
 )
 
@@ -86,7 +83,7 @@ func TestPythonAdapterServesTheSandbox(t *testing.T) {
 		t.Fatalf("connector-test: %d failed, %d skipped", kit.Failed, kit.Skipped)
 	}
 
-	conform(ctx, t, sandbox.Options{Dir: t.TempDir(), Ephemeral: true, BankURL: url,
+	conformStarted(ctx, t, sandbox.Options{Dir: t.TempDir(), Ephemeral: true, BankURL: url,
 		Users: []sandbox.UserInfo{
 			{Username: "aisyah", Password: "Demo@1234", Name: "NUR AISYAH BINTI AHMAD", IDType: "nric", IDNumber: "900101-14-5678"},
 			{Username: "tan", Password: "Demo@5678", Name: "TAN WEI MING", IDType: "nric", IDNumber: "850615-10-5123"}}})
@@ -100,34 +97,19 @@ func TestConformanceInProcessConnector(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	conform(ctx, t, sandbox.Options{Dir: t.TempDir(), Ephemeral: true, Connector: sandbox.ConnectorDemo})
+	conformStarted(ctx, t, sandbox.Options{Dir: t.TempDir(), Ephemeral: true, Connector: sandbox.ConnectorDemo})
 }
 
-// conform starts a sandbox with o and runs every conformance check against it: all must pass.
-func conform(ctx context.Context, t *testing.T, o sandbox.Options) {
+// conformStarted starts a sandbox with o and runs every conformance check against it: all must
+// pass, none may be skipped.
+func conformStarted(ctx context.Context, t *testing.T, o sandbox.Options) {
 	t.Helper()
 	r, err := sandbox.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = r.Stop() }()
-	info := r.Info()
-	target := conformance.Target{APIURL: info.DP.APIURL, WebURL: info.DP.WebURL, PKIDir: info.PKIDir,
-		RedirectURI: info.RedirectURI, DPID: info.DPID, DCID: info.DCID}
-	for _, u := range info.Users {
-		target.Users = append(target.Users, conformance.User{Username: u.Username, Password: u.Password,
-			IDType: wire.IDType(u.IDType), IDNumber: u.IDNumber})
-	}
-	rep, err := conformance.Run(ctx, conformance.Options{Target: target, Sim: &sim.Client{BaseURL: info.PayNet.URL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ct strings.Builder
-	_ = rep.WriteTable(&ct)
-	t.Logf("conformance (bank.url %q):\n%s", info.Bank.URL, ct.String())
-	for _, f := range rep.Failures() {
-		t.Errorf("%s failed: %s — expected %s, got %s", f.ID, f.Check, f.Expected, f.Got)
-	}
+	rep := conform(ctx, t, "bank.url "+r.Info().Bank.URL, r.Info())
 	if rep.Skipped > 0 || len(rep.Results) < 100 {
 		t.Errorf("%d checks, %d skipped", len(rep.Results), rep.Skipped)
 	}

@@ -85,6 +85,12 @@ type Options struct {
 	BankURL, BankCA string
 	// Users are the sign-ins sandbox.json lists; empty = the demo logins, unless BankURL is set.
 	Users []UserInfo
+	// HSM keeps the DP's signing and mTLS client keys in a SoftHSM2 token in DIR/hsm, with
+	// their PKI in DIR/pki-hsm (needs a build with PKCS#11: make build-hsm).
+	HSM bool
+	// SigningKeysFile is a signing key ring (keys.signing_keys_file) for the DP instead of
+	// dp-sig: the simulator is given its active and next keys as dp.jwks.json.
+	SigningKeysFile string
 }
 
 // ErrPKI is wrapped when DIR/pki exists but cannot be used.
@@ -149,11 +155,24 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	pkiDir := filepath.Join(dir, PKISubdir)
-	if err := ensurePKI(pkiDir, o.Now()); err != nil {
+	if o.HSM {
+		pkiDir = filepath.Join(dir, HSMPKISubdir)
+	}
+	if err := ensurePKI(pkiDir, pkiNames(pkiDir, o.HSM), o.Now()); err != nil {
 		return nil, err
+	}
+	var hsm *hsmConfig
+	if o.HSM {
+		if hsm, err = hsmKeys(dir, pkiDir, o.Now()); err != nil {
+			return nil, err
+		}
 	}
 	secret, err := ensureSecret(filepath.Join(dir, SecretFile))
 	if err != nil {
+		return nil, err
+	}
+
+	if err := publishDPKeys(o.SigningKeysFile, pkiDir); err != nil {
 		return nil, err
 	}
 
@@ -220,7 +239,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	ls.simMTLS, ls.simPublic = nil, nil
 	start(component{"PayNet simulator", func(ctx context.Context) error { return simulator.Serve(ctx, simMTLS, simPublic) }})
 
-	cfg, err := buildConfig(o, dir, pkiDir, secret, ls, urls.web, urls.simMTLS, simulator.RedirectURI(), cb)
+	cfg, err := buildConfig(o, dir, pkiDir, secret, ls, urls.web, urls.simMTLS, simulator.RedirectURI(), cb, hsm)
 	if err != nil {
 		return abort(err)
 	}
@@ -348,7 +367,7 @@ func listen(o Options) (*listeners, error) {
 }
 
 // buildConfig is the DP's configuration in the sandbox (issue 6 §3).
-func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners, webURL, simMTLSURL, redirectURI string, cb *coreBank) (*config.Config, error) {
+func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners, webURL, simMTLSURL, redirectURI string, cb *coreBank, hsm *hsmConfig) (*config.Config, error) {
 	cfg, err := config.Load("", nil)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: default configuration: %w", err)
@@ -378,6 +397,10 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 	cfg.PayNet.DCJWKSURLTemplate = simMTLSURL + "/v1/jwks/{dc_id}"
 	cfg.Keys.SigningKeyFile, cfg.Keys.SigningCertFile = p("dp-sig.key"), p("dp-sig.crt")
 	cfg.Keys.MTLSCertFile, cfg.Keys.MTLSKeyFile = p("dp-mtls.crt"), p("dp-mtls.key")
+	cfg.Keys.SigningKeysFile = o.SigningKeysFile
+	if hsm != nil {
+		cfg.Keys.SigningKey, cfg.Keys.MTLSKey, cfg.Keys.PKCS11Module = hsm.signingKey, hsm.mtlsKey, hsm.module
+	}
 	cfg.Secrets.ServerSecretFile = secretFile
 	cfg.Authorize.RedirectURIAllowlist = []string{redirectURI}
 	// Revocations and compensating updates reach the simulator within a second.
@@ -398,8 +421,7 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 
 // ensurePKI generates the development PKI of design.md §8 in dir when none of its files exist,
 // and otherwise checks that all of them do and that the certificates are still valid.
-func ensurePKI(dir string, now time.Time) error {
-	names := pki.FileNames()
+func ensurePKI(dir string, names []string, now time.Time) error {
 	var present []string
 	for _, n := range names {
 		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {

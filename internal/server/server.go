@@ -49,6 +49,7 @@ type Server struct {
 	outbox  *outbox.Worker
 	purger  *purger
 	expirer *expirer
+	keys    *dpKeys
 
 	api, web, opsSrv       *http.Server
 	apiTLS, webTLS, opsTLS *tls.Config
@@ -97,16 +98,19 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	}
 	s.store = st
 
-	sigKey, err := jose.LoadSigningKey(cfg.Keys.SigningKeyFile, cfg.Keys.SigningCertFile)
+	keys, err := openKeys(ctx, cfg, d.Logger)
 	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
+		return nil, err
 	}
-	if cfg.Keys.SigningKid != "" {
-		sigKey.Kid = cfg.Keys.SigningKid
-	}
-	signer := &jose.Signer{Key: sigKey, Issuer: cfg.DPID, Now: d.Now}
+	defer func() {
+		if err != nil {
+			keys.close()
+		}
+	}()
+	s.keys = keys
+	signer := &jose.Signer{Active: keys.ring, Issuer: cfg.DPID, Now: d.Now}
 
-	toPayNet, err := paynet.NewMTLSClient(cfg.Keys.MTLSCertFile, cfg.Keys.MTLSKeyFile, cfg.PayNet.CAFile, 5*time.Second)
+	toPayNet, err := paynet.NewMTLSClientCert(keys.cert, cfg.PayNet.CAFile, 5*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("mTLS client for PayNet: %w", err)
 	}
@@ -200,6 +204,8 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 			return nil
 		},
 		"paynet_keys": func(ctx context.Context) error { _, err := paynetKeys.Set(ctx); return err },
+		"signing_key": keys.ring.Ready,
+		"mtls_key":    keys.mtls.Ready,
 	}
 	if r, ok := raw.(interface{ Ready(context.Context) error }); ok {
 		checks["bank"] = r.Ready
@@ -342,6 +348,8 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	go func() { defer close(purgeDone); s.purger.run(purgeCtx) }()
 	expiryDone := make(chan struct{})
 	go func() { defer close(expiryDone); s.expirer.run(purgeCtx) }()
+	ringDone := make(chan struct{})
+	go func() { defer close(ringDone); s.keys.ring.Run(purgeCtx, s.cfg.Keys.ReloadInterval) }()
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
@@ -389,6 +397,8 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	<-outboxDone // its last writes land before the database closes
 	<-purgeDone
 	<-expiryDone
+	<-ringDone
+	s.keys.close()
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}

@@ -86,7 +86,8 @@ func newInstall(t testing.TB, eng storetest.Engine, freePorts bool) *install {
 	if _, err := rand.Read(secret); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(in.dir, "server.secret"), secret, 0o600)
+	// Hex: raw bytes ending in a space or newline would be trimmed below the 32 needed.
+	writeFile(t, filepath.Join(in.dir, "server.secret"), []byte(hex.EncodeToString(secret)), 0o600)
 	in.adminToken = hex.EncodeToString(secret[:24]) + "-admin"
 	writeFile(t, filepath.Join(in.dir, "admin.token"), []byte(in.adminToken+"\n"), 0o600)
 

@@ -1,0 +1,5 @@
+package keysource
+
+import "os"
+
+var osGetenv = os.Getenv
