@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/ofpdp/ofpdp/internal/ofp/conformance"
@@ -16,6 +17,10 @@ func conform(ctx context.Context, t *testing.T, name string, info sandbox.Info) 
 	t.Helper()
 	target := conformance.Target{APIURL: info.DP.APIURL, WebURL: info.DP.WebURL, PKIDir: info.PKIDir,
 		RedirectURI: info.RedirectURI, DPID: info.DPID, DCID: info.DCID}
+	if info.DP.AdminToken != "" { // as `ofpdp conformance --sandbox` does: the revocation group uses the admin API
+		target.RevokeURL = strings.TrimRight(info.DP.OpsURL, "/") + "/admin/v1/consents/{consent_id}/revoke"
+		target.RevokeToken = info.DP.AdminToken
+	}
 	for _, u := range info.Users {
 		target.Users = append(target.Users, conformance.User{Username: u.Username, Password: u.Password,
 			IDType: wire.IDType(u.IDType), IDNumber: u.IDNumber})
