@@ -14,8 +14,6 @@ var myt = time.FixedZone("MYT", 8*3600)
 
 const dateLayout = "2006-01-02"
 
-var errAmountSyntax = connector.ErrAmountSyntax
-
 // parseAmount is connector.ParseAmount with the value named in the error (the data file is the
 // bank's own, not a customer's).
 func parseAmount(s string) (int64, error) {
