@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/ofpdp/ofpdp/internal/journey"
 )
 
 //go:embed templates/*.html
@@ -73,13 +75,8 @@ type view struct {
 
 type dcView struct{ Name, LogoURL string }
 
-type accountView struct {
-	ID      string // DP account id (consent.AccountID), the form value: never the bank number
-	Name    string
-	TypeKey string
-	Last4   string
-	Checked bool
-}
+// accountView is an account as a page shows it: never the full bank number.
+type accountView = journey.SharedAccount
 
 // base fills the fields every page shares.
 func (h *Handler) base(r *http.Request, s *sess, page, titleKey string) view {
@@ -211,13 +208,13 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // stepPath is the page of a journey step.
-func stepPath(step string) string {
+func stepPath(step journey.Step) string {
 	switch step {
-	case stepAccounts:
+	case journey.StepAccounts:
 		return pathAccounts
-	case stepReview:
+	case journey.StepReview:
 		return pathReview
-	case stepDone:
+	case journey.StepDone:
 		return pathComplete
 	}
 	return pathLogin
