@@ -47,6 +47,8 @@ func newWeb(cfg *config.Config, st *store.Store, conn connector.Connector, verif
 		TrustedProxies:         proxies,
 		RatePerClientPerMinute: cfg.Web.RateLimitPerClientPerMinute, RateGlobalPerSecond: cfg.Web.RateLimitGlobalPerSecond,
 		InsecureHTTP: cfg.Web.InsecureHTTP, Sandbox: cfg.Sandbox,
+		AppLinks: web.AppLinks{AppleAppIDs: cfg.Web.AppleAppIDs, AndroidPackage: cfg.Web.AndroidPackage,
+			AndroidCertFingerprints: cfg.Web.AndroidCertFingerprints},
 		Metrics: metrics, Now: d.Now, Logger: d.Logger,
 	})
 }

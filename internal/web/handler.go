@@ -113,7 +113,17 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 
+	apple, android, err := o.AppLinks.documents()
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
+	if apple != nil {
+		mux.Handle(pathAppleAssociation, methods{h: h, get: h.wellKnown(apple)})
+	}
+	if android != nil {
+		mux.Handle(pathAssetLinks, methods{h: h, get: h.wellKnown(android)})
+	}
 	mux.Handle(pathAuthorize, methods{h: h, get: h.authorize})
 	mux.Handle(pathUniversalLink, methods{h: h, get: h.authorize})
 	mux.Handle(pathLogin, methods{h: h, get: h.loginPage, post: h.loginSubmit})

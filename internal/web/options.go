@@ -93,6 +93,9 @@ type Options struct {
 	InsecureHTTP bool
 	// Sandbox shows a visible "Sandbox" label.
 	Sandbox bool
+	// AppLinks are the bank's apps that open the authorize link; their association files are
+	// served under /.well-known/ (spec §2.4).
+	AppLinks AppLinks
 
 	// Metrics, when set, counts journey outcomes (ofpdp_authorization_journeys_total).
 	Metrics *obs.Metrics
