@@ -29,6 +29,7 @@ type Config struct {
 	Keys      Keys      `yaml:"keys" doc:"The DP's own signing and mTLS client keys (spec §4.1, §4.2)."`
 	Secrets   Secrets   `yaml:"secrets" doc:"Server-side secrets."`
 	Authorize Authorize `yaml:"authorize" doc:"The customer authorization journey (spec §3.1.2, design §3.9–3.11)."`
+	Authn     Authn     `yaml:"authn" doc:"How customers prove who they are on the journey (design §3.11, docs/security.md \"Second factor\")."`
 	IDToken   IDToken   `yaml:"id_token" doc:"The id_token the DP signs (spec §4.5)."`
 	Bank      Bank      `yaml:"bank" doc:"The core-bank connector (design §6)."`
 	Data      Data      `yaml:"data" doc:"The data endpoints: accounts, balances, transactions (spec §3.1.5–3.1.8)."`
@@ -153,6 +154,13 @@ func keyURI(uri, file string) string {
 // Secrets holds server-side secrets.
 type Secrets struct {
 	ServerSecretFile string `yaml:"server_secret_file" env:"OFPDP_SECRETS_SERVER_SECRET_FILE" example:"/etc/ofpdp/server.secret" doc:"File with at least 32 random bytes (e.g. head -c 32 /dev/urandom), keying account ids and cursors (design §3.8). Required outside the sandbox; mode 0600; never change it once consents exist."`
+}
+
+// Authn configures customer authentication on the journey.
+type Authn struct {
+	SecondFactor            string `yaml:"second_factor" env:"OFPDP_AUTHN_SECOND_FACTOR" example:"otp" doc:"The bank's second factor after the password: otp (the bank sends a one-time code by its own channel; the customer types it and only the bank checks it) or app (the customer approves in the bank's app; the page waits, reloading itself). Empty = password only. The connector must implement the second-factor operations (docs/connector.md), or ofpdp does not start."`
+	SecondFactorMaxFailures int    `yaml:"second_factor_max_failures" env:"OFPDP_AUTHN_SECOND_FACTOR_MAX_FAILURES" default:"3" doc:"Wrong codes in one journey before the second factor locks (only cancel is left; the consent then fails). Each code is also counted on the sign-in counters of authorize.login_*."`
+	SecondFactorMaxResends  int    `yaml:"second_factor_max_resends" env:"OFPDP_AUTHN_SECOND_FACTOR_MAX_RESENDS" default:"2" doc:"New codes or approval requests a customer may ask for in one journey. Each is also counted on the sign-in counters of authorize.login_*."`
 }
 
 // Authorize configures the customer journey.

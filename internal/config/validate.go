@@ -229,6 +229,11 @@ func (c *Config) validate(now time.Time) error {
 
 	v.dcs()
 	v.appLinks()
+	if c.Authn.SecondFactor != "" {
+		v.oneOf("authn.second_factor", c.Authn.SecondFactor, []string{"otp", "app"})
+	}
+	v.atLeast("authn.second_factor_max_failures", int64(c.Authn.SecondFactorMaxFailures), 1)
+	v.atLeast("authn.second_factor_max_resends", int64(c.Authn.SecondFactorMaxResends), 1)
 
 	if len(v.errs) == 0 {
 		return nil

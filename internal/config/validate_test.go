@@ -158,6 +158,7 @@ func TestValidateRules(t *testing.T) {
 		{"android fingerprint", func(c *Config) {
 			c.Web.AndroidPackage, c.Web.AndroidCertFingerprints = "my.bank.mobile", []string{"AB:CD"}
 		}, `OFPDP_WEB_ANDROID_CERT_FINGERPRINTS (web.android_cert_fingerprints[0]): "AB:CD" is not a SHA-256 fingerprint (32 hex bytes, colons allowed); example: "14:6D:E9:…(32 bytes)"`, ErrInvalidValue},
+		{"second factor", func(c *Config) { c.Authn.SecondFactor = "sms" }, `OFPDP_AUTHN_SECOND_FACTOR (authn.second_factor): "sms" is not one of otp, app; example: "otp"`, ErrInvalidValue},
 		{"sessions per consent zero", func(c *Config) { c.Authorize.SessionsPerConsent = 0 }, `OFPDP_AUTHORIZE_SESSIONS_PER_CONSENT (authorize.sessions_per_consent): "0" must be at least 1; example: "20"`, ErrInvalidValue},
 		{"ops addr", func(c *Config) { c.Ops.Addr = "localhost" }, `OFPDP_OPS_ADDR (ops.addr): "localhost" is not a host:port address; example: "127.0.0.1:9090"`, ErrInvalidValue},
 		{"admin token missing", func(c *Config) { c.Ops.AdminTokenFile = missing }, `OFPDP_OPS_ADMIN_TOKEN_FILE (ops.admin_token_file): "` + missing + `" does not exist; example: "/etc/ofpdp/admin.token"`, ErrFile},

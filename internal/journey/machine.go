@@ -151,8 +151,9 @@ var ErrIllegalStep = errors.New("journey: step not allowed in this state")
 // SignIn is the first factor the bank accepted for cust at now. c is the consent as stored and
 // requireBinding is authorize.require_identity_binding: the customer must be the one the consent
 // names (design §3.11, negative-tests U6). It returns the next state (to be saved under a fresh
-// session id) or the negative decision that ends the journey.
-func (s *State) SignIn(cust connector.Customer, c *consent.Consent, requireBinding bool, now time.Time) (State, Action, error) {
+// session id) or the negative decision that ends the journey. factor is the second factor the
+// bank must still check (empty: none): the next state then waits for it.
+func (s *State) SignIn(cust connector.Customer, c *consent.Consent, requireBinding bool, factor connector.Method, now time.Time) (State, Action, error) {
 	if s.Outcome != OutcomeNone || s.Step != StepLogin || s.Locked {
 		return State{}, redirect(s.Step), ErrIllegalStep
 	}
@@ -169,7 +170,101 @@ func (s *State) SignIn(cust connector.Customer, c *consent.Consent, requireBindi
 		next.MaskedMobileNumber = consent.MaskIDNumber(cust.MobileNumber)
 		next.HashedMobileNumber = consent.HashIDNumber(cust.MobileNumber)
 	}
-	return next, redirect(StepAccounts), nil
+	if factor != "" {
+		next.Step, next.Factor = StepSecondFactor, factor
+	}
+	return next, redirect(next.Step), nil
+}
+
+// ShowSecondFactor is GET of the second-factor page. Proceed with NeedsChallenge true means the
+// bank must be asked to start one (ChallengeStarted); an expired one is shown as such.
+func (s *State) ShowSecondFactor(now time.Time) Action {
+	switch {
+	case s.Step != StepSecondFactor || !s.SignedIn():
+		return redirect(s.Step)
+	case s.Locked:
+		return show(StepSecondFactor, "factor.locked")
+	case s.ChallengeID != "" && !now.Before(s.ChallengeExpiry):
+		return show(StepSecondFactor, "factor.expired")
+	}
+	return proceed(StepSecondFactor)
+}
+
+// NeedsChallenge reports whether the bank must start a challenge before the page can show.
+func (s *State) NeedsChallenge() bool { return s.ChallengeID == "" }
+
+// ChallengeStarted keeps the bank's challenge (never the code).
+func (s *State) ChallengeStarted(ch connector.Challenge) {
+	s.ChallengeID, s.ChallengeExpiry, s.Destination = ch.ID, ch.ExpiresAt, ch.Destination
+}
+
+// SubmitOTP is a code typed on the second-factor page: legal only while an OTP challenge is open
+// and the factor is not locked. The caller then reserves the attempt on the sign-in counters and
+// asks the bank.
+func (s *State) SubmitOTP(now time.Time) Action {
+	if s.Factor != connector.MethodOTP {
+		return redirect(s.Step)
+	}
+	a := s.ShowSecondFactor(now)
+	if a.Kind == Proceed && s.NeedsChallenge() {
+		return redirect(StepSecondFactor)
+	}
+	return a
+}
+
+// FactorFailed is a code the bank refused; the factor locks at maxFailures (only cancel is left).
+func (s *State) FactorFailed(maxFailures int) Action {
+	s.FactorFailures++
+	if s.FactorFailures >= maxFailures {
+		s.Locked = true
+		return show(StepSecondFactor, "factor.locked")
+	}
+	return show(StepSecondFactor, "otp.failed")
+}
+
+// FactorExpired is a challenge the bank says is over: the customer may ask for a new one.
+func (s *State) FactorExpired() Action {
+	s.ChallengeExpiry = time.Time{}
+	return show(StepSecondFactor, "factor.expired")
+}
+
+// FactorPassed is the bank's yes: the customer is signed in with both factors at now.
+func (s *State) FactorPassed(now time.Time) Action {
+	if s.Step != StepSecondFactor || s.Locked {
+		return redirect(s.Step)
+	}
+	s.Step, s.AuthTime = StepAccounts, now
+	s.ChallengeID, s.ChallengeExpiry, s.Destination = "", time.Time{}, ""
+	return redirect(StepAccounts)
+}
+
+// AppAnswer is where the bank's app approval stands, polled by the waiting page.
+func (s *State) AppAnswer(st connector.ChallengeStatus, now time.Time) Action {
+	if s.Factor != connector.MethodApp || s.Step != StepSecondFactor {
+		return redirect(s.Step)
+	}
+	switch st {
+	case connector.ChallengeApproved:
+		return s.FactorPassed(now)
+	case connector.ChallengeRefused:
+		return conclude(consent.StatusFailed, ReasonSecondFactor)
+	case connector.ChallengePending:
+		return show(StepSecondFactor, "app.waiting")
+	}
+	return s.FactorExpired()
+}
+
+// Resend asks the bank for a new challenge, at most maxResends times in a journey.
+func (s *State) Resend(maxResends int) Action {
+	switch a := s.ShowSecondFactor(time.Time{}); {
+	case a.Kind != Proceed:
+		return a
+	case s.Resends >= maxResends:
+		return show(StepSecondFactor, "factor.resend_limit")
+	}
+	s.Resends++
+	s.ChallengeID, s.ChallengeExpiry, s.Destination = "", time.Time{}, ""
+	return redirect(StepSecondFactor)
 }
 
 // IdentityProblem is why the signed-in customer (id type, hashed id number) may not decide the

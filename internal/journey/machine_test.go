@@ -24,12 +24,15 @@ func states() map[string]State {
 	accounts.Step, accounts.CustomerRef, accounts.AuthTime = StepAccounts, cust.Ref, t0
 	review := accounts
 	review.Step, review.Selected = StepReview, []string{"a-1"}
+	verify := base
+	verify.Step, verify.CustomerRef, verify.Factor = StepSecondFactor, cust.Ref, connector.MethodOTP
+	verify.ChallengeID, verify.ChallengeExpiry = "ch-1", t0.Add(time.Minute)
 	superseded := base
 	superseded.Superseded = true
 	done := review
 	done.Step, done.Outcome, done.Reason = StepDone, OutcomeRejected, ReasonRejected
 	return map[string]State{
-		"login": base, "locked": locked, "accounts": accounts, "review": review, "superseded": superseded, "done": done,
+		"login": base, "locked": locked, "accounts": accounts, "review": review, "verify": verify, "superseded": superseded, "done": done,
 	}
 }
 
@@ -40,7 +43,7 @@ var steps = map[string]func(s *State) (Action, error){
 	"show-login":   func(s *State) (Action, error) { return s.ShowLogin(), nil },
 	"begin-login":  func(s *State) (Action, error) { return s.BeginLogin(), nil },
 	"sign-in": func(s *State) (Action, error) {
-		_, a, err := s.SignIn(cust, &consent.Consent{}, false, t0)
+		_, a, err := s.SignIn(cust, &consent.Consent{}, false, "", t0)
 		return a, err
 	},
 	"show-accounts": func(s *State) (Action, error) { return s.ShowAccounts(), nil },
@@ -49,6 +52,10 @@ var steps = map[string]func(s *State) (Action, error){
 	"approve":       func(s *State) (Action, error) { return s.Decide(Approve), nil },
 	"reject":        func(s *State) (Action, error) { return s.Decide(Reject), nil },
 	"cancel":        func(s *State) (Action, error) { return s.Cancel(), nil },
+	"show-factor":   func(s *State) (Action, error) { return s.ShowSecondFactor(t0), nil },
+	"submit-otp":    func(s *State) (Action, error) { return s.SubmitOTP(t0), nil },
+	"resend":        func(s *State) (Action, error) { return s.Resend(2), nil },
+	"factor-passed": func(s *State) (Action, error) { return s.FactorPassed(t0), nil },
 }
 
 func TestEveryStateEveryStep(t *testing.T) {
@@ -60,6 +67,7 @@ func TestEveryStateEveryStep(t *testing.T) {
 		toAccts  = redirect(StepAccounts)
 		toReview = redirect(StepReview)
 		toDone   = redirect(StepDone)
+		toVerify = redirect(StepSecondFactor)
 		illegal  = ErrIllegalStep
 	)
 	type want struct {
@@ -68,6 +76,7 @@ func TestEveryStateEveryStep(t *testing.T) {
 	}
 	table := map[string]map[string]want{
 		"login": {
+			"show-factor": {a: toLogin}, "submit-otp": {a: toLogin}, "resend": {a: toLogin}, "factor-passed": {a: toLogin},
 			"open": {a: proceed(StepLogin)}, "open-expired": {a: timeout},
 			"show-login": {a: proceed(StepLogin)}, "begin-login": {a: proceed(StepLogin)}, "sign-in": {a: toAccts},
 			"show-accounts": {a: toLogin}, "select": {a: toLogin, err: illegal}, "show-review": {a: toLogin},
@@ -75,6 +84,7 @@ func TestEveryStateEveryStep(t *testing.T) {
 			"cancel": {a: Action{Kind: End, Reason: ReasonCancelledBeforeLogin}},
 		},
 		"locked": {
+			"show-factor": {a: toLogin}, "submit-otp": {a: toLogin}, "resend": {a: toLogin}, "factor-passed": {a: toLogin},
 			"open": {a: proceed(StepLogin)}, "open-expired": {a: timeout},
 			"show-login": {a: show(StepLogin, "login.locked")}, "begin-login": {a: show(StepLogin, "login.locked")},
 			"sign-in":       {a: toLogin, err: illegal},
@@ -83,6 +93,7 @@ func TestEveryStateEveryStep(t *testing.T) {
 			"cancel": {a: conclude(consent.StatusFailed, ReasonLocked)},
 		},
 		"accounts": {
+			"show-factor": {a: toAccts}, "submit-otp": {a: toAccts}, "resend": {a: toAccts}, "factor-passed": {a: toAccts},
 			"open": {a: proceed(StepAccounts)}, "open-expired": {a: timeout},
 			"show-login": {a: toAccts}, "begin-login": {a: toAccts}, "sign-in": {a: toAccts, err: illegal},
 			"show-accounts": {a: proceed(StepAccounts)}, "select": {a: toReview}, "show-review": {a: toAccts},
@@ -90,19 +101,31 @@ func TestEveryStateEveryStep(t *testing.T) {
 			"cancel": {a: conclude(consent.StatusRejected, ReasonCancelled)},
 		},
 		"review": {
+			"show-factor": {a: toReview}, "submit-otp": {a: toReview}, "resend": {a: toReview}, "factor-passed": {a: toReview},
 			"open": {a: proceed(StepReview)}, "open-expired": {a: timeout},
 			"show-login": {a: toReview}, "begin-login": {a: toReview}, "sign-in": {a: toReview, err: illegal},
 			"show-accounts": {a: proceed(StepAccounts)}, "select": {a: toReview}, "show-review": {a: proceed(StepReview)},
 			"approve": {a: conclude(consent.StatusAuthorized, "")}, "reject": {a: conclude(consent.StatusRejected, ReasonRejected)},
 			"cancel": {a: conclude(consent.StatusRejected, ReasonCancelled)},
 		},
+		"verify": { // signed in with the first factor, the OTP outstanding
+			"open": {a: proceed(StepSecondFactor)}, "open-expired": {a: timeout},
+			"show-login": {a: toVerify}, "begin-login": {a: toVerify}, "sign-in": {a: toVerify, err: illegal},
+			"show-accounts": {a: toVerify}, "select": {a: toVerify, err: illegal}, "show-review": {a: toVerify},
+			"approve": {a: toVerify}, "reject": {a: toVerify},
+			"cancel":      {a: conclude(consent.StatusRejected, ReasonCancelled)},
+			"show-factor": {a: proceed(StepSecondFactor)}, "submit-otp": {a: proceed(StepSecondFactor)},
+			"resend": {a: toVerify}, "factor-passed": {a: toAccts},
+		},
 		"superseded": { // the pre-login session a login left behind: it may log in again, nothing else
+			"show-factor": {a: toLogin}, "submit-otp": {a: toLogin}, "resend": {a: toLogin}, "factor-passed": {a: toLogin},
 			"open": {a: proceed(StepLogin)}, "open-expired": {a: gone},
 			"show-login": {a: proceed(StepLogin)}, "begin-login": {a: proceed(StepLogin)}, "sign-in": {a: toAccts},
 			"show-accounts": {a: toLogin}, "select": {a: toLogin, err: illegal}, "show-review": {a: toLogin},
 			"approve": {a: toLogin}, "reject": {a: toLogin}, "cancel": {a: gone},
 		},
 		"done": {
+			"show-factor": {a: toDone}, "submit-otp": {a: toDone}, "resend": {a: toDone}, "factor-passed": {a: toDone},
 			"open": {a: complete}, "open-expired": {a: complete},
 			"show-login": {a: toDone}, "begin-login": {a: complete}, "sign-in": {a: toDone, err: illegal},
 			"show-accounts": {a: toDone}, "select": {a: toDone, err: illegal}, "show-review": {a: toDone},
@@ -200,7 +223,7 @@ func TestSignInIdentity(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := states()["login"]
 			s.Failures, s.LoginStarted = 2, t0
-			next, a, err := s.SignIn(cust, &tt.c, tt.require, t0)
+			next, a, err := s.SignIn(cust, &tt.c, tt.require, "", t0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -329,4 +352,78 @@ func FuzzSelectAccounts(f *testing.F) {
 			seen[id] = true
 		}
 	})
+}
+
+// TestSecondFactor: the bank's second factor after the first (authn.second_factor): wrong codes
+// lock at the limit, resends are limited, an expired challenge can be renewed, the app's answer
+// moves the journey on or ends it, and the code itself never enters the state.
+func TestSecondFactor(t *testing.T) {
+	s := states()["login"]
+	next, a, err := s.SignIn(cust, &consent.Consent{}, false, connector.MethodOTP, t0)
+	if err != nil || a != redirect(StepSecondFactor) || next.Step != StepSecondFactor || next.Factor != connector.MethodOTP {
+		t.Fatalf("sign-in with a second factor: %+v, %v, %+v", a, err, next)
+	}
+	s = next
+	if a := s.ShowSecondFactor(t0); a != proceed(StepSecondFactor) || !s.NeedsChallenge() {
+		t.Fatalf("first view: %+v", a)
+	}
+	if a := s.SubmitOTP(t0); a != redirect(StepSecondFactor) {
+		t.Fatalf("a code before any challenge: %+v", a)
+	}
+	s.ChallengeStarted(connector.Challenge{ID: "ch-1", ExpiresAt: t0.Add(time.Minute), Destination: "•••789"})
+	if a := s.ShowAccounts(); a != redirect(StepSecondFactor) {
+		t.Fatalf("accounts before the second factor: %+v", a)
+	}
+	if a := s.FactorFailed(3); a != show(StepSecondFactor, "otp.failed") {
+		t.Fatalf("first wrong code: %+v", a)
+	}
+	if a := s.SubmitOTP(t0.Add(time.Minute)); a != show(StepSecondFactor, "factor.expired") {
+		t.Fatalf("code after expiry: %+v", a)
+	}
+	for i := range 2 {
+		if a := s.Resend(2); a != redirect(StepSecondFactor) || !s.NeedsChallenge() || s.Resends != i+1 {
+			t.Fatalf("resend %d: %+v, %+v", i+1, a, s)
+		}
+		s.ChallengeStarted(connector.Challenge{ID: "ch-2", ExpiresAt: t0.Add(time.Minute)})
+	}
+	if a := s.Resend(2); a != show(StepSecondFactor, "factor.resend_limit") || s.NeedsChallenge() {
+		t.Fatalf("resend past the limit: %+v", a)
+	}
+	s.FactorFailed(3)
+	if a := s.FactorFailed(3); a != show(StepSecondFactor, "factor.locked") || !s.Locked {
+		t.Fatalf("third wrong code: %+v", a)
+	}
+	for name, a := range map[string]Action{"submit": s.SubmitOTP(t0), "resend": s.Resend(9), "show": s.ShowSecondFactor(t0), "pass": s.FactorPassed(t0)} {
+		if a.Kind == Proceed || a == redirect(StepAccounts) {
+			t.Errorf("%s went on after the factor locked: %+v", name, a)
+		}
+	}
+	if a := s.Cancel(); a != conclude(consent.StatusFailed, ReasonLocked) {
+		t.Fatalf("cancel after the factor locked: %+v", a)
+	}
+
+	app := states()["verify"]
+	app.Factor = connector.MethodApp
+	if a := app.SubmitOTP(t0); a != redirect(StepSecondFactor) {
+		t.Fatalf("a code in app mode: %+v", a)
+	}
+	later := t0.Add(time.Second)
+	for st, want := range map[connector.ChallengeStatus]Action{
+		connector.ChallengePending: show(StepSecondFactor, "app.waiting"),
+		connector.ChallengeRefused: conclude(consent.StatusFailed, ReasonSecondFactor),
+		connector.ChallengeExpired: show(StepSecondFactor, "factor.expired"),
+		"":                         show(StepSecondFactor, "factor.expired"),
+	} {
+		s := app
+		if a := s.AppAnswer(st, later); a != want || s.Step != StepSecondFactor {
+			t.Errorf("app %q: %+v, want %+v", st, a, want)
+		}
+	}
+	if a := app.AppAnswer(connector.ChallengeApproved, later); a != redirect(StepAccounts) || app.Step != StepAccounts ||
+		!app.AuthTime.Equal(later) || app.ChallengeID != "" {
+		t.Fatalf("app approved: %+v, %+v", a, app)
+	}
+	if a := app.AppAnswer(connector.ChallengeApproved, later); a != redirect(StepAccounts) {
+		t.Fatalf("a second approval: %+v", a)
+	}
 }

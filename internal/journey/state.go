@@ -2,6 +2,8 @@ package journey
 
 import (
 	"time"
+
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // Step is where a journey is (spec §7.5 steps 6–10), in order. A session never goes back
@@ -9,10 +11,13 @@ import (
 type Step string
 
 const (
-	StepLogin    Step = "login"
-	StepAccounts Step = "accounts"
-	StepReview   Step = "review"
-	StepDone     Step = "done"
+	StepLogin Step = "login"
+	// StepSecondFactor: the first factor passed, the bank's second factor (authn.second_factor)
+	// is outstanding.
+	StepSecondFactor Step = "verify"
+	StepAccounts     Step = "accounts"
+	StepReview       Step = "review"
+	StepDone         Step = "done"
 )
 
 // Outcome is how a journey ended, kept in the session so a repeated request answers the same way.
@@ -45,6 +50,8 @@ const (
 	// ReasonIdentityRequired: the consent names no customer (no id_type + hashed_id_number)
 	// while authorize.require_identity_binding is on (design §3.11).
 	ReasonIdentityRequired = "identity_required"
+	// ReasonSecondFactor: the customer refused the approval in the bank's app.
+	ReasonSecondFactor = "second_factor_refused"
 	// ReasonCancelledBeforeLogin: cancelled before anyone signed in; no consent update is sent,
 	// because no customer decided (docs/security.md "Cancel before sign-in").
 	ReasonCancelledBeforeLogin = "cancelled_before_login"
@@ -73,6 +80,15 @@ type State struct {
 	Notice     string `json:"notice,omitempty"` // a message key shown once on the next page
 	// LoginStarted holds the session's one login slot while a login is with the bank; zero when free.
 	LoginStarted time.Time `json:"login_started,omitzero"`
+
+	// Factor is the second factor this journey needs (empty: none); the rest is its challenge at
+	// the bank. The code itself is never here: only the bank checks it.
+	Factor          connector.Method `json:"factor,omitempty"`
+	ChallengeID     string           `json:"challenge_id,omitempty"`
+	ChallengeExpiry time.Time        `json:"challenge_expiry,omitzero"`
+	Destination     string           `json:"destination,omitempty"` // masked by the bank
+	Resends         int              `json:"resends,omitempty"`
+	FactorFailures  int              `json:"factor_failures,omitempty"`
 
 	CustomerRef        string    `json:"customer_ref,omitempty"`
 	AuthTime           time.Time `json:"auth_time,omitzero"`

@@ -7,8 +7,10 @@
 //     attached `signature` over the raw consent_id (spec §4.4, design.md §3.3), then the consent's
 //     status and 5-minute authorization window (spec §5.2);
 //   - the journey pages of spec §7.5: login (username and password checked by the core bank,
-//     lockout, design §3.11 identity match), account selection (only eligible accounts, spec §5.4), consent review,
-//     approve / reject / cancel, success page with "Back to {DC}";
+//     lockout, design §3.11 identity match), the bank's second factor when authn.second_factor is
+//     set (a one-time code, or approval in the bank's app awaited by a meta-refresh page), account
+//     selection (only eligible accounts, spec §5.4), consent review, approve / reject / cancel,
+//     success page with "Back to {DC}";
 //   - the consent update (PATCH, spec §3.2.1) with the id_token of spec §4.5 and the user_identity
 //     of spec §5.8, recorded locally only once PayNet accepted it;
 //   - the redirect back to PayNet, always 303 (design.md §3.10): success → redirect_uri?consent_id=…,

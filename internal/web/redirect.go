@@ -24,6 +24,7 @@ var descriptions = map[string]string{
 	journey.ReasonDecided:              "The consent was already decided",
 	journey.ReasonIdentityRequired:     "The consent does not identify the customer",
 	journey.ReasonCancelledBeforeLogin: "The authorization was cancelled before sign-in",
+	journey.ReasonSecondFactor:         "The customer refused the sign-in in the bank's app",
 }
 
 // paynetReasonCodes are status_reason.reason_code values (spec §5.1) for negative updates.
@@ -31,6 +32,7 @@ var paynetReasonCodes = map[string]string{
 	journey.ReasonRejected:         "not_allowed",
 	journey.ReasonCancelled:        "not_allowed",
 	journey.ReasonLocked:           "not_allowed",
+	journey.ReasonSecondFactor:     "not_allowed",
 	journey.ReasonIdentity:         "validation_error",
 	journey.ReasonIdentityRequired: "validation_error",
 	journey.ReasonTimeout:          "timeout",

@@ -16,7 +16,7 @@ import (
 var templateFS embed.FS
 
 // Pages, by template file and by the data-step of their <main>.
-var pageNames = []string{"login", "accounts", "review", "success", "error"}
+var pageNames = []string{"login", "verify", "accounts", "review", "success", "error"}
 
 // renderer holds one template set per language and page: layout.html + <page>.html, with the
 // `t` function bound to that language's catalogue.
@@ -58,9 +58,14 @@ type view struct {
 	DC        dcView
 	Alert     string // catalogue key of a message shown in a role=alert box
 
-	// login
+	// login, verify
 	Locked   bool
 	Username string
+	// verify: the second factor's method, where the bank sent it (masked), and the seconds after
+	// which the app-approval page reloads itself (meta refresh, no script)
+	Factor      string
+	Destination string
+	Refresh     int
 	// accounts, review, success
 	Accounts       []accountView
 	PurposeKey     string
@@ -210,6 +215,8 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request) {
 // stepPath is the page of a journey step.
 func stepPath(step journey.Step) string {
 	switch step {
+	case journey.StepSecondFactor:
+		return pathVerify
 	case journey.StepAccounts:
 		return pathAccounts
 	case journey.StepReview:

@@ -179,11 +179,15 @@ func checkCSRF(r *http.Request, s *sess) bool {
 
 // channel is how the decision of this journey is taken (spec §7.4 record-keeping): the entry
 // surface, on the device that opened the link (the journey is one browser session), signed in
-// with the connector's password and no second factor (the only mode this journey has).
+// with the connector's password and the second factor the journey needed ("none" without one).
 func channelOf(j *journey.State) *store.DecisionChannel {
 	surface := j.Entry
 	if surface == "" {
 		surface = store.ChannelWeb
 	}
-	return &store.DecisionChannel{Surface: surface, SameDevice: true, AuthMode: "password", Factor: "none"}
+	factor := "none"
+	if j.Factor != "" {
+		factor = string(j.Factor)
+	}
+	return &store.DecisionChannel{Surface: surface, SameDevice: true, AuthMode: "password", Factor: factor}
 }

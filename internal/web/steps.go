@@ -242,7 +242,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	next, a, err := s.j.SignIn(cust, &rec.Consent, h.o.RequireIdentityBinding, now)
+	next, a, err := s.j.SignIn(cust, &rec.Consent, h.o.RequireIdentityBinding, h.o.SecondFactor, now)
 	switch {
 	case err != nil:
 		h.follow(w, r, s, a)
@@ -536,7 +536,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 // endingPage is the page of a journey that ended without an authorization.
 func endingPage(reason string) errKind {
 	switch reason {
-	case journey.ReasonRejected, journey.ReasonCancelled:
+	case journey.ReasonRejected, journey.ReasonCancelled, journey.ReasonSecondFactor:
 		return errDeclined
 	case journey.ReasonIdentity:
 		return errIdentity
