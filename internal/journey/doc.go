@@ -1,8 +1,8 @@
 // Package journey is the customer authorization journey of spec paynet-dp.md §7.5 as a state
 // machine of its own, without HTTP: the session's State, its typed Steps and Outcomes, and one
-// method per step (open, login, first-factor result, select accounts, review, decide, cancel)
-// that checks the step is legal in the current state and returns an Action saying what must
-// happen next — show a page, redirect to a step, conclude with a consent update (PATCH to
+// method per step (open, login, first-factor result, the bank's second factor, select accounts,
+// review, decide, cancel) that checks the step is legal in the current state and returns an
+// Action saying what must happen next — show a page, redirect to a step, conclude with a consent update (PATCH to
 // PayNet and record, design.md §3.9), or end without one.
 //
 // The model is crypto/tls's serverHandshakeState: the state is plain data, each step is a
