@@ -56,6 +56,8 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	simPublicPort := fs.Int("sim-public-port", 0, "`port` of the PayNet simulator's JSON API and callback (default 8446)")
 	dcPort := fs.Int("dc-port", 0, "`port` of the mock data consumer (default 8447)")
 	coreBankPort := fs.Int("core-bank-port", 0, "`port` of the mock core bank (default 8448)")
+	phonePort := fs.Int("phone-port", 0, "`port` of the sandbox phone page, with --second-factor (default 8449)")
+	secondFactor := fs.String("second-factor", "", "the bank's second factor after the password: otp or app (authn.second_factor); codes and approvals are on the sandbox phone page")
 	connectorName := fs.String("connector", sandbox.ConnectorHTTP, "the DP's connector: http (the mock core bank over HTTPS) or demo (in process)")
 	bankURL := fs.String("bank-url", "", "`URL` of an external core-bank adapter implementing docs/connector-openapi.yaml, instead of the mock core bank")
 	bankCA := fs.String("bank-ca", "", "PEM CA `file` that verifies --bank-url (default: the system roots)")
@@ -63,8 +65,12 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	signingKeys := fs.String("signing-keys", "", "signing key ring `file` (keys.signing_keys_file) instead of DIR/pki/dp-sig; the simulator gets its active and next keys")
 	hsm := fs.Bool("hsm", false, "keep the DP's signing and mTLS keys in a SoftHSM2 token (needs make build-hsm and softhsm2)")
 	logLevel := fs.String("log-level", "info", "`level` of DIR/sandbox.log: debug, info, warn or error")
-	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp sandbox [--dir DIR] [--web-tls] [--hsm] [--signing-keys FILE] [--ports-from N | per-port flags] [--ephemeral-ports]", sandboxAbout); done {
+	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp sandbox [--dir DIR] [--web-tls] [--hsm] [--signing-keys FILE] [--ports-from N | per-port flags] [--ephemeral-ports] [--second-factor otp|app]", sandboxAbout); done {
 		return code
+	}
+	if *secondFactor != "" && *secondFactor != "otp" && *secondFactor != "app" {
+		fmt.Fprintf(stderr, "ofpdp sandbox: --second-factor %q: want otp or app\n", *secondFactor)
+		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "ofpdp sandbox: unexpected argument %q\n", fs.Arg(0))
@@ -85,7 +91,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}{
 		{"api-port", *apiPort, &ports.API}, {"web-port", *webPort, &ports.Web}, {"ops-port", *opsPort, &ports.Ops},
 		{"sim-port", *simPort, &ports.SimMTLS}, {"sim-public-port", *simPublicPort, &ports.SimPublic}, {"dc-port", *dcPort, &ports.DC},
-		{"core-bank-port", *coreBankPort, &ports.CoreBank},
+		{"core-bank-port", *coreBankPort, &ports.CoreBank}, {"phone-port", *phonePort, &ports.Phone},
 	} {
 		if p.v < 0 || p.v > 65535 {
 			fmt.Fprintf(stderr, "ofpdp sandbox: --%s %d: want 1..65535\n", p.name, p.v)
@@ -128,7 +134,8 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	fmt.Fprintln(stderr, "Starting the sandbox (the first start generates the PKI)…")
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	r, err := sandbox.Start(startCtx, sandbox.Options{Dir: *dir, Ephemeral: *ephemeral, Ports: ports, WebTLS: *webTLS, Logger: logger,
-		Connector: *connectorName, BankURL: *bankURL, BankCA: *bankCA, Users: users, HSM: *hsm, SigningKeysFile: *signingKeys})
+		Connector: *connectorName, BankURL: *bankURL, BankCA: *bankCA, Users: users, HSM: *hsm, SigningKeysFile: *signingKeys,
+		SecondFactor: *secondFactor})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "ofpdp sandbox: %v\n", err)
@@ -170,6 +177,9 @@ func printSandbox(w io.Writer, r *sandbox.Running, logPath string, webTLS bool) 
 	}
 	if in.Bank.URL != "" {
 		fmt.Fprintf(w, "  Core bank (docs/connector-openapi.yaml):  %s\n", in.Bank.URL)
+	}
+	if in.Phone.URL != "" {
+		fmt.Fprintf(w, "  Second factor (%s): the demo bank's codes and app approvals are on  %s/\n", in.Authn.SecondFactor, in.Phone.URL)
 	}
 	fmt.Fprintf(w, "  sandbox.json:  %s   (ofpdp conformance --sandbox %s)\n", r.InfoPath(), r.InfoPath())
 	fmt.Fprintf(w, "  Logs:          %s\n\n", logPath)

@@ -99,3 +99,35 @@ func (g *Guard) Transactions(ctx context.Context, q connector.TransactionQuery) 
 
 // InFlight reports how many calls hold a slot now (metrics, tests).
 func (g *Guard) InFlight() int { return len(g.sem) }
+
+// WithSecondFactor is g with the second factor of the connector it wraps, under the same limit,
+// when that connector has one (connector.SecondFactor); otherwise g itself, so the journey can
+// tell that the bank has none.
+func (g *Guard) WithSecondFactor() connector.Connector {
+	if sf, ok := g.next.(connector.SecondFactor); ok {
+		return &factorGuard{Guard: g, sf: sf}
+	}
+	return g
+}
+
+// factorGuard is a Guard whose connector has a second factor.
+type factorGuard struct {
+	*Guard
+	sf connector.SecondFactor
+}
+
+// StartChallenge implements connector.SecondFactor.
+func (g *factorGuard) StartChallenge(ctx context.Context, r connector.ChallengeRequest) (connector.Challenge, error) {
+	return guarded(ctx, g.Guard, "start_challenge", func() (connector.Challenge, error) { return g.sf.StartChallenge(ctx, r) })
+}
+
+// VerifyOTP implements connector.SecondFactor.
+func (g *factorGuard) VerifyOTP(ctx context.Context, challengeID, otp string) error {
+	_, err := guarded(ctx, g.Guard, "verify_otp", func() (struct{}, error) { return struct{}{}, g.sf.VerifyOTP(ctx, challengeID, otp) })
+	return err
+}
+
+// ChallengeStatus implements connector.SecondFactor.
+func (g *factorGuard) ChallengeStatus(ctx context.Context, challengeID string) (connector.ChallengeStatus, error) {
+	return guarded(ctx, g.Guard, "challenge_status", func() (connector.ChallengeStatus, error) { return g.sf.ChallengeStatus(ctx, challengeID) })
+}

@@ -149,3 +149,46 @@ func TestNewGuardRefuses(t *testing.T) {
 		}
 	}
 }
+
+// factorConnector is a scriptedConnector with a second factor that panics.
+type factorConnector struct{ scriptedConnector }
+
+func (f *factorConnector) StartChallenge(context.Context, connector.ChallengeRequest) (connector.Challenge, error) {
+	panic("start")
+}
+func (f *factorConnector) VerifyOTP(context.Context, string, string) error { panic("verify") }
+func (f *factorConnector) ChallengeStatus(context.Context, string) (connector.ChallengeStatus, error) {
+	panic("status")
+}
+
+// TestGuardSecondFactor: the guard passes a connector's second factor through, under the same
+// panic recovery, and has none when the connector has none.
+func TestGuardSecondFactor(t *testing.T) {
+	plain, err := NewGuard(&scriptedConnector{}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := plain.WithSecondFactor().(connector.SecondFactor); ok {
+		t.Fatal("a guard over a connector without a second factor has one")
+	}
+	g, err := NewGuard(&factorConnector{}, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf, ok := g.WithSecondFactor().(connector.SecondFactor)
+	if !ok {
+		t.Fatal("the second factor was lost")
+	}
+	ctx := context.Background()
+	_, err1 := sf.StartChallenge(ctx, connector.ChallengeRequest{})
+	err2 := sf.VerifyOTP(ctx, "c", "1")
+	_, err3 := sf.ChallengeStatus(ctx, "c")
+	for i, err := range []error{err1, err2, err3} {
+		if !errors.Is(err, ErrPanic) {
+			t.Errorf("call %d: %v, want ErrPanic", i, err)
+		}
+	}
+	if g.InFlight() != 0 {
+		t.Fatalf("%d slots held after the calls", g.InFlight())
+	}
+}

@@ -29,6 +29,7 @@ type Config struct {
 	Keys      Keys      `yaml:"keys" doc:"The DP's own signing and mTLS client keys (spec §4.1, §4.2)."`
 	Secrets   Secrets   `yaml:"secrets" doc:"Server-side secrets."`
 	Authorize Authorize `yaml:"authorize" doc:"The customer authorization journey (spec §3.1.2, design §3.9–3.11)."`
+	Authn     Authn     `yaml:"authn" doc:"How customers prove who they are on the journey (design §3.11, docs/security.md \"Second factor\")."`
 	IDToken   IDToken   `yaml:"id_token" doc:"The id_token the DP signs (spec §4.5)."`
 	Bank      Bank      `yaml:"bank" doc:"The core-bank connector (design §6)."`
 	Data      Data      `yaml:"data" doc:"The data endpoints: accounts, balances, transactions (spec §3.1.5–3.1.8)."`
@@ -71,6 +72,9 @@ type Web struct {
 	TrustedProxies              []string `yaml:"trusted_proxies" env:"OFPDP_WEB_TRUSTED_PROXIES" example:"10.0.0.0/8,192.0.2.7" doc:"CIDRs (or single IPs) of the load balancers or WAFs in front of the web listener. Only from them is X-Forwarded-For believed (right-most untrusted entry) for the client address that rate limits and sign-in counters use; empty = the connection's address."`
 	RateLimitPerClientPerMinute int      `yaml:"rate_limit_per_client_per_minute" env:"OFPDP_WEB_RATE_LIMIT_PER_CLIENT_PER_MINUTE" default:"300" doc:"Requests a minute one client address may make to the web listener (a journey takes about ten; customers behind one carrier NAT share an address). Beyond it: 429 page with Retry-After."`
 	RateLimitGlobalPerSecond    int      `yaml:"rate_limit_global_per_second" env:"OFPDP_WEB_RATE_LIMIT_GLOBAL_PER_SECOND" default:"500" doc:"Requests a second the web listener of this process accepts in all. Beyond it: 429 page with Retry-After."`
+	AppleAppIDs                 []string `yaml:"apple_app_ids" env:"OFPDP_WEB_APPLE_APP_IDS" example:"ABCDE12345.my.bank.mobile" doc:"The bank's iOS apps (<Team ID>.<bundle id>) that open PayNet's authorize link /OFM/MY/Authorize/AIS (spec §2.4) as a Universal Link: served in /.well-known/apple-app-site-association. Empty = that file is not served (404). See docs/app-to-app.md."`
+	AndroidPackage              string   `yaml:"android_package" env:"OFPDP_WEB_ANDROID_PACKAGE" example:"my.bank.mobile" doc:"The bank's Android app (package name) that opens the authorize link as an App Link: served in /.well-known/assetlinks.json with web.android_cert_fingerprints. Empty = that file is not served (404)."`
+	AndroidCertFingerprints     []string `yaml:"android_cert_fingerprints" env:"OFPDP_WEB_ANDROID_CERT_FINGERPRINTS" example:"14:6D:E9:…(32 bytes)" doc:"SHA-256 fingerprints of the signing certificates of web.android_package (32 hex bytes, colons allowed; the Play app signing key, and the upload key if testers install it directly). Required with web.android_package."`
 }
 
 // Ops configures the ops listener (design §2).
@@ -150,6 +154,13 @@ func keyURI(uri, file string) string {
 // Secrets holds server-side secrets.
 type Secrets struct {
 	ServerSecretFile string `yaml:"server_secret_file" env:"OFPDP_SECRETS_SERVER_SECRET_FILE" example:"/etc/ofpdp/server.secret" doc:"File with at least 32 random bytes (e.g. head -c 32 /dev/urandom), keying account ids and cursors (design §3.8). Required outside the sandbox; mode 0600; never change it once consents exist."`
+}
+
+// Authn configures customer authentication on the journey.
+type Authn struct {
+	SecondFactor            string `yaml:"second_factor" env:"OFPDP_AUTHN_SECOND_FACTOR" example:"otp" doc:"The bank's second factor after the password: otp (the bank sends a one-time code by its own channel; the customer types it and only the bank checks it) or app (the customer approves in the bank's app; the page waits, reloading itself). Empty = password only. The connector must implement the second-factor operations (docs/connector.md), or ofpdp does not start."`
+	SecondFactorMaxFailures int    `yaml:"second_factor_max_failures" env:"OFPDP_AUTHN_SECOND_FACTOR_MAX_FAILURES" default:"3" doc:"Wrong codes in one journey before the second factor locks (only cancel is left; the consent then fails). Each code is also counted on the sign-in counters of authorize.login_*."`
+	SecondFactorMaxResends  int    `yaml:"second_factor_max_resends" env:"OFPDP_AUTHN_SECOND_FACTOR_MAX_RESENDS" default:"2" doc:"New codes or approval requests a customer may ask for in one journey. Each is also counted on the sign-in counters of authorize.login_*."`
 }
 
 // Authorize configures the customer journey.

@@ -51,6 +51,7 @@ func TestDefaults(t *testing.T) {
 		Authorize: Authorize{SessionIdleTimeout: 5 * time.Minute, LoginMaxFailures: 5, LoginLockout: 15 * time.Minute,
 			LoginDelayStep: 30 * time.Second, LoginHardLockFailures: 20, LoginMaxFailuresPerClient: 30, LoginMaxFailuresPerConsent: 10,
 			LoginMaxFailuresGlobalPerMinute: 600, SessionsPerConsent: 20, RequireIdentityBinding: true},
+		Authn:   Authn{SecondFactorMaxFailures: 3, SecondFactorMaxResends: 2},
 		IDToken: IDToken{Issuer: "https://localhost:8444", TTL: 10 * time.Minute},
 		Bank: Bank{Connector: "demo", Timeout: 4 * time.Second, MaxInFlight: 64,
 			HTTPDialTimeout: 2 * time.Second, HTTPMaxConns: 64, HTTPMaxResponseBytes: 4 << 20},
@@ -179,7 +180,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{
 			name: "unknown top-level key", file: "c.yaml", content: "dp_idd: x\n",
-			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, expiry, retention, dcs)"},
+			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, authn, id_token, bank, data, branding, expiry, retention, dcs)"},
 			sentinel: ErrUnknownKey,
 		},
 		{
@@ -242,7 +243,7 @@ func TestLoadErrors(t *testing.T) {
 			name: "file and env problems together", file: "c.yaml", content: "bogus: 1\n",
 			env: map[string]string{"OFPDP_DATA_HISTORY_MONTHS": "twelve"},
 			want: []string{
-				"bogus: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, id_token, bank, data, branding, expiry, retention, dcs)",
+				"bogus: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, authn, id_token, bank, data, branding, expiry, retention, dcs)",
 				`OFPDP_DATA_HISTORY_MONTHS (data.history_months): "twelve" is not an integer; example: "12"`,
 			},
 			sentinel: ErrUnknownKey,

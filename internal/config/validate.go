@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,6 +71,10 @@ var (
 	idPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 	headerToken  = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	// appleAppID is <Team ID>.<bundle id> (Apple: "Supporting associated domains").
+	appleAppID = regexp.MustCompile(`^[A-Z0-9]{10}\.[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$`)
+	// androidPackage is a Java-style application id (Android: "Configure the app module").
+	androidPackage = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$`)
 )
 
 // Validate checks every rule and returns all problems at once as Errors (nil
@@ -223,6 +228,12 @@ func (c *Config) validate(now time.Time) error {
 	v.expiry()
 
 	v.dcs()
+	v.appLinks()
+	if c.Authn.SecondFactor != "" {
+		v.oneOf("authn.second_factor", c.Authn.SecondFactor, []string{"otp", "app"})
+	}
+	v.atLeast("authn.second_factor_max_failures", int64(c.Authn.SecondFactorMaxFailures), 1)
+	v.atLeast("authn.second_factor_max_resends", int64(c.Authn.SecondFactorMaxResends), 1)
 
 	if len(v.errs) == 0 {
 		return nil
@@ -588,6 +599,29 @@ func (v *validator) missing(key, why string) {
 		problem += " " + why
 	}
 	v.failf(key, "", false, ErrRequired, "%s", problem)
+}
+
+// appLinks checks the apps that may open the authorize link (spec §2.4, docs/app-to-app.md).
+func (v *validator) appLinks() {
+	w := &v.c.Web
+	for i, id := range w.AppleAppIDs {
+		if !appleAppID.MatchString(id) {
+			v.failAt("web.apple_app_ids", "["+strconv.Itoa(i)+"]", id, ErrInvalidValue, "is not <Team ID>.<bundle id> (ten capital letters or digits, a dot, the bundle id)")
+		}
+	}
+	switch {
+	case w.AndroidPackage == "" && len(w.AndroidCertFingerprints) > 0:
+		v.missing("web.android_package", "when web.android_cert_fingerprints is set")
+	case w.AndroidPackage != "" && !androidPackage.MatchString(w.AndroidPackage):
+		v.bad("web.android_package", "is not an Android package name (letters, digits and '_' in two or more dot-separated parts)")
+	case w.AndroidPackage != "" && len(w.AndroidCertFingerprints) == 0:
+		v.missing("web.android_cert_fingerprints", "when web.android_package is set")
+	}
+	for i, f := range w.AndroidCertFingerprints {
+		if b, err := hex.DecodeString(strings.ReplaceAll(f, ":", "")); err != nil || len(b) != 32 {
+			v.failAt("web.android_cert_fingerprints", "["+strconv.Itoa(i)+"]", f, ErrInvalidValue, "is not a SHA-256 fingerprint (32 hex bytes, colons allowed)")
+		}
+	}
 }
 
 func (v *validator) oneOf(key, value string, allowed []string) {

@@ -149,6 +149,16 @@ func TestValidateRules(t *testing.T) {
 		{"login window a day", func(c *Config) { c.Authorize.LoginLockout = 24 * time.Hour }, `OFPDP_AUTHORIZE_LOGIN_LOCKOUT (authorize.login_lockout): "24h0m0s" must be at most 23h59m59s; example: "15m"`, ErrInvalidValue},
 		{"bad web proxy", func(c *Config) { c.Web.TrustedProxies = []string{"lb.internal"} }, `OFPDP_WEB_TRUSTED_PROXIES (web.trusted_proxies[0]): "lb.internal" is neither a CIDR nor an IP address; example: "10.0.0.0/8,192.0.2.7"`, ErrInvalidValue},
 		{"web client rate zero", func(c *Config) { c.Web.RateLimitPerClientPerMinute = 0 }, `OFPDP_WEB_RATE_LIMIT_PER_CLIENT_PER_MINUTE (web.rate_limit_per_client_per_minute): "0" must be at least 1; example: "300"`, ErrInvalidValue},
+		{"apple app id", func(c *Config) { c.Web.AppleAppIDs = []string{"my.bank.mobile"} }, `OFPDP_WEB_APPLE_APP_IDS (web.apple_app_ids[0]): "my.bank.mobile" is not <Team ID>.<bundle id> (ten capital letters or digits, a dot, the bundle id); example: "ABCDE12345.my.bank.mobile"`, ErrInvalidValue},
+		{"android package alone", func(c *Config) { c.Web.AndroidPackage = "my.bank.mobile" }, `OFPDP_WEB_ANDROID_CERT_FINGERPRINTS (web.android_cert_fingerprints): must be set when web.android_package is set; example: "14:6D:E9:…(32 bytes)"`, ErrRequired},
+		{"android fingerprints alone", func(c *Config) { c.Web.AndroidCertFingerprints = []string{strings.Repeat("ab", 32)} }, `OFPDP_WEB_ANDROID_PACKAGE (web.android_package): must be set when web.android_cert_fingerprints is set; example: "my.bank.mobile"`, ErrRequired},
+		{"android package name", func(c *Config) {
+			c.Web.AndroidPackage, c.Web.AndroidCertFingerprints = "bank", []string{strings.Repeat("ab", 32)}
+		}, `OFPDP_WEB_ANDROID_PACKAGE (web.android_package): "bank" is not an Android package name (letters, digits and '_' in two or more dot-separated parts); example: "my.bank.mobile"`, ErrInvalidValue},
+		{"android fingerprint", func(c *Config) {
+			c.Web.AndroidPackage, c.Web.AndroidCertFingerprints = "my.bank.mobile", []string{"AB:CD"}
+		}, `OFPDP_WEB_ANDROID_CERT_FINGERPRINTS (web.android_cert_fingerprints[0]): "AB:CD" is not a SHA-256 fingerprint (32 hex bytes, colons allowed); example: "14:6D:E9:…(32 bytes)"`, ErrInvalidValue},
+		{"second factor", func(c *Config) { c.Authn.SecondFactor = "sms" }, `OFPDP_AUTHN_SECOND_FACTOR (authn.second_factor): "sms" is not one of otp, app; example: "otp"`, ErrInvalidValue},
 		{"sessions per consent zero", func(c *Config) { c.Authorize.SessionsPerConsent = 0 }, `OFPDP_AUTHORIZE_SESSIONS_PER_CONSENT (authorize.sessions_per_consent): "0" must be at least 1; example: "20"`, ErrInvalidValue},
 		{"ops addr", func(c *Config) { c.Ops.Addr = "localhost" }, `OFPDP_OPS_ADDR (ops.addr): "localhost" is not a host:port address; example: "127.0.0.1:9090"`, ErrInvalidValue},
 		{"admin token missing", func(c *Config) { c.Ops.AdminTokenFile = missing }, `OFPDP_OPS_ADMIN_TOKEN_FILE (ops.admin_token_file): "` + missing + `" does not exist; example: "/etc/ofpdp/admin.token"`, ErrFile},

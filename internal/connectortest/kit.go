@@ -590,6 +590,13 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		expect(fail, "limit=0", r, err, http.StatusBadRequest, "invalid_request")
 		return ""
 	})
+	for _, method := range []string{"otp", "app"} {
+		k.row("factor-"+method, "second factor "+method+": a challenge starts (201), "+map[string]string{
+			"otp": "a wrong code is 401 invalid_otp",
+			"app": "its status is pending, approved, refused or expired",
+		}[method]+", an unknown challenge is 410 challenge_expired; skipped when the adapter has no second factor (404)",
+			func(fail func(string, ...any)) string { return k.secondFactor(ctx, fail, customerRef, method) })
+	}
 	k.row("deadline", fmt.Sprintf("every call answered within x-ofpdp-deadline-ms (%v)", k.o.Deadline), func(fail func(string, ...any)) string {
 		k.mu.Lock()
 		defer k.mu.Unlock()
@@ -601,7 +608,8 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 	k.row("operations", "every operation of the document was exercised", func(fail func(string, ...any)) string {
 		// The rows above call each operation; a document that grows an operation the kit does
 		// not know fails here until the kit checks it too.
-		known := []string{"authenticate", "getCustomer", "listAccounts", "getAccount", "getBalance", "listTransactions", "health"}
+		known := []string{"authenticate", "getCustomer", "listAccounts", "getAccount", "getBalance", "listTransactions", "health",
+			"startChallenge", "verifyOTP", "getChallenge"}
 		for _, op := range contract.Operations() {
 			if !slices.Contains(known, op) {
 				fail("operation %s is not checked by this kit", op)
@@ -609,4 +617,46 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		}
 		return ""
 	})
+}
+
+// secondFactor checks the optional second-factor operations for method ("otp" sends the test
+// customer a real code, which the kit cannot read: it checks only that a wrong one is refused).
+func (k *kit) secondFactor(ctx context.Context, fail func(string, ...any), customerRef, method string) (skip string) {
+	if customerRef == "" {
+		return "no customer_ref (authentication failed)"
+	}
+	var ch struct {
+		ChallengeID string `json:"challenge_id"`
+		Method      string `json:"method"`
+	}
+	r, err := k.call(ctx, http.MethodPost, "/v1/customers/authenticate/challenge", nil, map[string]string{"customer_ref": customerRef, "method": method})
+	switch {
+	case err == nil && r.status == http.StatusNotFound && r.problem() == "invalid_request":
+		return "the adapter has no second factor"
+	case err != nil:
+		fail("start challenge: %v", err)
+		return ""
+	case r.status != http.StatusCreated:
+		fail("start challenge: got %d %q, want 201", r.status, r.problem())
+		return ""
+	}
+	if err := json.Unmarshal(r.body, &ch); err != nil || ch.ChallengeID == "" || ch.Method != method {
+		fail("start challenge: challenge_id %q, method %q (%v)", ch.ChallengeID, ch.Method, err)
+		return ""
+	}
+	if method == "otp" {
+		r, err = k.call(ctx, http.MethodPost, "/v1/customers/authenticate/verify", nil, map[string]string{"challenge_id": ch.ChallengeID, "otp": "0"})
+		expect(fail, "wrong code", r, err, http.StatusUnauthorized, "invalid_otp")
+		r, err = k.call(ctx, http.MethodPost, "/v1/customers/authenticate/verify", nil, map[string]string{"challenge_id": "kit-unknown-challenge", "otp": "0"})
+		expect(fail, "code for an unknown challenge", r, err, http.StatusGone, "challenge_expired")
+		return ""
+	}
+	var st struct{ Status string }
+	r, err = k.call(ctx, http.MethodGet, "/v1/customers/authenticate/challenge/"+url.PathEscape(ch.ChallengeID), nil, nil)
+	if ok(fail, "challenge status", r, err, &st) && !slices.Contains([]string{"pending", "approved", "refused", "expired"}, st.Status) {
+		fail("challenge status %q", st.Status)
+	}
+	r, err = k.call(ctx, http.MethodGet, "/v1/customers/authenticate/challenge/kit-unknown-challenge", nil, nil)
+	expect(fail, "unknown challenge", r, err, http.StatusGone, "challenge_expired")
+	return ""
 }

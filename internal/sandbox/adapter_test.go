@@ -79,8 +79,14 @@ func TestPythonAdapterServesTheSandbox(t *testing.T) {
 	var table strings.Builder
 	_ = kit.WriteTable(&table)
 	t.Logf("connector-test against the Python adapter:\n%s", table.String())
-	if kit.Failed != 0 || kit.Skipped != 0 {
-		t.Fatalf("connector-test: %d failed, %d skipped", kit.Failed, kit.Skipped)
+	if kit.Failed != 0 {
+		t.Fatalf("connector-test: %d failed", kit.Failed)
+	}
+	// The Python adapter has no second factor: only those optional rows may be skipped.
+	for _, r := range kit.Results {
+		if r.Status == "skip" && !strings.HasPrefix(r.ID, "factor-") {
+			t.Errorf("connector-test row %s skipped: %s", r.ID, r.Detail)
+		}
 	}
 
 	conformStarted(ctx, t, sandbox.Options{Dir: t.TempDir(), Ephemeral: true, BankURL: url,

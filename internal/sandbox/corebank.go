@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/ofpdp/ofpdp/connector"
@@ -73,16 +72,9 @@ func openCoreBank(o Options, pkiDir string) (*coreBank, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPKI, err)
 	}
-	port := DefaultCoreBankPort
-	if o.Ports.CoreBank != 0 {
-		port = o.Ports.CoreBank
-	}
-	if o.Ephemeral {
-		port = 0
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(Host, strconv.Itoa(port)))
+	ln, err := listenExtra(o, o.Ports.CoreBank, DefaultCoreBankPort, "the mock core bank", "--core-bank-port")
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: mock core bank: %w (choose another port with --core-bank-port)", err)
+		return nil, err
 	}
 	return &coreBank{demo: bank, ln: tls.NewListener(ln, mtls.ServerConfig(cert, roots)), handler: httpbank.NewHandler(bank, ""),
 		url: "https://" + ln.Addr().String(), caFile: p("ca.crt"), mutualTLS: true}, nil
@@ -104,7 +96,12 @@ func (b *coreBank) configure(cfg *config.Config, pkiDir string) {
 
 // serveOn runs the mock core bank on ln until ctx ends.
 func (b *coreBank) serveOn(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: b.handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 90 * time.Second}
+	return serveHTTP(ctx, ln, b.handler)
+}
+
+// serveHTTP serves h on ln until ctx ends, then shuts down within 5 seconds.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 90 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

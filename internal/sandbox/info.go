@@ -25,6 +25,17 @@ type Info struct {
 	RedirectURI string     `json:"redirect_uri"`
 	Users       []UserInfo `json:"users"`
 	Bank        BankInfo   `json:"bank"`
+	// Phone is the sandbox phone page (the demo bank's codes and app approvals); empty without
+	// --second-factor.
+	Phone URLInfo `json:"phone,omitzero"`
+	// Authn is how the sandbox DP signs customers in.
+	Authn AuthnInfo `json:"authn"`
+}
+
+// AuthnInfo is the sandbox DP's customer authentication.
+type AuthnInfo struct {
+	Mode         string `json:"mode"`                    // "password"
+	SecondFactor string `json:"second_factor,omitempty"` // "otp", "app" or empty
 }
 
 // BankInfo is the core bank the sandbox DP calls over docs/connector-openapi.yaml: the mock core
@@ -58,6 +69,8 @@ type UserInfo struct {
 	Name     string `json:"name"`
 	IDType   string `json:"id_type"`
 	IDNumber string `json:"id_number"`
+	// CustomerRef is the reference the connector knows the customer by.
+	CustomerRef string `json:"customer_ref,omitempty"`
 }
 
 // ErrInfo is wrapped by ReadInfo's errors about the file's content.

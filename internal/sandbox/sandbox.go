@@ -53,6 +53,7 @@ type Ports struct {
 	SimPublic     int // the simulator's JSON API and browser callback
 	DC            int // the mock data consumer
 	CoreBank      int // the mock core bank (default DefaultCoreBankPort)
+	Phone         int // the sandbox phone page, with SecondFactor (default DefaultPhonePort)
 }
 
 // DefaultPorts are the fixed ports of `ofpdp sandbox`.
@@ -91,6 +92,9 @@ type Options struct {
 	// SigningKeysFile is a signing key ring (keys.signing_keys_file) for the DP instead of
 	// dp-sig: the simulator is given its active and next keys as dp.jwks.json.
 	SigningKeysFile string
+	// SecondFactor is authn.second_factor of the sandbox DP: "otp" or "app" (empty: none). It
+	// needs the demo bank (not --bank-url); its codes and approvals are on the phone page.
+	SecondFactor string
 }
 
 // ErrPKI is wrapped when DIR/pki exists but cannot be used.
@@ -186,6 +190,11 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		return nil, err
 	}
 	closeAll := func() { ls.close(); cb.close() }
+	demoBank, _ := cb.demo.(*demo.Connector)
+	if o.SecondFactor != "" && demoBank == nil {
+		closeAll()
+		return nil, errors.New("sandbox: --second-factor needs the demo bank (not --bank-url)")
+	}
 
 	webScheme := "http"
 	if o.WebTLS {
@@ -271,7 +280,8 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 			if err != nil {
 				return abort(fmt.Errorf("sandbox: demo login %s: %w", l.Username, err))
 			}
-			users = append(users, UserInfo{Username: l.Username, Password: l.Password, Name: l.Name, IDType: c.IDType, IDNumber: c.IDNumber})
+			users = append(users, UserInfo{Username: l.Username, Password: l.Password, Name: l.Name, IDType: c.IDType, IDNumber: c.IDNumber,
+				CustomerRef: c.Ref})
 		}
 	}
 	var customers []mockdc.Customer
@@ -290,6 +300,17 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	ls.dc = nil
 	start(component{"mock DC", func(ctx context.Context) error { return dc.Serve(ctx, dcLn) }})
 
+	var phoneURL string
+	if o.SecondFactor != "" {
+		phoneLn, err := listenExtra(o, o.Ports.Phone, DefaultPhonePort, "the phone page", "--phone-port")
+		if err != nil {
+			return abort(err)
+		}
+		phoneURL = "http://" + phoneLn.Addr().String()
+		h := newPhone(demoBank, users)
+		start(component{"sandbox phone", func(ctx context.Context) error { return serveHTTP(ctx, phoneLn, h) }})
+	}
+
 	if err := waitReady(ctx, runCtx, urls.ops+"/readyz"); err != nil {
 		return abort(err)
 	}
@@ -298,7 +319,8 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		DP:     DPInfo{APIURL: urls.api, WebURL: urls.web, OpsURL: urls.ops, AdminToken: adminToken},
 		PayNet: URLInfo{URL: urls.simPublic}, DC: URLInfo{URL: urls.dc},
 		PKIDir: pkiDir, DPID: DPID, DCID: DCID, RedirectURI: simulator.RedirectURI(), Users: users,
-		Bank: BankInfo{URL: cfg.Bank.HTTPBaseURL},
+		Bank: BankInfo{URL: cfg.Bank.HTTPBaseURL}, Phone: URLInfo{URL: phoneURL},
+		Authn: AuthnInfo{Mode: "password", SecondFactor: o.SecondFactor},
 	}
 	if r.infoPath, err = writeInfo(dir, r.info); err != nil {
 		return abort(err)
@@ -319,6 +341,22 @@ func (l *listeners) close() {
 			_ = ln.Close()
 		}
 	}
+}
+
+// listenExtra opens a listener outside the six of listen: port, or def when port is 0, or a free
+// one with Ephemeral; flag is the option that moves it.
+func listenExtra(o Options, port, def int, name, flag string) (net.Listener, error) {
+	if port == 0 {
+		port = def
+	}
+	if o.Ephemeral {
+		port = 0
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(Host, strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %s cannot listen on %s:%d (%w); free the port, or choose another with %s", name, Host, port, err, flag)
+	}
+	return ln, nil
 }
 
 // listen opens the six listeners on the loopback interface.
@@ -403,6 +441,7 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 	}
 	cfg.Secrets.ServerSecretFile = secretFile
 	cfg.Authorize.RedirectURIAllowlist = []string{redirectURI}
+	cfg.Authn.SecondFactor = o.SecondFactor
 	// Revocations and compensating updates reach the simulator within a second.
 	cfg.PayNet.OutboxInterval = time.Second
 	cfg.IDToken.Issuer = webURL

@@ -90,7 +90,7 @@ func TestStartWritesSandboxJSONAndServes(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"bank", "bank.url", "dc", "dc.url", "dc_id", "dp", "dp.admin_token", "dp.api_url", "dp.ops_url", "dp.web_url", "dp_id", "paynet", "paynet.url",
+	want := []string{"authn", "authn.mode", "users.[].customer_ref", "bank", "bank.url", "dc", "dc.url", "dc_id", "dp", "dp.admin_token", "dp.api_url", "dp.ops_url", "dp.web_url", "dp_id", "paynet", "paynet.url",
 		"pki_dir", "redirect_uri", "users", "users.[].id_number", "users.[].id_type", "users.[].name", "users.[].password", "users.[].username"}
 	slices.Sort(want)
 	if got := keysOf("", doc); !slices.Equal(got, want) {

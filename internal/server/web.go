@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ofpdp/ofpdp/connector"
+	"github.com/ofpdp/ofpdp/internal/bank"
 	"github.com/ofpdp/ofpdp/internal/config"
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/lockout"
@@ -31,6 +32,9 @@ func newWeb(cfg *config.Config, st *store.Store, conn connector.Connector, verif
 	for _, dc := range cfg.DCs {
 		dcs[dc.ID] = web.DCInfo{Name: dc.Name, LogoURL: dc.LogoURL}
 	}
+	if g, ok := conn.(*bank.Guard); ok {
+		conn = g.WithSecondFactor()
+	}
 	return web.New(web.Options{
 		Store: st, Bank: conn, Signatures: verifier, Updater: updater, IDTokens: signer,
 		DPID: cfg.DPID, IDTokenIssuer: cfg.IDToken.Issuer, IDTokenTTL: cfg.IDToken.TTL,
@@ -44,9 +48,14 @@ func newWeb(cfg *config.Config, st *store.Store, conn connector.Connector, verif
 			GlobalPerMinute: cfg.Authorize.LoginMaxFailuresGlobalPerMinute,
 		},
 		RequireIdentityBinding: cfg.Authorize.RequireIdentityBinding,
+		SecondFactor:           connector.Method(cfg.Authn.SecondFactor),
+		FactorMaxFailures:      cfg.Authn.SecondFactorMaxFailures,
+		FactorMaxResends:       cfg.Authn.SecondFactorMaxResends,
 		TrustedProxies:         proxies,
 		RatePerClientPerMinute: cfg.Web.RateLimitPerClientPerMinute, RateGlobalPerSecond: cfg.Web.RateLimitGlobalPerSecond,
 		InsecureHTTP: cfg.Web.InsecureHTTP, Sandbox: cfg.Sandbox,
+		AppLinks: web.AppLinks{AppleAppIDs: cfg.Web.AppleAppIDs, AndroidPackage: cfg.Web.AndroidPackage,
+			AndroidCertFingerprints: cfg.Web.AndroidCertFingerprints},
 		Metrics: metrics, Now: d.Now, Logger: d.Logger,
 	})
 }

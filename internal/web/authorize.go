@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/store"
 )
 
@@ -113,13 +114,13 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	reason := ""
 	switch {
 	case rec == nil:
-		reason = reasonUnknownConsent
+		reason = journey.ReasonUnknownConsent
 	case rec.Consent.DPID != h.o.DPID:
-		reason = reasonOtherDP
+		reason = journey.ReasonOtherDP
 	case rec.Consent.Status != consent.StatusAwaitingAuthorization || rec.Authorization != nil:
-		reason = reasonNotAwaiting
+		reason = journey.ReasonNotAwaiting
 	case !now.Before(rec.Consent.AuthorizationDeadline()):
-		reason = reasonWindowOver
+		reason = journey.ReasonWindowOver
 	}
 	if reason != "" {
 		h.o.Logger.InfoContext(ctx, "web: authorize: consent cannot be authorized", "consent_id", p.ConsentID, "reason", reason)
@@ -153,11 +154,11 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, nil, errServer)
 		return
 	}
-	j := journey{
+	j := journey.State{
 		ConsentID: p.ConsentID, DCID: rec.Consent.DCID, RedirectURI: p.RedirectURI,
 		Deadline: rec.Consent.AuthorizationDeadline(),
 		Lang:     negotiateLang(r.Header.Get("Accept-Language")),
-		CSRF:     csrf, FormNonce: nonce, Step: stepLogin, Entry: store.ChannelWeb,
+		CSRF:     csrf, FormNonce: nonce, Step: journey.StepLogin, Entry: store.ChannelWeb,
 	}
 	if r.URL.Path == pathUniversalLink {
 		j.Entry = store.ChannelApp
@@ -174,7 +175,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		// design §3.11: a consent that names no customer could be approved by whoever opens
 		// the link (consent phishing). It fails, and the page says why.
 		h.o.Logger.InfoContext(ctx, "web: authorize: consent carries no customer identity", "consent_id", p.ConsentID)
-		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonIdentityRequired))
+		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, journey.ReasonIdentityRequired))
 		return
 	}
 	seeOther(w, r, pathLogin)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/journey"
 )
 
 func TestParseAuthorizeQuery(t *testing.T) {
@@ -107,14 +108,14 @@ func TestAuthorizeErrorRedirect(t *testing.T) {
 		sig    string
 		reason string
 	}{
-		{"U1 unknown consent", nil, otherConsent, otherSig, reasonUnknownConsent},
-		{"U7 already authorized", func(c *consent.Consent) { c.Status = consent.StatusAuthorized }, testConsentID, testSig, reasonNotAwaiting},
-		{"U7 rejected", func(c *consent.Consent) { c.Status = consent.StatusRejected }, testConsentID, testSig, reasonNotAwaiting},
-		{"U7 revoked", func(c *consent.Consent) { c.Status = consent.StatusRevoked }, testConsentID, testSig, reasonNotAwaiting},
-		{"U7 expired", func(c *consent.Consent) { c.Status = consent.StatusExpired }, testConsentID, testSig, reasonNotAwaiting},
-		{"U7 failed", func(c *consent.Consent) { c.Status = consent.StatusFailed }, testConsentID, testSig, reasonNotAwaiting},
-		{"U8 window over by one second", func(c *consent.Consent) { c.CreatedAt = c.CreatedAt.Add(-4*time.Minute - time.Second) }, testConsentID, testSig, reasonWindowOver},
-		{"consent for another DP", func(c *consent.Consent) { c.DPID = "DP0000000001" }, testConsentID, testSig, reasonOtherDP},
+		{"U1 unknown consent", nil, otherConsent, otherSig, journey.ReasonUnknownConsent},
+		{"U7 already authorized", func(c *consent.Consent) { c.Status = consent.StatusAuthorized }, testConsentID, testSig, journey.ReasonNotAwaiting},
+		{"U7 rejected", func(c *consent.Consent) { c.Status = consent.StatusRejected }, testConsentID, testSig, journey.ReasonNotAwaiting},
+		{"U7 revoked", func(c *consent.Consent) { c.Status = consent.StatusRevoked }, testConsentID, testSig, journey.ReasonNotAwaiting},
+		{"U7 expired", func(c *consent.Consent) { c.Status = consent.StatusExpired }, testConsentID, testSig, journey.ReasonNotAwaiting},
+		{"U7 failed", func(c *consent.Consent) { c.Status = consent.StatusFailed }, testConsentID, testSig, journey.ReasonNotAwaiting},
+		{"U8 window over by one second", func(c *consent.Consent) { c.CreatedAt = c.CreatedAt.Add(-4*time.Minute - time.Second) }, testConsentID, testSig, journey.ReasonWindowOver},
+		{"consent for another DP", func(c *consent.Consent) { c.DPID = "DP0000000001" }, testConsentID, testSig, journey.ReasonOtherDP},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -166,7 +167,7 @@ func TestAuthorizeStartsSession(t *testing.T) {
 				t.Fatalf("expiry idle %v absolute %v", row.IdleExpiry, row.AbsoluteExpiry)
 			}
 			j := hs.journey()
-			if j.RedirectURI != testRedirect || j.ConsentID != testConsentID || j.DCID != testDCID || j.Step != stepLogin {
+			if j.RedirectURI != testRedirect || j.ConsentID != testConsentID || j.DCID != testDCID || j.Step != journey.StepLogin {
 				t.Fatalf("journey %+v", j)
 			}
 			if strings.Contains(string(row.Data), testSig) {
@@ -200,7 +201,7 @@ func TestWithQuery(t *testing.T) {
 			t.Errorf("withQuery(%q) = %q, want %q", c.base, got, c.want)
 		}
 	}
-	got := errorURL("https://p.example/cb", "C1", reasonRejected)
+	got := errorURL("https://p.example/cb", "C1", journey.ReasonRejected)
 	if got != "https://p.example/cb?error=access_denied&error_description=The+customer+rejected+the+consent&consent_id=C1" {
 		t.Errorf("errorURL = %q", got)
 	}

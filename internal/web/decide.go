@@ -9,6 +9,7 @@ import (
 
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/paynet"
 	"github.com/ofpdp/ofpdp/internal/store"
 )
@@ -119,9 +120,9 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 
 	rec, err := h.o.Store.GetConsent(ctx, id)
 	if err != nil || rec.Consent.Status != consent.StatusAwaitingAuthorization || rec.Authorization != nil {
-		reason := reasonNotAwaiting
+		reason := journey.ReasonNotAwaiting
 		if errors.Is(err, store.ErrNotFound) {
-			reason = reasonUnknownConsent
+			reason = journey.ReasonUnknownConsent
 		} else if err != nil {
 			h.o.Logger.ErrorContext(ctx, "web: read consent", "consent_id", id, "error", err)
 			h.renderError(w, r, s, errServer)
@@ -141,17 +142,17 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 		return
 	}
 	if d.status == consent.StatusAuthorized && !h.o.Now().Before(s.j.Deadline) {
-		d = h.negative(s, consent.StatusFailed, reasonTimeout)
+		d = h.negative(s, consent.StatusFailed, journey.ReasonTimeout)
 	}
 	// The customer signed in against the consent as it was then; decide against it as it is now.
-	if reason := h.identityProblem(&rec.Consent, s.j.IDType, s.j.HashedIDNumber); d.status == consent.StatusAuthorized && reason != "" {
+	if reason := journey.IdentityProblem(&rec.Consent, h.o.RequireIdentityBinding, s.j.IDType, s.j.HashedIDNumber); d.status == consent.StatusAuthorized && reason != "" {
 		h.o.Logger.InfoContext(ctx, "web: consent no longer matches the signed-in customer", "consent_id", id, "reason", reason)
 		d = h.negative(s, consent.StatusFailed, reason)
 	}
 
 	now := h.o.Now()
-	a := store.Authorization{Status: d.status, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: d.reason, Channel: s.j.channel()}
-	outcome := outcomeFor(d.status)
+	a := store.Authorization{Status: d.status, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: d.reason, Channel: channelOf(&s.j)}
+	outcome := journey.OutcomeFor(d.status)
 	perr := h.o.Updater.UpdateConsent(ctx, d.update)
 	switch {
 	case perr == nil && d.status == consent.StatusAuthorized:
@@ -162,9 +163,9 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 		s.j.Shared = d.shared
 	case perr != nil && d.status == consent.StatusAuthorized:
 		// PayNet did not take the authorization: nothing was shared, claim nothing.
-		a = store.Authorization{Status: consent.StatusFailed, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: reasonPatchFailed,
-			Channel: s.j.channel()}
-		outcome, d.reason = outcomePatchFailed, reasonPatchFailed
+		a = store.Authorization{Status: consent.StatusFailed, CustomerRef: s.j.CustomerRef, DecidedAt: now, Reason: journey.ReasonPatchFailed,
+			Channel: channelOf(&s.j)}
+		outcome, d.reason = journey.OutcomePatchFailed, journey.ReasonPatchFailed
 	}
 	if perr != nil {
 		h.o.Logger.ErrorContext(ctx, "web: consent update failed", "consent_id", id, "status", d.update.Status, "error", perr)
@@ -181,7 +182,7 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 		// the consent can no longer be authorized.
 		h.o.Logger.WarnContext(ctx, "web: decision not recorded, the consent no longer awaits authorization",
 			"consent_id", id, "status", a.Status, "error", err)
-		recorded, outcome, d.reason, s.j.Shared = "not_recorded", outcomeRefused, reasonNotAwaiting, nil
+		recorded, outcome, d.reason, s.j.Shared = "not_recorded", journey.OutcomeRefused, journey.ReasonNotAwaiting, nil
 	case err != nil:
 		h.o.Logger.ErrorContext(ctx, "web: record decision", "consent_id", id, "status", a.Status, "error", err)
 	}
@@ -189,7 +190,7 @@ func (h *Handler) conclude(w http.ResponseWriter, r *http.Request, s *sess, d de
 	h.o.Logger.InfoContext(ctx, "web: journey decided", "consent_id", id, "outcome", outcome, "reason", d.reason)
 	h.countJourney(outcome)
 
-	s.j.Outcome, s.j.Reason, s.j.Step = outcome, d.reason, stepDone
+	s.j.Finish(outcome, d.reason)
 	if err := h.saveOutcome(ctx, s); err != nil {
 		h.o.Logger.ErrorContext(ctx, "web: save outcome", "consent_id", id, "error", err)
 	}
@@ -227,16 +228,6 @@ func unknownOutcome(err error) bool {
 		return ue.Retryable
 	}
 	return true
-}
-
-func outcomeFor(status consent.Status) string {
-	switch status {
-	case consent.StatusAuthorized:
-		return outcomeAuthorized
-	case consent.StatusRejected:
-		return outcomeRejected
-	}
-	return outcomeFailed
 }
 
 // record stores the decision with compare-and-swap. A consent event may land between the read
@@ -304,7 +295,7 @@ func (h *Handler) awaitOutcome(w http.ResponseWriter, r *http.Request, s *sess) 
 	}
 	rec, err := h.o.Store.GetConsent(ctx, s.j.ConsentID)
 	if err == nil && (rec.Consent.Status != consent.StatusAwaitingAuthorization || rec.Authorization != nil) {
-		h.refuse(w, r, s, reasonDecided)
+		h.refuse(w, r, s, journey.ReasonDecided)
 		return
 	}
 	h.renderError(w, r, s, errProcessing)
@@ -312,8 +303,8 @@ func (h *Handler) awaitOutcome(w http.ResponseWriter, r *http.Request, s *sess) 
 
 // countJourney counts a journey's end by outcome (a fixed set: authorized, patch_failed, cancelled,
 // rejected, failed, refused).
-func (h *Handler) countJourney(outcome string) {
+func (h *Handler) countJourney(outcome journey.Outcome) {
 	if h.o.Metrics != nil {
-		h.o.Metrics.Journeys.WithLabelValues(outcome).Inc()
+		h.o.Metrics.Journeys.WithLabelValues(string(outcome)).Inc()
 	}
 }

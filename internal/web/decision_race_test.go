@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/store"
 	"github.com/ofpdp/ofpdp/internal/storetest"
 )
@@ -104,7 +105,7 @@ func TestDecisionAfterPayNetSuspended(t *testing.T) {
 				t.Fatalf("stored status %s, authorization %+v: the decision overwrote PayNet's suspension",
 					rec.Consent.Status, rec.Authorization)
 			}
-			mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, reasonNotAwaiting)
+			mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, journey.ReasonNotAwaiting)
 		})
 	}
 }

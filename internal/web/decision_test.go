@@ -15,6 +15,7 @@ import (
 
 	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/paynet"
 	"github.com/ofpdp/ofpdp/internal/store"
 )
@@ -286,10 +287,10 @@ func TestReject(t *testing.T) {
 	if len(hs.signer.claims) != 0 {
 		t.Fatal("an id_token was signed for a rejection")
 	}
-	if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusRejected || a.Reason != reasonRejected || len(a.Accounts) != 0 {
+	if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusRejected || a.Reason != journey.ReasonRejected || len(a.Accounts) != 0 {
 		t.Fatalf("authorization %+v", a)
 	}
-	mustErrorRedirect(t, hs.leave(hs.post(pathDone, nil)), testRedirect, testConsentID, reasonRejected)
+	mustErrorRedirect(t, hs.leave(hs.post(pathDone, nil)), testRedirect, testConsentID, journey.ReasonRejected)
 }
 
 // TestCancelBeforeLogin: Cancel before anyone signed in claims no customer decision: no consent
@@ -305,7 +306,7 @@ func TestCancelBeforeLogin(t *testing.T) {
 	if rec := hs.store.record(testConsentID); rec.Authorization != nil || rec.Consent.Status != consent.StatusAwaitingAuthorization {
 		t.Fatalf("recorded %+v", rec.Authorization)
 	}
-	mustErrorRedirect(t, hs.leave(hs.post(pathCancel, nil)), testRedirect, testConsentID, reasonCancelledBeforeLogin)
+	mustErrorRedirect(t, hs.leave(hs.post(pathCancel, nil)), testRedirect, testConsentID, journey.ReasonCancelledBeforeLogin)
 	if len(hs.upd.all()) != 0 {
 		t.Fatal("a consent update was sent on the second click")
 	}
@@ -327,7 +328,7 @@ func TestCancelOnEveryPage(t *testing.T) {
 				t.Fatalf("updates %+v", ups)
 			}
 			// A second click on Cancel: same answer, no second PATCH.
-			mustErrorRedirect(t, hs.leave(hs.post(pathCancel, nil)), testRedirect, testConsentID, reasonCancelled)
+			mustErrorRedirect(t, hs.leave(hs.post(pathCancel, nil)), testRedirect, testConsentID, journey.ReasonCancelled)
 			if len(hs.upd.all()) != 1 {
 				t.Fatal("second PATCH")
 			}
@@ -351,10 +352,10 @@ func TestPatchFailure(t *testing.T) {
 		t.Fatalf("page:\n%s", w.Body.String())
 	}
 	a := hs.store.record(testConsentID).Authorization
-	if a == nil || a.Status != consent.StatusFailed || a.Reason != reasonPatchFailed || len(a.Accounts) != 0 {
+	if a == nil || a.Status != consent.StatusFailed || a.Reason != journey.ReasonPatchFailed || len(a.Accounts) != 0 {
 		t.Fatalf("authorization %+v", a)
 	}
-	mustErrorRedirect(t, hs.leave(hs.post(pathDone, nil)), testRedirect, testConsentID, reasonPatchFailed)
+	mustErrorRedirect(t, hs.leave(hs.post(pathDone, nil)), testRedirect, testConsentID, journey.ReasonPatchFailed)
 }
 
 // TestPatchFailureOutbox (negative-tests C11): a PATCH whose outcome is unknown (5xx, 429,
@@ -370,14 +371,14 @@ func TestPatchFailureOutbox(t *testing.T) {
 		err      error
 		want     *store.OutboxItem
 	}{
-		{"approve, 5xx", "approve", retryable, &store.OutboxItem{Status: consent.StatusFailed, Reason: reasonPatchFailed}},
-		{"approve, 429", "approve", &paynet.UpdateError{Status: 429, Attempts: 1, Retryable: true}, &store.OutboxItem{Status: consent.StatusFailed, Reason: reasonPatchFailed}},
-		{"approve, timeout", "approve", &paynet.UpdateError{Attempts: 2, Retryable: true, Err: context.DeadlineExceeded}, &store.OutboxItem{Status: consent.StatusFailed, Reason: reasonPatchFailed}},
-		{"approve, bare network error", "approve", errors.New("dial tcp: connection refused"), &store.OutboxItem{Status: consent.StatusFailed, Reason: reasonPatchFailed}},
+		{"approve, 5xx", "approve", retryable, &store.OutboxItem{Status: consent.StatusFailed, Reason: journey.ReasonPatchFailed}},
+		{"approve, 429", "approve", &paynet.UpdateError{Status: 429, Attempts: 1, Retryable: true}, &store.OutboxItem{Status: consent.StatusFailed, Reason: journey.ReasonPatchFailed}},
+		{"approve, timeout", "approve", &paynet.UpdateError{Attempts: 2, Retryable: true, Err: context.DeadlineExceeded}, &store.OutboxItem{Status: consent.StatusFailed, Reason: journey.ReasonPatchFailed}},
+		{"approve, bare network error", "approve", errors.New("dial tcp: connection refused"), &store.OutboxItem{Status: consent.StatusFailed, Reason: journey.ReasonPatchFailed}},
 		{"approve, 400", "approve", &paynet.UpdateError{Status: 400, Code: "invalid_request", Attempts: 1}, nil},
 		{"approve, 403", "approve", &paynet.UpdateError{Status: 403, Code: "Consent.Invalid", Attempts: 1}, nil},
 		{"approve, never sent", "approve", paynet.ErrInvalidUpdate, nil},
-		{"reject, 5xx", "reject", retryable, &store.OutboxItem{Status: consent.StatusRejected, Reason: reasonRejected}},
+		{"reject, 5xx", "reject", retryable, &store.OutboxItem{Status: consent.StatusRejected, Reason: journey.ReasonRejected}},
 		{"reject, 400", "reject", &paynet.UpdateError{Status: 400, Attempts: 1}, nil},
 	}
 	for _, c := range cases {
@@ -393,9 +394,9 @@ func TestPatchFailureOutbox(t *testing.T) {
 				if !strings.Contains(w.Body.String(), "nothing was shared") {
 					t.Fatalf("page:\n%s", w.Body.String())
 				}
-				mustErrorRedirect(t, hs.leave(hs.post(pathDone, nil)), testRedirect, testConsentID, reasonPatchFailed)
+				mustErrorRedirect(t, hs.leave(hs.post(pathDone, nil)), testRedirect, testConsentID, journey.ReasonPatchFailed)
 			} else {
-				mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, reasonRejected)
+				mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, journey.ReasonRejected)
 			}
 			// A second decision (double click) changes nothing.
 			hs.decide(c.decision)
@@ -469,12 +470,12 @@ func TestTimeout(t *testing.T) {
 				hs.clock.add(4 * time.Minute) // the consent was created a minute before: the window is over
 			}
 			w := c.req(hs)
-			mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, reasonTimeout)
+			mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, journey.ReasonTimeout)
 			ups := hs.upd.all()
 			if len(ups) != 1 || ups[0].Status != paynet.StatusFailed || ups[0].StatusReason.ReasonCode != "timeout" {
 				t.Fatalf("updates %+v", ups)
 			}
-			if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusFailed || a.Reason != reasonTimeout {
+			if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusFailed || a.Reason != journey.ReasonTimeout {
 				t.Fatalf("authorization %+v", a)
 			}
 			if hs.bank.calls() > 1 {
@@ -493,7 +494,7 @@ func TestConsentChangedMeanwhile(t *testing.T) {
 	cs.Status = consent.StatusFailed
 	hs.store.put(cs)
 	w := hs.decide("approve")
-	mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, reasonNotAwaiting)
+	mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, journey.ReasonNotAwaiting)
 	if len(hs.upd.all()) != 0 {
 		t.Fatal("PATCH sent for a consent not awaiting authorization")
 	}
@@ -507,7 +508,7 @@ func TestDecidedInAnotherSession(t *testing.T) {
 	second := newBrowser(hs)
 	second.review("ACC-SAV")
 	mustRedirect(t, hs.decide("approve"), pathComplete)
-	mustErrorRedirect(t, second.leave(second.decide("approve")), testRedirect, testConsentID, reasonNotAwaiting)
+	mustErrorRedirect(t, second.leave(second.decide("approve")), testRedirect, testConsentID, journey.ReasonNotAwaiting)
 	if len(hs.upd.all()) != 1 {
 		t.Fatalf("%d updates", len(hs.upd.all()))
 	}
@@ -603,10 +604,10 @@ func TestConsentGoneBeforeReview(t *testing.T) {
 		hs := newHarness(t, nil)
 		hs.login()
 		mustRedirect(t, hs.post(pathAccounts, url.Values{"account": hs.ids("ACC-SAV")}), pathReview)
-		reason := reasonNotAwaiting
+		reason := journey.ReasonNotAwaiting
 		if status == "" {
 			delete(hs.store.consents, testConsentID)
-			reason = reasonUnknownConsent
+			reason = journey.ReasonUnknownConsent
 		} else {
 			cs := testConsent(hs.clock.now())
 			cs.Status = status
@@ -645,9 +646,9 @@ func TestConcurrentStepWrite(t *testing.T) {
 	hs := newHarness(t, nil)
 	hs.login()
 	ms := &movingStore{fakeStore: hs.store, move: func(s *store.Session) {
-		var j journey
+		var j journey.State
 		_ = json.Unmarshal(s.Data, &j)
-		j.Step, j.Selected = stepReview, hs.ids("ACC-CARD")
+		j.Step, j.Selected = journey.StepReview, hs.ids("ACC-CARD")
 		s.Data, _ = json.Marshal(j)
 	}}
 	hs.h.o.Store = ms
@@ -669,7 +670,7 @@ func TestOutcomeSurvivesConcurrentWrite(t *testing.T) {
 	if !moved {
 		t.Fatal("the session was not moved")
 	}
-	if j := hs.journey(); j.Outcome != outcomeRejected || j.Reason != reasonRejected {
+	if j := hs.journey(); j.Outcome != journey.OutcomeRejected || j.Reason != journey.ReasonRejected {
 		t.Fatalf("outcome lost: %+v", j)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/paynet"
 	"github.com/ofpdp/ofpdp/internal/store"
 )
@@ -631,7 +632,7 @@ func (hs *harness) decide(decision string) *httptest.ResponseRecorder {
 }
 
 // journey returns the browser's current session data.
-func (hs *harness) journey() journey {
+func (hs *harness) journey() journey.State {
 	hs.t.Helper()
 	s, err := hs.h.loadByHash(context.Background(), hashID(hs.cookie))
 	if err != nil {

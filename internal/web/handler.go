@@ -25,6 +25,8 @@ const (
 	pathAuthorize      = "/v1/oauth/authorize"   // spec §3.1.2
 	pathUniversalLink  = "/OFM/MY/Authorize/AIS" // spec §2.4
 	pathLogin          = "/journey/login"
+	pathVerify         = "/journey/verify" // the second factor
+	pathResend         = "/journey/verify/resend"
 	pathAccounts       = "/journey/accounts"
 	pathReview         = "/journey/review"
 	pathDecision       = "/journey/decision"
@@ -113,10 +115,22 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 
+	apple, android, err := o.AppLinks.documents()
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
+	if apple != nil {
+		mux.Handle(pathAppleAssociation, methods{h: h, get: h.wellKnown(apple)})
+	}
+	if android != nil {
+		mux.Handle(pathAssetLinks, methods{h: h, get: h.wellKnown(android)})
+	}
 	mux.Handle(pathAuthorize, methods{h: h, get: h.authorize})
 	mux.Handle(pathUniversalLink, methods{h: h, get: h.authorize})
 	mux.Handle(pathLogin, methods{h: h, get: h.loginPage, post: h.loginSubmit})
+	mux.Handle(pathVerify, methods{h: h, get: h.factorPage, post: h.factorSubmit})
+	mux.Handle(pathResend, methods{h: h, post: h.factorResend})
 	mux.Handle(pathAccounts, methods{h: h, get: h.accountsPage, post: h.accountsSubmit})
 	mux.Handle(pathReview, methods{h: h, get: h.reviewPage})
 	mux.Handle(pathDecision, methods{h: h, post: h.decisionSubmit})

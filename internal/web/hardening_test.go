@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/obs"
 	"github.com/ofpdp/ofpdp/internal/paynet"
@@ -206,7 +207,7 @@ func TestIdentityBindingRequired(t *testing.T) {
 		if hs.bank.calls() != 0 {
 			t.Fatal("the bank was asked")
 		}
-		mustErrorRedirect(t, hs.do(http.MethodGet, pathDone, nil), testRedirect, testConsentID, reasonIdentityRequired)
+		mustErrorRedirect(t, hs.do(http.MethodGet, pathDone, nil), testRedirect, testConsentID, journey.ReasonIdentityRequired)
 	}
 	// Without the binding (development only), the journey goes on to sign-in.
 	hs := newHarness(t, func(o *Options) { o.RequireIdentityBinding = false })

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ofpdp/ofpdp/internal/journey"
 )
 
 // form-action is 'self' only: no form navigates off the DP (the journey leaves through a link).
@@ -110,7 +112,7 @@ func TestCSRF(t *testing.T) {
 			if len(hs.upd.all()) != 0 || hs.store.record(testConsentID).Authorization != nil {
 				t.Fatal("a refused POST changed the consent")
 			}
-			if j := hs.journey(); j.Step != stepReview || j.Outcome != "" || j.Lang != langEN {
+			if j := hs.journey(); j.Step != journey.StepReview || j.Outcome != "" || j.Lang != langEN {
 				t.Fatalf("journey changed: %+v", j)
 			}
 		})

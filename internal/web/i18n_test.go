@@ -21,6 +21,7 @@ func dynamicKeys() []string {
 		"login.failed", "login.locked", "login.unavailable", "login.throttled",
 		"accounts.required", "accounts.invalid", "accounts.unavailable", "accounts.changed",
 		"purpose.other",
+		"verify.title", "otp.failed", "app.waiting", "factor.locked", "factor.expired", "factor.resend_limit", "factor.unavailable",
 	}
 	for _, k := range errKinds {
 		keys = append(keys, "error."+k.code+".title", "error."+k.code+".body")

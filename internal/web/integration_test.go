@@ -20,6 +20,7 @@ import (
 	"github.com/ofpdp/ofpdp/internal/bank/demo"
 	"github.com/ofpdp/ofpdp/internal/consent"
 	"github.com/ofpdp/ofpdp/internal/jose"
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/paynet"
 	"github.com/ofpdp/ofpdp/internal/store"
 )
@@ -225,5 +226,5 @@ func TestIntegrationApprove(t *testing.T) {
 	mustRedirect(t, w, testRedirect+"?consent_id="+testConsentID)
 	// The same authorize link again: the consent is decided (U7).
 	hs.cookie = ""
-	mustErrorRedirect(t, hs.do(http.MethodGet, authorizeURL(testConsentID, testRedirect, sig), nil), testRedirect, testConsentID, reasonNotAwaiting)
+	mustErrorRedirect(t, hs.do(http.MethodGet, authorizeURL(testConsentID, testRedirect, sig), nil), testRedirect, testConsentID, journey.ReasonNotAwaiting)
 }

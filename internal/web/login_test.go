@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/paynet"
 )
@@ -53,7 +54,7 @@ func TestLoginGenericFailure(t *testing.T) {
 	if hs.bank.calls() != 2 {
 		t.Fatalf("bank called %d times, want 2 (not for an empty password)", hs.bank.calls())
 	}
-	if j := hs.journey(); j.Step != stepLogin || j.CustomerRef != "" || j.Failures != 2 {
+	if j := hs.journey(); j.Step != journey.StepLogin || j.CustomerRef != "" || j.Failures != 2 {
 		t.Fatalf("journey %+v", j)
 	}
 	if len(hs.upd.all()) != 0 {
@@ -100,12 +101,12 @@ func TestLoginLockedUsername(t *testing.T) {
 		t.Fatal("the bank was asked in a locked journey")
 	}
 	w = hs.post(pathCancel, nil)
-	mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, reasonLocked)
+	mustErrorRedirect(t, hs.leave(w), testRedirect, testConsentID, journey.ReasonLocked)
 	ups := hs.upd.all()
 	if len(ups) != 1 || ups[0].Status != paynet.StatusFailed || ups[0].StatusReason == nil || ups[0].StatusReason.ReasonCode != "not_allowed" {
 		t.Fatalf("updates %+v", ups)
 	}
-	if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusFailed || a.Reason != reasonLocked {
+	if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusFailed || a.Reason != journey.ReasonLocked {
 		t.Fatalf("authorization %+v", a)
 	}
 }
@@ -229,11 +230,11 @@ func TestIdentityMismatch(t *testing.T) {
 			if len(ups) != 1 || ups[0].Status != paynet.StatusFailed || ups[0].IDToken != "" || ups[0].UserIdentity != nil || len(ups[0].Accounts) != 0 {
 				t.Fatalf("updates %+v", ups)
 			}
-			if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusFailed || a.Reason != reasonIdentity {
+			if a := hs.store.record(testConsentID).Authorization; a == nil || a.Status != consent.StatusFailed || a.Reason != journey.ReasonIdentity {
 				t.Fatalf("authorization %+v", a)
 			}
 			// The journey is over: any page now sends the browser back with the same error.
-			mustErrorRedirect(t, hs.leave(hs.do(http.MethodGet, pathAccounts, nil)), testRedirect, testConsentID, reasonIdentity)
+			mustErrorRedirect(t, hs.leave(hs.do(http.MethodGet, pathAccounts, nil)), testRedirect, testConsentID, journey.ReasonIdentity)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/obs"
 )
 
@@ -36,8 +37,8 @@ func TestJourneyMetrics(t *testing.T) {
 	hs3.store.put(cs)
 	hs3.ending(hs3.decide("approve"), errAlreadyDecided)
 
-	for outcome, want := range map[string]float64{outcomeAuthorized: 1, outcomeRejected: 1, outcomeRefused: 1, outcomeFailed: 0} {
-		if got := count(outcome); got != want {
+	for outcome, want := range map[journey.Outcome]float64{journey.OutcomeAuthorized: 1, journey.OutcomeRejected: 1, journey.OutcomeRefused: 1, journey.OutcomeFailed: 0} {
+		if got := count(string(outcome)); got != want {
 			t.Errorf("journeys{outcome=%q} = %v, want %v", outcome, got, want)
 		}
 	}

@@ -25,6 +25,10 @@ const (
 	// DefaultSessionsPerConsent caps the journey sessions one consent may have at once: a link
 	// opened in a few browsers is normal, thousands are an attack on the store.
 	DefaultSessionsPerConsent = 20
+	// DefaultFactorMaxFailures and DefaultFactorMaxResends limit the second factor of one
+	// journey: wrong codes before it locks (only cancel is left), and new codes asked for.
+	DefaultFactorMaxFailures = 3
+	DefaultFactorMaxResends  = 2
 	// DefaultRatePerClientPerMinute and DefaultRateGlobalPerSecond limit requests to the web
 	// listener. A journey takes about ten requests; many customers can share one carrier NAT
 	// address, so the per-client limit is generous.
@@ -79,6 +83,12 @@ type Options struct {
 	// (design §3.11): without them anyone who opens the link could approve. Only development
 	// deployments (the sandbox) may turn it off.
 	RequireIdentityBinding bool
+	// SecondFactor, when set, is the bank's second factor every sign-in needs after the password
+	// (connector.MethodOTP or connector.MethodApp); Bank must then implement
+	// connector.SecondFactor. FactorMaxFailures and FactorMaxResends limit it per journey.
+	SecondFactor      connector.Method
+	FactorMaxFailures int
+	FactorMaxResends  int
 
 	// TrustedProxies are the addresses whose X-Forwarded-For names the client (for rate limits
 	// and sign-in counters); from anyone else the connection's address is the client.
@@ -93,6 +103,9 @@ type Options struct {
 	InsecureHTTP bool
 	// Sandbox shows a visible "Sandbox" label.
 	Sandbox bool
+	// AppLinks are the bank's apps that open the authorize link; their association files are
+	// served under /.well-known/ (spec §2.4).
+	AppLinks AppLinks
 
 	// Metrics, when set, counts journey outcomes (ofpdp_authorization_journeys_total).
 	Metrics *obs.Metrics
@@ -171,6 +184,14 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SessionIdle < 0 {
 		bad("SessionIdle must be positive")
 	}
+	if o.SecondFactor != "" {
+		if !o.SecondFactor.Valid() {
+			bad("SecondFactor %q is not %q or %q", o.SecondFactor, connector.MethodOTP, connector.MethodApp)
+		}
+		if _, ok := o.Bank.(connector.SecondFactor); o.Bank != nil && !ok {
+			bad("SecondFactor is set but the connector (%T) has no second factor (connector.SecondFactor)", o.Bank)
+		}
+	}
 	var err error
 	if o.Lockout, err = o.Lockout.WithDefaults(); err != nil {
 		bad("Lockout: %v", err)
@@ -180,6 +201,8 @@ func (o Options) withDefaults() (Options, error) {
 		v    *int
 		def  int
 	}{{"SessionsPerConsent", &o.SessionsPerConsent, DefaultSessionsPerConsent},
+		{"FactorMaxFailures", &o.FactorMaxFailures, DefaultFactorMaxFailures},
+		{"FactorMaxResends", &o.FactorMaxResends, DefaultFactorMaxResends},
 		{"RatePerClientPerMinute", &o.RatePerClientPerMinute, DefaultRatePerClientPerMinute},
 		{"RateGlobalPerSecond", &o.RateGlobalPerSecond, DefaultRateGlobalPerSecond}} {
 		if *f.v == 0 {

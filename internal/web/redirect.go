@@ -4,56 +4,38 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-)
 
-// Reasons: why a journey ended other than with an authorization. They are the short codes kept
-// in store.Authorization.Reason and the audit trail, and pick the redirect's error_description.
-const (
-	reasonRejected       = "customer_rejected"
-	reasonCancelled      = "customer_cancelled"
-	reasonIdentity       = "identity_mismatch"
-	reasonLocked         = "login_locked"
-	reasonTimeout        = "timeout"
-	reasonPatchFailed    = "patch_failed"
-	reasonUnknownConsent = "unknown_consent"
-	reasonNotAwaiting    = "not_awaiting_authorization"
-	reasonWindowOver     = "authorization_window_over"
-	reasonOtherDP        = "consent_for_another_dp"
-	reasonDecided        = "decided_elsewhere"
-	// reasonIdentityRequired: the consent names no customer (no id_type + hashed_id_number)
-	// while authorize.require_identity_binding is on (design §3.11).
-	reasonIdentityRequired = "identity_required"
-	// reasonCancelledBeforeLogin: cancelled before anyone signed in; no consent update is sent,
-	// because no customer decided (docs/security.md "Cancel before sign-in").
-	reasonCancelledBeforeLogin = "cancelled_before_login"
+	"github.com/ofpdp/ofpdp/internal/journey"
 )
 
 // descriptions are the error_description texts sent back to PayNet (RFC 6749 §4.1.2.1: printable
 // ASCII without '"' and '\'; no personal data).
 var descriptions = map[string]string{
-	reasonRejected:             "The customer rejected the consent",
-	reasonCancelled:            "The customer cancelled the authorization",
-	reasonIdentity:             "The authenticated customer does not match the consent",
-	reasonLocked:               "Too many failed login attempts",
-	reasonTimeout:              "The authorization was not completed in time",
-	reasonPatchFailed:          "The data provider could not record the authorization",
-	reasonUnknownConsent:       "The consent is not known to the data provider",
-	reasonNotAwaiting:          "The consent is not awaiting authorization",
-	reasonWindowOver:           "The authorization window has ended",
-	reasonOtherDP:              "The consent is not addressed to this data provider",
-	reasonDecided:              "The consent was already decided",
-	reasonIdentityRequired:     "The consent does not identify the customer",
-	reasonCancelledBeforeLogin: "The authorization was cancelled before sign-in",
+	journey.ReasonRejected:             "The customer rejected the consent",
+	journey.ReasonCancelled:            "The customer cancelled the authorization",
+	journey.ReasonIdentity:             "The authenticated customer does not match the consent",
+	journey.ReasonLocked:               "Too many failed login attempts",
+	journey.ReasonTimeout:              "The authorization was not completed in time",
+	journey.ReasonPatchFailed:          "The data provider could not record the authorization",
+	journey.ReasonUnknownConsent:       "The consent is not known to the data provider",
+	journey.ReasonNotAwaiting:          "The consent is not awaiting authorization",
+	journey.ReasonWindowOver:           "The authorization window has ended",
+	journey.ReasonOtherDP:              "The consent is not addressed to this data provider",
+	journey.ReasonDecided:              "The consent was already decided",
+	journey.ReasonIdentityRequired:     "The consent does not identify the customer",
+	journey.ReasonCancelledBeforeLogin: "The authorization was cancelled before sign-in",
+	journey.ReasonSecondFactor:         "The customer refused the sign-in in the bank's app",
 }
 
 // paynetReasonCodes are status_reason.reason_code values (spec §5.1) for negative updates.
 var paynetReasonCodes = map[string]string{
-	reasonRejected:         "not_allowed",
-	reasonCancelled:        "not_allowed",
-	reasonLocked:           "not_allowed",
-	reasonIdentity:         "validation_error",
-	reasonIdentityRequired: "validation_error",
-	reasonTimeout:          "timeout",
+	journey.ReasonRejected:         "not_allowed",
+	journey.ReasonCancelled:        "not_allowed",
+	journey.ReasonLocked:           "not_allowed",
+	journey.ReasonSecondFactor:     "not_allowed",
+	journey.ReasonIdentity:         "validation_error",
+	journey.ReasonIdentityRequired: "validation_error",
+	journey.ReasonTimeout:          "timeout",
 }
 
 // withQuery appends params, in order, to redirectURI's query (with & when it already has one),

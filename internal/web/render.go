@@ -8,13 +8,15 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/ofpdp/ofpdp/internal/journey"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
 // Pages, by template file and by the data-step of their <main>.
-var pageNames = []string{"login", "accounts", "review", "success", "error"}
+var pageNames = []string{"login", "verify", "accounts", "review", "success", "error"}
 
 // renderer holds one template set per language and page: layout.html + <page>.html, with the
 // `t` function bound to that language's catalogue.
@@ -56,9 +58,14 @@ type view struct {
 	DC        dcView
 	Alert     string // catalogue key of a message shown in a role=alert box
 
-	// login
+	// login, verify
 	Locked   bool
 	Username string
+	// verify: the second factor's method, where the bank sent it (masked), and the seconds after
+	// which the app-approval page reloads itself (meta refresh, no script)
+	Factor      string
+	Destination string
+	Refresh     int
 	// accounts, review, success
 	Accounts       []accountView
 	PurposeKey     string
@@ -73,13 +80,8 @@ type view struct {
 
 type dcView struct{ Name, LogoURL string }
 
-type accountView struct {
-	ID      string // DP account id (consent.AccountID), the form value: never the bank number
-	Name    string
-	TypeKey string
-	Last4   string
-	Checked bool
-}
+// accountView is an account as a page shows it: never the full bank number.
+type accountView = journey.SharedAccount
 
 // base fills the fields every page shares.
 func (h *Handler) base(r *http.Request, s *sess, page, titleKey string) view {
@@ -211,13 +213,15 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // stepPath is the page of a journey step.
-func stepPath(step string) string {
+func stepPath(step journey.Step) string {
 	switch step {
-	case stepAccounts:
+	case journey.StepSecondFactor:
+		return pathVerify
+	case journey.StepAccounts:
 		return pathAccounts
-	case stepReview:
+	case journey.StepReview:
 		return pathReview
-	case stepDone:
+	case journey.StepDone:
 		return pathComplete
 	}
 	return pathLogin

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/store"
 )
 
@@ -23,68 +24,10 @@ const (
 	insecureCookieName = "ofpdp_session"
 )
 
-// Journey steps, in order. A session never goes back past stepAccounts once logged in.
-const (
-	stepLogin    = "login"
-	stepAccounts = "accounts"
-	stepReview   = "review"
-	stepDone     = "done"
-)
-
-// Outcomes of a journey, kept in the session so a repeated request answers the same way.
-const (
-	outcomeAuthorized  = "authorized"   // PATCH authorized accepted: success page, then redirect_uri?consent_id=
-	outcomePatchFailed = "patch_failed" // approve PATCH failed: "nothing was shared", then error redirect
-	outcomeRejected    = "rejected"     // customer rejected or cancelled: error redirect
-	outcomeFailed      = "failed"       // identity mismatch, lockout, timeout: error redirect
-	outcomeRefused     = "refused"      // consent no longer awaiting authorization: error redirect, no PATCH
-	outcomeCancelled   = "cancelled"    // cancelled before sign-in: error redirect, no PATCH
-)
-
-// journey is the session data (JSON in store.Session.Data). It holds no raw ID number, password
-// or full account number: only references, masked and hashed identifiers.
-type journey struct {
-	ConsentID   string    `json:"consent_id"`
-	DCID        string    `json:"dc_id"`
-	RedirectURI string    `json:"redirect_uri"`
-	Deadline    time.Time `json:"deadline"` // end of the authorization window (spec §5.2)
-	Lang        string    `json:"lang"`
-	CSRF        string    `json:"csrf"`
-	FormNonce   string    `json:"form_nonce"`
-	Step        string    `json:"step"`
-	// Entry is how the journey began: store.ChannelWeb for /v1/oauth/authorize, store.ChannelApp
-	// for the Universal Link path of spec §2.4 (kept with the decision, spec §7.4).
-	Entry string `json:"entry,omitempty"`
-
-	Failures int  `json:"failures,omitempty"` // failed logins in this journey
-	Locked   bool `json:"locked,omitempty"`   // sign-in paused: only cancel is left
-	// Superseded marks the pre-login session left behind by a login (the journey moved to a new
-	// id). It may only log in again (a double-clicked login still works); it cannot decide.
-	Superseded bool   `json:"superseded,omitempty"`
-	Notice     string `json:"notice,omitempty"` // a message key shown once on the next page
-	// LoginStarted holds the session's one login slot while a login is with the bank
-	// (Handler.claimLogin); zero when free.
-	LoginStarted time.Time `json:"login_started,omitzero"`
-
-	CustomerRef        string    `json:"customer_ref,omitempty"`
-	AuthTime           time.Time `json:"auth_time,omitzero"`
-	IDType             string    `json:"id_type,omitempty"`
-	MaskedIDNumber     string    `json:"masked_id_number,omitempty"`
-	HashedIDNumber     string    `json:"hashed_id_number,omitempty"`
-	MaskedMobileNumber string    `json:"masked_mobile_number,omitempty"`
-	HashedMobileNumber string    `json:"hashed_mobile_number,omitempty"`
-
-	Selected []string      `json:"selected,omitempty"` // DP account ids chosen
-	Shared   []accountView `json:"shared,omitempty"`   // what the success page lists (no full numbers)
-
-	Outcome string `json:"outcome,omitempty"`
-	Reason  string `json:"reason,omitempty"`
-}
-
 // sess is a loaded session: the stored row, its decoded journey and the cookie id's hash.
 type sess struct {
 	row store.Session
-	j   journey
+	j   journey.State
 }
 
 var errNoSession = errors.New("web: no journey session")
@@ -128,7 +71,7 @@ func hashID(id string) string {
 }
 
 // newSession creates and stores a session for j and returns its cookie value.
-func (h *Handler) newSession(ctx context.Context, j journey, created time.Time) (string, *sess, error) {
+func (h *Handler) newSession(ctx context.Context, j journey.State, created time.Time) (string, *sess, error) {
 	id, err := h.randomToken()
 	if err != nil {
 		return "", nil, err
@@ -206,7 +149,7 @@ func (h *Handler) touch(ctx context.Context, s *sess) {
 // session fixation) and sets the new cookie. The old row is kept, marked Superseded, so that a
 // double-clicked login — whose second request still carries the old cookie — can log in again
 // instead of landing on "session ended"; a superseded session cannot decide or cancel.
-func (h *Handler) rotate(ctx context.Context, w http.ResponseWriter, old *sess, next journey) (*sess, error) {
+func (h *Handler) rotate(ctx context.Context, w http.ResponseWriter, old *sess, next journey.State) (*sess, error) {
 	csrf, err := h.randomToken()
 	if err != nil {
 		return nil, err
@@ -236,11 +179,15 @@ func checkCSRF(r *http.Request, s *sess) bool {
 
 // channel is how the decision of this journey is taken (spec §7.4 record-keeping): the entry
 // surface, on the device that opened the link (the journey is one browser session), signed in
-// with the connector's password and no second factor (the only mode this journey has).
-func (j *journey) channel() *store.DecisionChannel {
+// with the connector's password and the second factor the journey needed ("none" without one).
+func channelOf(j *journey.State) *store.DecisionChannel {
 	surface := j.Entry
 	if surface == "" {
 		surface = store.ChannelWeb
 	}
-	return &store.DecisionChannel{Surface: surface, SameDevice: true, AuthMode: "password", Factor: "none"}
+	factor := "none"
+	if j.Factor != "" {
+		factor = string(j.Factor)
+	}
+	return &store.DecisionChannel{Surface: surface, SameDevice: true, AuthMode: "password", Factor: factor}
 }

@@ -47,6 +47,9 @@ type Options struct {
 	// the day before Anchor's date in Malaysia. The sandbox passes time.Now() so the data is
 	// always recent; zero keeps the file's anchor, so tests see the same data every day.
 	Anchor time.Time
+	// Now and Random drive the second factor's expiry and codes; nil = time.Now, crypto/rand.
+	Now    func() time.Time
+	Random io.Reader
 }
 
 // Connector is the demo core bank: an immutable in-memory bank, safe for concurrent use.
@@ -55,6 +58,8 @@ type Connector struct {
 	customers map[string]*customer
 	logins    map[string]*customer
 	accounts  map[string]*account
+	// challenges is the second factor's only mutable state (secondfactor.go).
+	challenges *challenges
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -140,10 +145,11 @@ func Load(r io.Reader, opts Options) (*Connector, error) {
 	}
 
 	c := &Connector{
-		latency:   opts.Latency,
-		customers: make(map[string]*customer, len(p.customers)),
-		logins:    make(map[string]*customer, len(p.customers)),
-		accounts:  make(map[string]*account, len(p.accounts)),
+		latency:    opts.Latency,
+		challenges: newChallenges(opts),
+		customers:  make(map[string]*customer, len(p.customers)),
+		logins:     make(map[string]*customer, len(p.customers)),
+		accounts:   make(map[string]*account, len(p.accounts)),
 	}
 	for i, pc := range p.customers {
 		cu := &customer{Customer: pc, hash: p.hashes[i]}

@@ -218,7 +218,11 @@ func (c *Client) once(ctx context.Context, method, path string, q url.Values, pa
 	if int64(len(raw)) > c.max {
 		return fmt.Errorf("%w: answer larger than %d bytes", errContract, c.max)
 	}
-	if resp.StatusCode != http.StatusOK {
+	// 200 or 201 with a body; 204 only for an operation that expects none (verifyOTP).
+	if resp.StatusCode == http.StatusNoContent && out == nil {
+		return nil
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated || out == nil {
 		se := &statusError{status: resp.StatusCode}
 		var p Problem
 		if decodeStrict(raw, &p) == nil {
@@ -268,6 +272,10 @@ func (c *Client) mapError(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("connector %s: %w", op, connector.ErrAccountBlocked)
 		case se.status == http.StatusForbidden && se.code == CodeAccountClosed:
 			return fmt.Errorf("connector %s: %w", op, connector.ErrAccountClosed)
+		case se.status == http.StatusUnauthorized && se.code == CodeInvalidOTP && op == "verify_otp":
+			return fmt.Errorf("connector %s: %w", op, connector.ErrInvalidOTP)
+		case se.status == http.StatusGone && se.code == CodeChallengeExpired:
+			return fmt.Errorf("connector %s: %w", op, connector.ErrChallengeExpired)
 		}
 	}
 	c.log.WarnContext(ctx, "core bank call failed", "op", op, "cause", err.Error())
@@ -403,4 +411,45 @@ func (c *Client) Ready(ctx context.Context) error {
 		return c.mapError(ctx, "health", contractErr("status", `is not "ok"`))
 	}
 	return nil
+}
+
+var _ connector.SecondFactor = (*Client)(nil)
+
+// StartChallenge implements connector.SecondFactor (POST /v1/customers/authenticate/challenge;
+// never retried).
+func (c *Client) StartChallenge(ctx context.Context, r connector.ChallengeRequest) (connector.Challenge, error) {
+	var w wireChallenge
+	if err := c.call(ctx, "start_challenge", http.MethodPost, "/v1/customers/authenticate/challenge", nil,
+		wireChallengeRequest{CustomerRef: r.CustomerRef, Method: string(r.Method), ConsentID: r.ConsentID, DCName: r.DCName}, &w); err != nil {
+		return connector.Challenge{}, err
+	}
+	ch := connector.Challenge{ID: w.ChallengeID, Method: connector.Method(w.Method), ExpiresAt: w.ExpiresAt, Destination: w.Destination}
+	var err error
+	if !refRE.MatchString(ch.ID) || ch.Method != r.Method || ch.ExpiresAt.IsZero() {
+		err = fmt.Errorf("%w: challenge_id, method or expires_at out of contract", errContract)
+	}
+	return converted(ctx, c, "start_challenge", ch, err)
+}
+
+// VerifyOTP implements connector.SecondFactor (POST /v1/customers/authenticate/verify; never
+// retried). The code is sent in the body only, and no error or log line carries it.
+func (c *Client) VerifyOTP(ctx context.Context, challengeID, otp string) error {
+	return c.call(ctx, "verify_otp", http.MethodPost, "/v1/customers/authenticate/verify", nil,
+		wireOTPCheck{ChallengeID: challengeID, OTP: otp}, nil)
+}
+
+// ChallengeStatus implements connector.SecondFactor (GET /v1/customers/authenticate/challenge/{id}).
+func (c *Client) ChallengeStatus(ctx context.Context, challengeID string) (connector.ChallengeStatus, error) {
+	var w wireChallengeState
+	if err := c.call(ctx, "challenge_status", http.MethodGet, "/v1/customers/authenticate/challenge/"+url.PathEscape(challengeID), nil, nil, &w); err != nil {
+		return "", err
+	}
+	st := connector.ChallengeStatus(w.Status)
+	var err error
+	switch st {
+	case connector.ChallengePending, connector.ChallengeApproved, connector.ChallengeRefused, connector.ChallengeExpired:
+	default:
+		err = fmt.Errorf("%w: status %q", errContract, w.Status)
+	}
+	return converted(ctx, c, "challenge_status", st, err)
 }

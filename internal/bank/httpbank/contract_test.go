@@ -105,6 +105,7 @@ func TestContractDrift(t *testing.T) {
 	if err := c.Ready(ctx); err != nil {
 		t.Errorf("health: %v", err)
 	}
+	exerciseSecondFactor(ctx, t, c, bank)
 	seen := map[string]bool{}
 	for _, ex := range vt.Take() {
 		seen[ex.Operation] = true
@@ -134,3 +135,66 @@ func sameSentinel(a, b error) bool {
 	}
 	return false
 }
+
+// exerciseSecondFactor runs the second factor over HTTP (through the validating transport of
+// TestContractDrift) and checks it answers as the demo bank does in process.
+func exerciseSecondFactor(ctx context.Context, t *testing.T, c *httpbank.Client, bank *demo.Connector) {
+	t.Helper()
+	ch, err := c.StartChallenge(ctx, connector.ChallengeRequest{CustomerRef: "C1001", Method: connector.MethodOTP, ConsentID: "c-1", DCName: "Duit Planner"})
+	if err != nil || ch.Method != connector.MethodOTP || ch.ExpiresAt.IsZero() || ch.Destination == "" {
+		t.Fatalf("start OTP: %+v, %v", ch, err)
+	}
+	_, _, code, ok := bank.SandboxChallenge("C1001")
+	if !ok {
+		t.Fatal("no open challenge")
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	if err := c.VerifyOTP(ctx, ch.ID, wrong); !errors.Is(err, connector.ErrInvalidOTP) {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if err := c.VerifyOTP(ctx, ch.ID, code); err != nil {
+		t.Fatalf("right code: %v", err)
+	}
+	if err := c.VerifyOTP(ctx, ch.ID, code); !errors.Is(err, connector.ErrChallengeExpired) {
+		t.Fatalf("a used code: %v", err)
+	}
+	if _, err := c.StartChallenge(ctx, connector.ChallengeRequest{CustomerRef: "NOBODY", Method: connector.MethodOTP}); !errors.Is(err, connector.ErrNotFound) {
+		t.Fatalf("unknown customer: %v", err)
+	}
+
+	app, err := c.StartChallenge(ctx, connector.ChallengeRequest{CustomerRef: "C1002", Method: connector.MethodApp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.ChallengeStatus(ctx, app.ID); st != connector.ChallengePending || err != nil {
+		t.Fatalf("pending: %s, %v", st, err)
+	}
+	bank.SandboxDecide(app.ID, true)
+	if st, err := c.ChallengeStatus(ctx, app.ID); st != connector.ChallengeApproved || err != nil {
+		t.Fatalf("approved: %s, %v", st, err)
+	}
+	if _, err := c.ChallengeStatus(ctx, "unknown"); !errors.Is(err, connector.ErrChallengeExpired) {
+		t.Fatalf("unknown challenge: %v", err)
+	}
+}
+
+// TestHandlerWithoutSecondFactor: a connector without a second factor does not serve its paths.
+func TestHandlerWithoutSecondFactor(t *testing.T) {
+	srv := httptest.NewServer(httpbank.NewHandler(plainConnector{}, ""))
+	defer srv.Close()
+	c, err := httpbank.New(httpbank.Options{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.StartChallenge(t.Context(), connector.ChallengeRequest{CustomerRef: "C1001", Method: connector.MethodOTP})
+	if !errors.Is(err, connector.ErrUnavailable) {
+		t.Fatalf("second factor of a bank without one: %v", err)
+	}
+}
+
+// plainConnector is a connector without a second factor.
+type plainConnector struct{ connector.Connector }

@@ -41,6 +41,11 @@ func NewHandler(bank connector.Connector, bearerToken string) *Handler {
 	h.mux.HandleFunc("GET /v1/accounts/{ref}", byRef(h, bank.Account, accountToWire))
 	h.mux.HandleFunc("GET /v1/accounts/{ref}/balance", byRef(h, bank.Balance, balanceToWire))
 	h.mux.HandleFunc("GET /v1/accounts/{ref}/transactions", h.transactions)
+	if sf, ok := bank.(connector.SecondFactor); ok {
+		h.mux.HandleFunc("POST /v1/customers/authenticate/challenge", h.startChallenge(sf))
+		h.mux.HandleFunc("POST /v1/customers/authenticate/verify", h.verifyOTP(sf))
+		h.mux.HandleFunc("GET /v1/customers/authenticate/challenge/{ref}", h.challengeStatus(sf))
+	}
 	h.mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, wireHealth{Status: "ok"})
 	})
@@ -98,6 +103,10 @@ func writeError(w http.ResponseWriter, err error) {
 		writeProblem(w, http.StatusForbidden, CodeAccountBlocked, "")
 	case errors.Is(err, connector.ErrAccountClosed):
 		writeProblem(w, http.StatusForbidden, CodeAccountClosed, "")
+	case errors.Is(err, connector.ErrInvalidOTP):
+		writeProblem(w, http.StatusUnauthorized, CodeInvalidOTP, "")
+	case errors.Is(err, connector.ErrChallengeExpired):
+		writeProblem(w, http.StatusGone, CodeChallengeExpired, "")
 	default:
 		writeProblem(w, http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
@@ -199,4 +208,55 @@ func (h *Handler) transactions(w http.ResponseWriter, r *http.Request) {
 	}
 	more := page.More
 	writeJSON(w, http.StatusOK, wireTransactionPage{Transactions: &list, More: &more})
+}
+
+// readBody decodes a small JSON request body strictly; ok is false when it answered 400.
+func readBody(w http.ResponseWriter, r *http.Request, v any, valid func() bool, shape string) bool {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 4096))
+	if err != nil || decodeStrict(raw, v) != nil || !valid() {
+		writeProblem(w, http.StatusBadRequest, CodeInvalidRequest, "body must be "+shape)
+		return false
+	}
+	return true
+}
+
+func (h *Handler) startChallenge(sf connector.SecondFactor) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req wireChallengeRequest
+		if !readBody(w, r, &req, func() bool {
+			return refRE.MatchString(req.CustomerRef) && connector.Method(req.Method).Valid() && len(req.ConsentID) <= 36 && len(req.DCName) <= 140
+		}, "{customer_ref, method}") {
+			return
+		}
+		ch, err := sf.StartChallenge(r.Context(), connector.ChallengeRequest{
+			CustomerRef: req.CustomerRef, Method: connector.Method(req.Method), ConsentID: req.ConsentID, DCName: req.DCName,
+		})
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, wireChallenge{ChallengeID: ch.ID, Method: string(ch.Method), ExpiresAt: ch.ExpiresAt, Destination: ch.Destination})
+	}
+}
+
+func (h *Handler) verifyOTP(sf connector.SecondFactor) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req wireOTPCheck
+		if !readBody(w, r, &req, func() bool {
+			return refRE.MatchString(req.ChallengeID) && req.OTP != "" && len(req.OTP) <= 12
+		}, "{challenge_id, otp}") {
+			return
+		}
+		if err := sf.VerifyOTP(r.Context(), req.ChallengeID, req.OTP); err != nil {
+			writeError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (h *Handler) challengeStatus(sf connector.SecondFactor) http.HandlerFunc {
+	return byRef(h, sf.ChallengeStatus, func(st *connector.ChallengeStatus) wireChallengeState {
+		return wireChallengeState{Status: string(*st)}
+	})
 }

@@ -29,6 +29,29 @@ type wireCredentials struct {
 	Password string `json:"password"`
 }
 
+type wireChallengeRequest struct {
+	CustomerRef string `json:"customer_ref"`
+	Method      string `json:"method"`
+	ConsentID   string `json:"consent_id,omitempty"`
+	DCName      string `json:"dc_name,omitempty"`
+}
+
+type wireChallenge struct {
+	ChallengeID string    `json:"challenge_id"`
+	Method      string    `json:"method"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	Destination string    `json:"destination,omitempty"`
+}
+
+type wireOTPCheck struct {
+	ChallengeID string `json:"challenge_id"`
+	OTP         string `json:"otp"`
+}
+
+type wireChallengeState struct {
+	Status string `json:"status"`
+}
+
 type wireCustomer struct {
 	CustomerRef  string `json:"customer_ref"`
 	Name         string `json:"name"`
@@ -110,6 +133,8 @@ const (
 	CodeAccountClosed      = "account_closed"
 	CodeUnavailable        = "unavailable"
 	CodeInvalidRequest     = "invalid_request"
+	CodeInvalidOTP         = "invalid_otp"
+	CodeChallengeExpired   = "challenge_expired"
 )
 
 // Problem is the error body of the contract (application/problem+json).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/consent"
+	"github.com/ofpdp/ofpdp/internal/journey"
 	"github.com/ofpdp/ofpdp/internal/lockout"
 	"github.com/ofpdp/ofpdp/internal/store"
 )
@@ -48,20 +49,51 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (s *sess, ok bool
 			return nil, false
 		}
 	}
-	if s.j.Outcome != "" {
-		h.respondOutcome(w, r, s)
+	switch a := s.j.Open(s.expired(h.o.Now())); a.Kind {
+	case journey.Proceed:
+		return s, true
+	case journey.Conclude:
+		h.o.Logger.InfoContext(ctx, "web: journey session expired", "consent_id", s.j.ConsentID)
+		h.conclude(w, r, s, h.negative(s, a.Status, a.Reason))
+	default:
+		h.follow(w, r, s, a)
+	}
+	return nil, false
+}
+
+// enter opens the session and takes the machine's entry step of a page (guard); ok is false when
+// either answered.
+func (h *Handler) enter(w http.ResponseWriter, r *http.Request, guard func(*journey.State) journey.Action) (*sess, bool) {
+	s, ok := h.open(w, r)
+	if !ok {
 		return nil, false
 	}
-	if s.expired(h.o.Now()) {
-		if s.j.Superseded {
-			h.renderError(w, r, nil, errSessionGone)
-			return nil, false
-		}
-		h.o.Logger.InfoContext(ctx, "web: journey session expired", "consent_id", s.j.ConsentID)
-		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonTimeout))
+	if a := guard(&s.j); a.Kind != journey.Proceed {
+		h.follow(w, r, s, a)
 		return nil, false
 	}
 	return s, true
+}
+
+// follow answers the actions of the journey machine that need nothing but the session: go to a
+// step's page, to the outcome, to the session-gone page, or end the journey without a consent
+// update. A Conclude or Show is the caller's.
+func (h *Handler) follow(w http.ResponseWriter, r *http.Request, s *sess, a journey.Action) {
+	switch a.Kind {
+	case journey.Redirect:
+		seeOther(w, r, stepPath(a.Step))
+	case journey.Complete:
+		h.respondOutcome(w, r, s)
+	case journey.End:
+		h.audit(r.Context(), "journey", s.j.ConsentID, string(s.j.Outcome), s.j.Reason)
+		h.countJourney(s.j.Outcome)
+		if !h.saveOrResume(w, r, s) {
+			return
+		}
+		h.respondOutcome(w, r, s)
+	default:
+		h.renderError(w, r, nil, errSessionGone)
+	}
 }
 
 // respondOutcome answers any request of a decided journey the same way as the decision did.
@@ -117,13 +149,14 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.j.Step != stepLogin {
-		seeOther(w, r, stepPath(s.j.Step))
+	a := s.j.ShowLogin()
+	if a.Kind != journey.Proceed && a.Kind != journey.Show {
+		h.follow(w, r, s, a)
 		return
 	}
 	alert := h.takeNotice(r.Context(), s)
-	if s.j.Locked {
-		alert = "login.locked"
+	if a.Kind == journey.Show {
+		alert = a.Alert
 	}
 	h.renderLogin(w, r, s, http.StatusOK, alert, "")
 }
@@ -157,7 +190,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if username == "" || password == "" || len(password) > maxPassword {
-		h.endLogin(w, r, s, http.StatusOK, "login.failed", username)
+		h.endLogin(w, r, s, http.StatusOK, s.j.LoginIncomplete(), username)
 		return
 	}
 	now := h.o.Now()
@@ -168,34 +201,29 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			h.o.Metrics.WebRefusals.WithLabelValues("login_throttled").Inc()
 		}
 		h.audit(ctx, "login", s.j.ConsentID, "throttled", refused.Limit.Error())
-		if refused.Locks() {
-			s.j.Locked = true
-			h.endLogin(w, r, s, http.StatusTooManyRequests, "login.locked", username)
-			return
+		if !refused.Locks() {
+			w.Header().Set("Retry-After", retryAfter(refused.RetryAt.Sub(now)))
 		}
-		w.Header().Set("Retry-After", retryAfter(refused.RetryAt.Sub(now)))
-		h.endLogin(w, r, s, http.StatusTooManyRequests, "login.throttled", username)
+		h.endLogin(w, r, s, http.StatusTooManyRequests, s.j.LoginThrottled(refused.Locks()), username)
 		return
 	}
 	if err != nil {
 		h.o.Logger.ErrorContext(ctx, "web: login attempt counters", "consent_id", s.j.ConsentID, "error", err)
-		h.endLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable", username)
+		h.endLogin(w, r, s, http.StatusServiceUnavailable, s.j.LoginUnavailable(), username)
 		return
 	}
 
 	cust, err := h.o.Bank.Authenticate(ctx, username, password)
 	if errors.Is(err, connector.ErrInvalidCredentials) {
 		ticket.Failed()
-		s.j.Failures++
 		// 200, not 401: a form login is not HTTP authentication, and a 401 must carry
 		// WWW-Authenticate (RFC 9110 §15.5.2).
-		alert, status := "login.failed", http.StatusOK
-		if s.j.Failures >= h.guard.Policy().MaxFailures {
-			s.j.Locked = true
-			alert, status = "login.locked", http.StatusTooManyRequests
+		a, status := s.j.LoginFailed(h.guard.Policy().MaxFailures), http.StatusOK
+		if s.j.Locked {
+			status = http.StatusTooManyRequests
 		}
 		h.audit(ctx, "login", s.j.ConsentID, "failure", "")
-		h.endLogin(w, r, s, status, alert, username)
+		h.endLogin(w, r, s, status, a, username)
 		return
 	}
 	if err != nil {
@@ -203,7 +231,7 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			h.o.Logger.WarnContext(ctx, "web: release login attempt", "consent_id", s.j.ConsentID, "error", aerr)
 		}
 		h.o.Logger.ErrorContext(ctx, "web: bank authenticate", "consent_id", s.j.ConsentID, "error", err)
-		h.endLogin(w, r, s, http.StatusServiceUnavailable, "login.unavailable", username)
+		h.endLogin(w, r, s, http.StatusServiceUnavailable, s.j.LoginUnavailable(), username)
 		return
 	}
 	if err := ticket.Succeeded(context.WithoutCancel(ctx)); err != nil {
@@ -214,28 +242,23 @@ func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	hashed := consent.HashIDNumber(cust.IDNumber)
-	if reason := h.identityProblem(&rec.Consent, cust.IDType, hashed); reason != "" {
-		h.o.Logger.InfoContext(ctx, "web: logged-in customer does not match the consent", "consent_id", s.j.ConsentID, "reason", reason)
-		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reason))
+	next, a, err := s.j.SignIn(cust, &rec.Consent, h.o.RequireIdentityBinding, h.o.SecondFactor, now)
+	switch {
+	case err != nil:
+		h.follow(w, r, s, a)
+		return
+	case a.Kind == journey.Conclude:
+		h.o.Logger.InfoContext(ctx, "web: logged-in customer does not match the consent", "consent_id", s.j.ConsentID, "reason", a.Reason)
+		h.conclude(w, r, s, h.negative(s, a.Status, a.Reason))
 		return
 	}
 	h.audit(ctx, "login", s.j.ConsentID, "success", "")
-
-	next := s.j
-	next.Step, next.Failures, next.Notice, next.LoginStarted = stepAccounts, 0, "", time.Time{}
-	next.CustomerRef, next.AuthTime = cust.Ref, now
-	next.IDType, next.HashedIDNumber, next.MaskedIDNumber = cust.IDType, hashed, consent.MaskIDNumber(cust.IDNumber)
-	if cust.MobileNumber != "" {
-		next.MaskedMobileNumber = consent.MaskIDNumber(cust.MobileNumber)
-		next.HashedMobileNumber = consent.HashIDNumber(cust.MobileNumber)
-	}
 	if _, err := h.rotate(ctx, w, s, next); err != nil {
 		h.o.Logger.ErrorContext(ctx, "web: rotate session", "consent_id", s.j.ConsentID, "error", err)
 		h.renderError(w, r, s, errServer)
 		return
 	}
-	seeOther(w, r, pathAccounts)
+	seeOther(w, r, stepPath(a.Step))
 }
 
 // awaiting reads the consent and checks it can still be authorized; when not (PayNet changed it
@@ -244,7 +267,7 @@ func (h *Handler) awaiting(w http.ResponseWriter, r *http.Request, s *sess) (*st
 	rec, err := h.o.Store.GetConsent(r.Context(), s.j.ConsentID)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			h.refuse(w, r, s, reasonUnknownConsent)
+			h.refuse(w, r, s, journey.ReasonUnknownConsent)
 			return nil, false
 		}
 		h.o.Logger.ErrorContext(r.Context(), "web: read consent", "consent_id", s.j.ConsentID, "error", err)
@@ -252,11 +275,11 @@ func (h *Handler) awaiting(w http.ResponseWriter, r *http.Request, s *sess) (*st
 		return nil, false
 	}
 	if rec.Consent.Status != consent.StatusAwaitingAuthorization || rec.Authorization != nil {
-		h.refuse(w, r, s, reasonNotAwaiting)
+		h.refuse(w, r, s, journey.ReasonNotAwaiting)
 		return nil, false
 	}
 	if !h.o.Now().Before(rec.Consent.AuthorizationDeadline()) {
-		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonTimeout))
+		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, journey.ReasonTimeout))
 		return nil, false
 	}
 	return rec, true
@@ -266,8 +289,8 @@ func (h *Handler) awaiting(w http.ResponseWriter, r *http.Request, s *sess) (*st
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, s *sess, reason string) {
 	h.o.Logger.InfoContext(r.Context(), "web: consent can no longer be authorized", "consent_id", s.j.ConsentID, "reason", reason)
 	h.audit(r.Context(), "journey", s.j.ConsentID, "refused", reason)
-	s.j.Outcome, s.j.Reason = outcomeRefused, reason
-	h.countJourney(outcomeRefused)
+	s.j.Refuse(reason)
+	h.countJourney(s.j.Outcome)
 	if err := h.save(r.Context(), s); err != nil {
 		h.o.Logger.WarnContext(r.Context(), "web: save refused journey", "consent_id", s.j.ConsentID, "error", err)
 	}
@@ -295,12 +318,8 @@ func (h *Handler) offered(ctx context.Context, s *sess) ([]connector.Account, []
 }
 
 func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.open(w, r)
+	s, ok := h.enter(w, r, (*journey.State).ShowAccounts)
 	if !ok {
-		return
-	}
-	if s.j.Step != stepAccounts && s.j.Step != stepReview {
-		seeOther(w, r, stepPath(s.j.Step))
 		return
 	}
 	h.renderAccounts(w, r, s, http.StatusOK, h.takeNotice(r.Context(), s), s.j.Selected)
@@ -332,12 +351,8 @@ func viewOf(a *connector.Account, id string) accountView {
 // unknown (another customer's, ineligible, made up) or repeated id refuses the whole form and
 // nothing is stored (U11).
 func (h *Handler) accountsSubmit(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.open(w, r)
+	s, ok := h.enter(w, r, (*journey.State).ShowAccounts)
 	if !ok {
-		return
-	}
-	if s.j.Step != stepAccounts && s.j.Step != stepReview {
-		seeOther(w, r, stepPath(s.j.Step))
 		return
 	}
 	_, ids, err := h.offered(r.Context(), s)
@@ -345,55 +360,21 @@ func (h *Handler) accountsSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderAccounts(w, r, s, http.StatusServiceUnavailable, "accounts.unavailable", nil)
 		return
 	}
-	posted := r.PostForm["account"]
-	if len(posted) == 0 {
-		h.renderAccounts(w, r, s, http.StatusUnprocessableEntity, "accounts.required", nil)
-		return
-	}
-	if err := checkSelection(posted, ids); err != nil {
+	a, err := s.j.SelectAccounts(r.PostForm["account"], ids)
+	if err != nil {
 		h.o.Logger.WarnContext(r.Context(), "web: account selection refused", "consent_id", s.j.ConsentID, "error", err)
 		h.audit(r.Context(), "accounts", s.j.ConsentID, "refused", err.Error())
-		h.renderAccounts(w, r, s, http.StatusUnprocessableEntity, "accounts.invalid", nil)
-		return
 	}
-	var selected []string
-	for _, id := range ids { // the bank's order, whatever the form's
-		if slices.Contains(posted, id) {
-			selected = append(selected, id)
+	switch a.Kind {
+	case journey.Show:
+		h.renderAccounts(w, r, s, http.StatusUnprocessableEntity, a.Alert, nil)
+	case journey.Redirect:
+		if h.saveOrResume(w, r, s) {
+			seeOther(w, r, stepPath(a.Step))
 		}
+	default:
+		h.follow(w, r, s, a)
 	}
-	s.j.Selected, s.j.Step = selected, stepReview
-	if !h.saveOrResume(w, r, s) {
-		return
-	}
-	seeOther(w, r, pathReview)
-}
-
-var (
-	errSelectionSize      = errors.New("web: too many account values")
-	errSelectionEmpty     = errors.New("web: empty account value")
-	errSelectionDuplicate = errors.New("web: account chosen twice")
-	errSelectionForeign   = errors.New("web: account not offered to this customer")
-)
-
-// checkSelection accepts posted only when every value is one of offered, once.
-func checkSelection(posted, offered []string) error {
-	if len(posted) > maxAccounts {
-		return errSelectionSize
-	}
-	seen := map[string]bool{}
-	for _, p := range posted {
-		switch {
-		case p == "":
-			return errSelectionEmpty
-		case seen[p]:
-			return errSelectionDuplicate
-		case !slices.Contains(offered, p):
-			return errSelectionForeign
-		}
-		seen[p] = true
-	}
-	return nil
 }
 
 // selected resolves the chosen ids against what the bank offers now. ok is false when one of
@@ -415,23 +396,19 @@ func (h *Handler) selected(ctx context.Context, s *sess) (accts []connector.Acco
 
 // backToAccounts sends the customer to choose again when their selection no longer holds.
 func (h *Handler) backToAccounts(w http.ResponseWriter, r *http.Request, s *sess) {
-	s.j.Selected, s.j.Step, s.j.Notice = nil, stepAccounts, "accounts.changed"
+	a := s.j.SelectionGone()
 	if !h.saveOrResume(w, r, s) {
 		return
 	}
-	seeOther(w, r, pathAccounts)
+	seeOther(w, r, stepPath(a.Step))
 }
 
 // ---- review (spec §7.5 step 8) ----
 
 func (h *Handler) reviewPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	s, ok := h.open(w, r)
+	s, ok := h.enter(w, r, (*journey.State).ShowReview)
 	if !ok {
-		return
-	}
-	if s.j.Step != stepReview {
-		seeOther(w, r, stepPath(s.j.Step))
 		return
 	}
 	rec, ok := h.awaiting(w, r, s)
@@ -489,22 +466,17 @@ func (h *Handler) decisionSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, s, errForbidden)
 		return
 	}
-	if s.j.Step != stepReview || s.j.Superseded {
-		seeOther(w, r, stepPath(s.j.Step))
+	a := s.j.Decide(journey.Choice(r.PostFormValue("decision")))
+	if a.Kind != journey.Conclude {
+		h.follow(w, r, s, a)
 		return
 	}
-	var d decision
-	switch r.PostFormValue("decision") {
-	case "approve":
+	d := h.negative(s, a.Status, a.Reason)
+	if a.Status == consent.StatusAuthorized {
 		var ok bool
 		if d, ok = h.approval(w, r, s); !ok {
 			return
 		}
-	case "reject":
-		d = h.negative(s, consent.StatusRejected, reasonRejected)
-	default:
-		seeOther(w, r, pathReview)
-		return
 	}
 	fresh, err := h.o.Store.UseOnce(ctx, "form:"+nonce, s.j.Deadline.Add(replayMargin))
 	if err != nil {
@@ -526,34 +498,12 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.j.Superseded {
-		h.renderError(w, r, nil, errSessionGone)
+	a := s.j.Cancel()
+	if a.Kind == journey.Conclude {
+		h.conclude(w, r, s, h.negative(s, a.Status, a.Reason))
 		return
 	}
-	if s.j.Locked {
-		h.conclude(w, r, s, h.negative(s, consent.StatusFailed, reasonLocked))
-		return
-	}
-	if s.j.CustomerRef == "" {
-		h.cancelBeforeLogin(w, r, s)
-		return
-	}
-	h.conclude(w, r, s, h.negative(s, consent.StatusRejected, reasonCancelled))
-}
-
-// cancelBeforeLogin ends a journey nobody signed in to. No customer decided, so no signed
-// `rejected` is sent (design §3.9 keeps `rejected` for a customer's decision) and nothing is
-// recorded; `failed` is not sent either, or anyone holding the link could end a consent its
-// customer may still approve within the window. The consent stays awaiting authorization until
-// PayNet's 5-minute window ends (spec §5.2); the browser goes back with error=access_denied.
-func (h *Handler) cancelBeforeLogin(w http.ResponseWriter, r *http.Request, s *sess) {
-	h.audit(r.Context(), "journey", s.j.ConsentID, "cancelled", reasonCancelledBeforeLogin)
-	s.j.Outcome, s.j.Reason = outcomeCancelled, reasonCancelledBeforeLogin
-	h.countJourney(outcomeCancelled)
-	if !h.saveOrResume(w, r, s) {
-		return
-	}
-	h.respondOutcome(w, r, s)
+	h.follow(w, r, s, a)
 }
 
 // complete is GET /journey/complete: the success page after an authorization, or the "nothing
@@ -565,14 +515,14 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch s.j.Outcome {
-	case outcomeAuthorized:
+	case journey.OutcomeAuthorized:
 		v := h.base(r, s, "success", "success.title")
 		v.Accounts = s.j.Shared
 		if rec, err := h.o.Store.GetConsent(r.Context(), s.j.ConsentID); err == nil {
 			h.describe(&v, &rec.Consent)
 		}
 		h.render(w, r, http.StatusOK, v)
-	case outcomePatchFailed:
+	case journey.OutcomePatchFailed:
 		h.renderError(w, r, s, errNothingShared)
 	case "":
 		if _, ok := h.open(w, r); ok {
@@ -586,19 +536,19 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request) {
 // endingPage is the page of a journey that ended without an authorization.
 func endingPage(reason string) errKind {
 	switch reason {
-	case reasonRejected, reasonCancelled:
+	case journey.ReasonRejected, journey.ReasonCancelled, journey.ReasonSecondFactor:
 		return errDeclined
-	case reasonIdentity:
+	case journey.ReasonIdentity:
 		return errIdentity
-	case reasonLocked:
+	case journey.ReasonLocked:
 		return errLocked
-	case reasonTimeout, reasonWindowOver:
+	case journey.ReasonTimeout, journey.ReasonWindowOver:
 		return errTimedOut
-	case reasonDecided, reasonNotAwaiting:
+	case journey.ReasonDecided, journey.ReasonNotAwaiting:
 		return errAlreadyDecided
-	case reasonIdentityRequired:
+	case journey.ReasonIdentityRequired:
 		return errIDRequired
-	case reasonCancelledBeforeLogin:
+	case journey.ReasonCancelledBeforeLogin:
 		return errCancelled
 	}
 	return errNothingShared
@@ -629,7 +579,7 @@ func (h *Handler) done(w http.ResponseWriter, r *http.Request) {
 		h.o.Logger.WarnContext(r.Context(), "web: delete finished session", "consent_id", s.j.ConsentID, "error", err)
 	}
 	h.clearCookie(w)
-	if s.j.Outcome == outcomeAuthorized {
+	if s.j.Outcome == journey.OutcomeAuthorized {
 		seeOther(w, r, successURL(s.j.RedirectURI, s.j.ConsentID))
 		return
 	}
@@ -668,7 +618,7 @@ func (h *Handler) switchLang(w http.ResponseWriter, r *http.Request) {
 	switch s.j.Outcome {
 	case "":
 		seeOther(w, r, stepPath(s.j.Step))
-	case outcomeAuthorized, outcomePatchFailed:
+	case journey.OutcomeAuthorized, journey.OutcomePatchFailed:
 		seeOther(w, r, pathComplete)
 	default:
 		h.respondOutcome(w, r, s)
@@ -698,15 +648,13 @@ func (h *Handler) claimLogin(w http.ResponseWriter, r *http.Request, s *sess) (*
 	ctx := r.Context()
 	deadline := time.Now().Add(h.waitFor)
 	for {
-		switch {
-		case s.j.Outcome != "":
-			h.respondOutcome(w, r, s)
+		switch a := s.j.BeginLogin(); a.Kind {
+		case journey.Proceed:
+		case journey.Show:
+			h.renderLogin(w, r, s, http.StatusTooManyRequests, a.Alert, "")
 			return nil, false
-		case s.j.Step != stepLogin:
-			seeOther(w, r, stepPath(s.j.Step))
-			return nil, false
-		case s.j.Locked:
-			h.renderLogin(w, r, s, http.StatusTooManyRequests, "login.locked", "")
+		default:
+			h.follow(w, r, s, a)
 			return nil, false
 		}
 		now := h.o.Now()
@@ -741,28 +689,14 @@ func (h *Handler) claimLogin(w http.ResponseWriter, r *http.Request, s *sess) (*
 }
 
 // endLogin frees the session's login slot, saves the journey and shows the login page again.
-func (h *Handler) endLogin(w http.ResponseWriter, r *http.Request, s *sess, status int, alert, username string) {
-	s.j.LoginStarted = time.Time{}
+func (h *Handler) endLogin(w http.ResponseWriter, r *http.Request, s *sess, status int, a journey.Action, username string) {
 	if !h.saveOrResume(w, r, s) {
 		return
 	}
-	h.renderLogin(w, r, s, status, alert, username)
+	h.renderLogin(w, r, s, status, a.Alert, username)
 }
 
 // retryAfter is a Retry-After value in whole seconds, at least 1.
 func retryAfter(d time.Duration) string {
 	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
-}
-
-// identityProblem is why the signed-in customer (id type, hashed id number) may not decide the
-// consent c, or "" when they may (design §3.11): the consent must name a customer when
-// RequireIdentityBinding is on, and the customer must be that one.
-func (h *Handler) identityProblem(c *consent.Consent, idType, hashedIDNumber string) string {
-	switch {
-	case h.o.RequireIdentityBinding && !c.IdentifiesCustomer():
-		return reasonIdentityRequired
-	case !c.MatchesCustomer(idType, hashedIDNumber):
-		return reasonIdentity
-	}
-	return ""
 }
