@@ -346,6 +346,8 @@ func TestServeCheckConfig(t *testing.T) {
 			stderr: []string{`OFPDP_API_ADDR (api.addr): "abc" is not a host:port address; example: ":8443"`, `OFPDP_BANK_TIMEOUT (bank.timeout): "5s" must be below`}},
 		{name: "unparsable env", env: map[string]string{"OFPDP_API_READ_TIMEOUT": "ten"}, args: []string{"--config", path, "--check-config"}, code: 1,
 			stderr: []string{`OFPDP_API_READ_TIMEOUT (api.read_timeout): "ten" is not a duration`}},
+		{name: "migrate flag checked", args: []string{"--config", path, "--migrate", "sometimes", "--check-config"}, code: 1,
+			stderr: []string{`(database.migrate): "sometimes" is not one of auto, check, off`}},
 		{name: "missing file", args: []string{"--config", path + ".missing", "--check-config"}, code: 1, stderr: []string{"no such file"}},
 		{name: "production refuses the development shortcuts", env: map[string]string{"OFPDP_ENVIRONMENT": "production"}, args: []string{"--config", path, "--check-config"}, code: 1,
 			stderr: []string{`OFPDP_BANK_CONNECTOR (bank.connector): "demo" is the demo connector`, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://localhost:8445" points at this machine`}},

@@ -18,6 +18,7 @@ var runServe = serveServer
 // serveHelp lists serve in --help.
 func serveHelp() [][2]string {
 	return [][2]string{{"serve", "run the server: api, web and ops listeners"},
+		{"serve --migrate=auto|check|off", "migrate at start, only check the schema, or neither"},
 		{"serve --check-config", "load and validate the configuration, then exit"}}
 }
 
@@ -39,8 +40,9 @@ func runServeCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	defPath, _ := getenv("OFPDP_CONFIG")
 	path := fs.String("config", defPath, "configuration `file` (.yaml, .yml or .json); default $OFPDP_CONFIG; OFPDP_* variables override it")
 	bankData := fs.String("bank-data", "", "demo bank data `file` (JSON, see docs/connector.md); overrides bank.data_file")
+	migrate := fs.String("migrate", "", "what to do with the database schema at start: auto (migrate), check (refuse a schema older than this binary needs) or off; overrides database.migrate (default check, auto with environment: development)")
 	check := fs.Bool("check-config", false, "load and validate the configuration, print \"configuration OK\" or every problem, and exit (0 valid, 1 not)")
-	synopsis := "ofpdp serve [--config FILE] [--bank-data FILE] [--check-config]"
+	synopsis := "ofpdp serve [--config FILE] [--bank-data FILE] [--migrate auto|check|off] [--check-config]"
 	about := "Runs the DP server: the api (mTLS, PayNet), web (customer) and ops listeners, until SIGINT or SIGTERM.\n" +
 		"Loads the configuration (defaults, then the file, then OFPDP_* variables) and validates it first.\n" +
 		"See docs/configuration.md for every key."
@@ -55,6 +57,9 @@ func runServeCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if err == nil {
 		if *bankData != "" {
 			cfg.Bank.DataFile = *bankData
+		}
+		if *migrate != "" {
+			cfg.Database.Migrate = *migrate
 		}
 		err = cfg.Validate()
 	}

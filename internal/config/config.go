@@ -36,7 +36,22 @@ type Config struct {
 	Expiry    Expiry    `yaml:"expiry" doc:"Local expiry of consents past their expiration_datetime (spec §7.3), one replica at a time (a lease in the database)."`
 	Retention Retention `yaml:"retention" doc:"How long stored rows are kept, and the background purge that removes older ones (docs/operations.md). One replica purges at a time (a lease in the database); durations use Go syntax, so 7 years is 61320h."`
 
+	Shutdown Shutdown `yaml:"shutdown" doc:"Graceful shutdown on SIGTERM or SIGINT (docs/deploy.md, upgrades)."`
+
 	DCs []DC `yaml:"dcs" doc:"Display names of data consumers, by dc_id, for the consent pages (file only). Each entry has id, name and an optional logo_url."`
+}
+
+// Migrate modes of database.migrate.
+const (
+	MigrateAuto  = "auto"
+	MigrateCheck = "check"
+	MigrateOff   = "off"
+)
+
+// Shutdown configures the graceful shutdown: first out of the load balancer, then closed.
+type Shutdown struct {
+	DrainDelay time.Duration `yaml:"drain_delay" env:"OFPDP_SHUTDOWN_DRAIN_DELAY" default:"10s" doc:"After SIGTERM, how long /readyz answers 503 while every listener keeps serving, so load balancers and Kubernetes endpoints stop sending new requests first (0–5m)."`
+	Timeout    time.Duration `yaml:"timeout" env:"OFPDP_SHUTDOWN_TIMEOUT" default:"15s" doc:"After the drain delay, how long in-flight requests may take to finish before connections are closed (1s–5m). Keep drain_delay + timeout below Kubernetes' terminationGracePeriodSeconds."`
 }
 
 // Log configures logging.
@@ -49,6 +64,18 @@ type Log struct {
 type Database struct {
 	URL          string `yaml:"url" env:"OFPDP_DATABASE_URL" default:"ofpdp.db" redact:"url" doc:"A file path or file: URI selects SQLite; a postgres:// (or postgresql://) URL selects PostgreSQL. A password in the URL is never printed."`
 	MaxOpenConns int    `yaml:"max_open_conns" env:"OFPDP_DATABASE_MAX_OPEN_CONNS" default:"10" doc:"Maximum open connections in the pool."`
+	Migrate      string `yaml:"migrate" env:"OFPDP_DATABASE_MIGRATE" example:"check" doc:"What serve does with the schema at start: auto (apply pending migrations; the database user needs DDL rights), check (refuse to start on a schema older than this binary's minimum; a newer one is fine) or off (neither). Empty = auto with environment: development, check otherwise. serve --migrate overrides it; ofpdp migrate up migrates."`
+}
+
+// MigrateMode is database.migrate, or its default for the environment when empty.
+func (d Database) MigrateMode(development bool) string {
+	switch {
+	case d.Migrate != "":
+		return d.Migrate
+	case development:
+		return MigrateAuto
+	}
+	return MigrateCheck
 }
 
 // API configures the api listener (design §2).

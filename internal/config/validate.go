@@ -56,6 +56,8 @@ const (
 	MinRetentionInterval = time.Minute
 	MaxRetentionInterval = 24 * time.Hour
 	MaxRetentionBatch    = 100000
+	// MaxShutdownStep bounds shutdown.drain_delay and shutdown.timeout.
+	MaxShutdownStep = 5 * time.Minute
 )
 
 // Profiles and connectors Validate accepts.
@@ -105,6 +107,15 @@ func (c *Config) validate(now time.Time) error {
 
 	v.database()
 	v.atLeast("database.max_open_conns", int64(c.Database.MaxOpenConns), 1)
+	if c.Database.Migrate != "" {
+		v.oneOf("database.migrate", c.Database.Migrate, []string{MigrateAuto, MigrateCheck, MigrateOff})
+	}
+	if c.Shutdown.DrainDelay < 0 || c.Shutdown.DrainDelay > MaxShutdownStep {
+		v.bad("shutdown.drain_delay", "must be between 0s and "+formatDuration(MaxShutdownStep))
+	}
+	if v.positive("shutdown.timeout", c.Shutdown.Timeout, MaxShutdownStep) && c.Shutdown.Timeout < time.Second {
+		v.bad("shutdown.timeout", "must be at least 1s")
+	}
 
 	v.hostPort("api.addr", c.API.Addr)
 	v.atLeast("api.max_body_bytes", c.API.MaxBodyBytes, 1024)

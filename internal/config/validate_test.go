@@ -210,6 +210,9 @@ func TestValidateRules(t *testing.T) {
 		{"purge interval below a minute", func(c *Config) { c.Retention.Interval = time.Second }, `OFPDP_RETENTION_INTERVAL (retention.interval): "1s" must be at least 1m; example: "1h"`, ErrInvalidValue},
 		{"purge interval above a day", func(c *Config) { c.Retention.Interval = 25 * time.Hour }, `OFPDP_RETENTION_INTERVAL (retention.interval): "25h0m0s" must be at most 24h; example: "1h"`, ErrInvalidValue},
 		{"purge batch zero", func(c *Config) { c.Retention.BatchSize = 0 }, `OFPDP_RETENTION_BATCH_SIZE (retention.batch_size): "0" must be between 1 and 100000; example: "1000"`, ErrInvalidValue},
+		{"migrate mode", func(c *Config) { c.Database.Migrate = "sometimes" }, `OFPDP_DATABASE_MIGRATE (database.migrate): "sometimes" is not one of auto, check, off; example: "check"`, ErrInvalidValue},
+		{"drain delay negative", func(c *Config) { c.Shutdown.DrainDelay = -time.Second }, `OFPDP_SHUTDOWN_DRAIN_DELAY (shutdown.drain_delay): "-1s" must be between 0s and 5m; example: "10s"`, ErrInvalidValue},
+		{"shutdown timeout too short", func(c *Config) { c.Shutdown.Timeout = time.Millisecond }, `OFPDP_SHUTDOWN_TIMEOUT (shutdown.timeout): "1ms" must be at least 1s; example: "15s"`, ErrInvalidValue},
 		{"bank name", func(c *Config) { c.Branding.BankName = " " }, `OFPDP_BRANDING_BANK_NAME (branding.bank_name): must be set; example: "Demo Bank Berhad"`, ErrRequired},
 		{"logo type", func(c *Config) { c.Branding.LogoFile = p("ca.crt") }, `OFPDP_BRANDING_LOGO_FILE (branding.logo_file): "` + p("ca.crt") + `" is not an .svg, .png or .jpg image; example: "logo.svg"`, ErrInvalidValue},
 		{"colour", func(c *Config) { c.Branding.PrimaryColor = "blue" }, `OFPDP_BRANDING_PRIMARY_COLOR (branding.primary_color): "blue" is not a #rrggbb colour; example: "#0b5394"`, ErrInvalidValue},
@@ -560,5 +563,24 @@ func TestValidateRegisteredConnector(t *testing.T) {
 	cfg.Bank.Connector = "config-test-other"
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `"config-test-other" is not one of demo, http, config-test-bank`) {
 		t.Fatalf("unregistered connector: %v", err)
+	}
+}
+
+// TestMigrateMode: an empty database.migrate means auto in development and check otherwise,
+// so a production runtime user never needs DDL rights unless asked.
+func TestMigrateMode(t *testing.T) {
+	for _, c := range []struct {
+		set         string
+		development bool
+		want        string
+	}{
+		{"", false, MigrateCheck},
+		{"", true, MigrateAuto},
+		{MigrateOff, true, MigrateOff},
+		{MigrateAuto, false, MigrateAuto},
+	} {
+		if got := (Database{Migrate: c.set}).MigrateMode(c.development); got != c.want {
+			t.Errorf("MigrateMode(%q, development %v) = %q, want %q", c.set, c.development, got, c.want)
+		}
 	}
 }

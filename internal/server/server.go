@@ -93,8 +93,15 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 			_ = st.Close()
 		}
 	}()
-	if err := st.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("database migrations: %w", err)
+	switch cfg.Database.MigrateMode(cfg.Development()) {
+	case config.MigrateAuto:
+		if err := st.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("database migrations: %w", err)
+		}
+	case config.MigrateCheck:
+		if err := st.CheckSchema(ctx); err != nil {
+			return nil, fmt.Errorf("database schema: %w", err)
+		}
 	}
 	s.store = st
 
@@ -193,17 +200,9 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 
 	checks := map[string]ops.Check{
 		"database": st.Ping,
-		"migrations": func(ctx context.Context) error {
-			cur, latest, err := st.MigrationStatus(ctx)
-			if err != nil {
-				return err
-			}
-			if cur != latest {
-				return fmt.Errorf("schema at version %d, binary expects %d", cur, latest)
-			}
-			return nil
-		},
-		"paynet_keys": func(ctx context.Context) error { _, err := paynetKeys.Set(ctx); return err },
+		// At or above the binary's minimum, so a rolling upgrade's migration to a newer
+		// schema leaves the old replicas ready (store.MinSchemaVersion).
+		"migrations":  st.CheckSchema,
 		"signing_key": keys.ring.Ready,
 		"mtls_key":    keys.mtls.Ready,
 	}
@@ -220,7 +219,13 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 			return nil, fmt.Errorf("ops.admin_tokens_file: %w", err)
 		}
 	}
-	s.ops = ops.New(ops.Options{Metrics: s.metrics, Checks: checks, AdminToken: adminToken, Operators: operators,
+	// PayNet's JWKS is advisory: while PayNet's key endpoint is down, PayNet's own calls fail
+	// verification anyway, and taking the replica out of the load balancer would only take the
+	// customer pages down with it.
+	advisory := map[string]ops.Check{
+		"paynet_keys": func(ctx context.Context) error { _, err := paynetKeys.Set(ctx); return err },
+	}
+	s.ops = ops.New(ops.Options{Metrics: s.metrics, Checks: checks, Advisory: advisory, AdminToken: adminToken, Operators: operators,
 		Admin: st, Logger: d.Logger, Now: d.Now})
 
 	s.apiTLS = mtls.ServerConfig(serverCert, caPool)
@@ -319,8 +324,8 @@ func openHTTPBank(cfg *config.Config, logger *slog.Logger) (connector.Connector,
 func (s *Server) Store() *store.Store { return s.store }
 
 // Run serves the three listeners until ctx ends or one fails, then shuts down gracefully:
-// readiness answers 503, the listeners stop accepting and finish in-flight requests (up to
-// 15 s), and the database closes.
+// readiness answers 503 for shutdown.drain_delay while the listeners keep serving, then they
+// stop accepting and finish in-flight requests (up to shutdown.timeout), and the database closes.
 func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	var err error
 	open := func(l net.Listener, addr string) net.Listener {
@@ -382,9 +387,15 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	s.logger.Info("shutting down")
+	// Out of the load balancer first: /readyz answers 503 while every listener keeps serving for
+	// shutdown.drain_delay, then in-flight requests get shutdown.timeout to finish.
 	s.ops.SetDraining(true)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	if d := s.cfg.Shutdown.DrainDelay; d > 0 && runErr == nil {
+		s.logger.Info("draining", "delay", d.String())
+		time.Sleep(d)
+	}
+	s.logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown.Timeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, srv := range []*http.Server{s.api, s.web} {

@@ -115,6 +115,8 @@ func newInstall(t testing.TB, eng storetest.Engine, freePorts bool) *install {
 		},
 		"secrets":   map[string]any{"server_secret_file": filepath.Join(in.dir, "server.secret")},
 		"authorize": map[string]any{"redirect_uri_allowlist": []string{"https://localhost:8445/callback"}},
+		// No load balancer to leave; TestShutdownDrains covers the delay.
+		"shutdown": map[string]any{"drain_delay": "0s"},
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -404,7 +406,12 @@ func listen(t testing.TB) net.Listener {
 // start builds the server from the installation's configuration and runs it.
 func (in *install) start(t testing.TB) *running {
 	t.Helper()
-	cfg := in.config(t)
+	return startConfig(t, in.config(t))
+}
+
+// startConfig builds the server from cfg and runs it until the test ends.
+func startConfig(t testing.TB, cfg *config.Config) *running {
+	t.Helper()
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	srv, err := server.New(context.Background(), cfg, server.Deps{Logger: logger})
 	if err != nil {

@@ -194,6 +194,30 @@ func (s *Store) provider() (*goose.Provider, error) {
 	return goose.NewProvider(dialect, s.db, sub, opts...)
 }
 
+// MinSchemaVersion is the oldest schema this binary runs on: the last migration whose tables or
+// columns its code reads or writes. Migrations follow expand/contract (docs/deploy.md,
+// upgrades): a migration after it only adds what a newer binary uses, so this binary keeps
+// working while a newer one migrates during a rolling upgrade, and it accepts any newer schema.
+// Raise it only in a release that needs the new tables, after the release that added them.
+const MinSchemaVersion = 10
+
+// ErrSchemaTooOld: the database's schema is older than MinSchemaVersion.
+var ErrSchemaTooOld = errors.New("store: schema older than this binary needs")
+
+// CheckSchema reports ErrSchemaTooOld, with the versions and the fix, unless the schema is at
+// MinSchemaVersion or newer.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	current, _, err := s.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if current < MinSchemaVersion {
+		return fmt.Errorf("%w: at version %d, this binary needs at least %d (run `ofpdp migrate up`)",
+			ErrSchemaTooOld, current, MinSchemaVersion)
+	}
+	return nil
+}
+
 // Migrate applies the embedded migrations that are not applied yet. Running it again, or from
 // several replicas at once (PostgreSQL advisory lock), is safe.
 func (s *Store) Migrate(ctx context.Context) error {
