@@ -158,7 +158,7 @@ type Keys struct {
 	PKCS11Module    string        `yaml:"pkcs11_module" env:"OFPDP_KEYS_PKCS11_MODULE" example:"/usr/lib/softhsm/libsofthsm2.so" doc:"The HSM vendor's PKCS#11 library, for pkcs11: key URIs without module-path."`
 	PKCS11Sessions  int           `yaml:"pkcs11_sessions" env:"OFPDP_KEYS_PKCS11_SESSIONS" default:"8" doc:"Sessions each PKCS#11 key keeps open in its pool (2–1024): signatures in parallel per key."`
 	SigningKeysFile string        `yaml:"signing_keys_file" env:"OFPDP_KEYS_SIGNING_KEYS_FILE" example:"/etc/ofpdp/signing-keys.yaml" doc:"Key ring for rotation: a YAML file listing keys (key URI, cert, optional kid, state active, next or retired; exactly one active). The active key signs; active and next are published in the DP JWKS. Re-read every keys.reload_interval, so a promotion needs no restart. When set, keys.signing_key, keys.signing_key_file, keys.signing_cert_file and keys.signing_kid are ignored."`
-	ReloadInterval  time.Duration `yaml:"reload_interval" env:"OFPDP_KEYS_RELOAD_INTERVAL" default:"30s" doc:"How often keys.signing_keys_file is checked for changes (1s–1h)."`
+	ReloadInterval  time.Duration `yaml:"reload_interval" env:"OFPDP_KEYS_RELOAD_INTERVAL" default:"30s" doc:"How often keys.signing_keys_file and the certificate files (tls.*, keys.mtls_*, paynet.ca_file, ops.tls_*) are checked for changes; a changed file is used from the next handshake, a broken one is logged and the previous kept (1s–1h)."`
 }
 
 // SigningKeyURI is the key URI of the single signing key: keys.signing_key, else keys.signing_key_file.

@@ -172,6 +172,9 @@ func (s *Store) Engine() string { return s.engine }
 // Ping checks that the database answers (readiness, design §2 ops listener).
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
+// Stats are the connection pool's statistics (metrics).
+func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
+
 // Close closes the connection pool.
 func (s *Store) Close() error { return s.db.Close() }
 
