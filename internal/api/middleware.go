@@ -23,7 +23,10 @@ type RequestVerifier interface {
 
 // CertGate admits only allowed PayNet client certificates. *mtls.Gate implements it.
 type CertGate interface {
+	// Check returns the verified client certificate when the allow-list admits it.
 	Check(r *http.Request) (*x509.Certificate, error)
+	// Peer returns the verified client certificate, allowed or not (diagnostics only).
+	Peer(r *http.Request) (*x509.Certificate, error)
 }
 
 // Header names (spec §3.0, §4.2, §4.3; design §3.2).
