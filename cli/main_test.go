@@ -60,6 +60,9 @@ func TestUsage(t *testing.T) {
 		{name: "serve --help", args: []string{"serve", "--help"}, code: 0, out: "-check-config"},
 		{name: "serve bad flag", args: []string{"serve", "--port", "1"}, code: 2, err: "flag provided but not defined: -port"},
 		{name: "serve extra", args: []string{"serve", "now"}, code: 2, err: `unexpected argument "now"`},
+		{name: "doctor --help", args: []string{"doctor", "--help"}, code: 0, out: "-dp-jwks"},
+		{name: "doctor on a broken configuration", args: []string{"doctor", "--config", "missing.yaml"}, code: 1,
+			out: "configuration  FAIL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,7 +85,7 @@ func TestUsage(t *testing.T) {
 func TestHelpListsOnlyWorkingCommands(t *testing.T) {
 	_, out, _ := ofpdp(t, nil, "--help")
 	for _, want := range []string{"serve --check-config", "run the server", "pki init", "pki inspect FILE",
-		"migrate up", "migrate status", "sign", "version", "sandbox", "conformance"} {
+		"migrate up", "migrate status", "doctor --config FILE", "sign", "version", "sandbox", "conformance"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help lacks %q:\n%s", want, out)
 		}

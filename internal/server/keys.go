@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/ofpdp/ofpdp/internal/config"
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/keysource"
 	"github.com/ofpdp/ofpdp/internal/mtls"
+	"github.com/ofpdp/ofpdp/internal/paynet"
 )
 
 // dpKeys are the DP's private keys (design.md §8 dp-sig, dp-mtls), wherever they are kept
@@ -87,4 +89,19 @@ func (k *dpKeys) close() {
 	if k.mtls != nil {
 		_ = k.mtls.Close()
 	}
+}
+
+// PayNetClient is the mutual-TLS client the server calls PayNet with, built from cfg the same
+// way (`ofpdp doctor`); closeKeys releases the keys.
+func PayNetClient(ctx context.Context, cfg *config.Config, logger *slog.Logger) (client *http.Client, closeKeys func(), err error) {
+	keys, err := openKeys(ctx, cfg, logger, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err = paynet.NewMTLSClientCert(keys.client.Get(), cfg.PayNet.CAFile, 10*time.Second)
+	if err != nil {
+		keys.close()
+		return nil, nil, err
+	}
+	return client, keys.close, nil
 }

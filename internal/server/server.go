@@ -277,6 +277,11 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	return s, nil
 }
 
+// OpenConnector opens the connector cfg names, as the server does (`ofpdp doctor`).
+func OpenConnector(ctx context.Context, cfg *config.Config, logger *slog.Logger) (connector.Connector, error) {
+	return openBank(ctx, cfg, logger, obs.NewMetrics())
+}
+
 func openBank(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *obs.Metrics) (connector.Connector, error) {
 	switch cfg.Bank.Connector {
 	case "demo":
