@@ -137,8 +137,8 @@ func (c *Config) validate(now time.Time) error {
 
 	v.hostPort("web.addr", c.Web.Addr)
 	v.url("web.public_url", c.Web.PublicURL, c.Sandbox && c.Web.InsecureHTTP)
-	if c.Web.InsecureHTTP && !c.Sandbox {
-		v.bad("web.insecure_http", "is allowed only in the sandbox")
+	if c.Web.InsecureHTTP && !c.Sandbox && len(c.Web.TrustedProxies) == 0 {
+		v.bad("web.insecure_http", "is allowed only in the sandbox, or behind a TLS-terminating front end named in web.trusted_proxies")
 	}
 	for i, s := range c.Web.TrustedProxies {
 		if _, err := parsePrefix(s); err != nil {

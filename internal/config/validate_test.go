@@ -144,7 +144,7 @@ func TestValidateRules(t *testing.T) {
 		{"bad proxy", func(c *Config) { c.API.TrustedProxies = []string{"10.0.0.0/8", "proxy.internal"} }, `OFPDP_API_TRUSTED_PROXIES (api.trusted_proxies[1]): "proxy.internal" is neither a CIDR nor an IP address; example: "10.0.0.0/8,192.0.2.7"`, ErrInvalidValue},
 		{"web public url http", func(c *Config) { c.Web.PublicURL = "http://bank.example" }, `OFPDP_WEB_PUBLIC_URL (web.public_url): "http://bank.example" must use https (http only in the sandbox); example: "https://localhost:8444"`, ErrInvalidValue},
 		{"web public url relative", func(c *Config) { c.Web.PublicURL = "/login" }, `OFPDP_WEB_PUBLIC_URL (web.public_url): "/login" is not an absolute URL; example: "https://localhost:8444"`, ErrInvalidValue},
-		{"insecure http outside sandbox", func(c *Config) { c.Web.InsecureHTTP = true }, `OFPDP_WEB_INSECURE_HTTP (web.insecure_http): "true" is allowed only in the sandbox; example: "false"`, ErrInvalidValue},
+		{"insecure http outside sandbox", func(c *Config) { c.Web.InsecureHTTP = true }, `OFPDP_WEB_INSECURE_HTTP (web.insecure_http): "true" is allowed only in the sandbox, or behind a TLS-terminating front end named in web.trusted_proxies; example: "false"`, ErrInvalidValue},
 		{"hard lock below max failures", func(c *Config) { c.Authorize.LoginHardLockFailures = 3 }, `OFPDP_AUTHORIZE_LOGIN_HARD_LOCK_FAILURES (authorize.login_hard_lock_failures): "3" must be at least 5; example: "20"`, ErrInvalidValue},
 		{"login window a day", func(c *Config) { c.Authorize.LoginLockout = 24 * time.Hour }, `OFPDP_AUTHORIZE_LOGIN_LOCKOUT (authorize.login_lockout): "24h0m0s" must be at most 23h59m59s; example: "15m"`, ErrInvalidValue},
 		{"bad web proxy", func(c *Config) { c.Web.TrustedProxies = []string{"lb.internal"} }, `OFPDP_WEB_TRUSTED_PROXIES (web.trusted_proxies[0]): "lb.internal" is neither a CIDR nor an IP address; example: "10.0.0.0/8,192.0.2.7"`, ErrInvalidValue},
@@ -582,5 +582,20 @@ func TestMigrateMode(t *testing.T) {
 		if got := (Database{Migrate: c.set}).MigrateMode(c.development); got != c.want {
 			t.Errorf("MigrateMode(%q, development %v) = %q, want %q", c.set, c.development, got, c.want)
 		}
+	}
+}
+
+// TestInsecureHTTPBehindProxy: outside the sandbox a plain-HTTP web listener is accepted only
+// with the TLS-terminating front end named in web.trusted_proxies, and public_url stays https.
+func TestInsecureHTTPBehindProxy(t *testing.T) {
+	cfg := validConfig(t)
+	cfg.Web.InsecureHTTP = true
+	cfg.Web.TrustedProxies = []string{"10.42.0.0/16"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("insecure_http behind a trusted proxy refused:\n%v", err)
+	}
+	cfg.Web.PublicURL = "http://openfinance.bank.example"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "web.public_url") {
+		t.Errorf("http public_url behind a proxy: %v, want refused", err)
 	}
 }

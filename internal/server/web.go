@@ -46,7 +46,9 @@ func newWeb(cfg *config.Config, st *store.Store, conn connector.Connector, verif
 		RequireIdentityBinding: cfg.Authorize.RequireIdentityBinding,
 		TrustedProxies:         proxies,
 		RatePerClientPerMinute: cfg.Web.RateLimitPerClientPerMinute, RateGlobalPerSecond: cfg.Web.RateLimitGlobalPerSecond,
-		InsecureHTTP: cfg.Web.InsecureHTTP, Sandbox: cfg.Sandbox,
+		// Outside the sandbox a plain-HTTP web listener sits behind the bank's TLS-terminating
+		// front end (web.trusted_proxies): the pages keep their Secure cookies and HSTS.
+		InsecureHTTP: cfg.Web.InsecureHTTP && cfg.Sandbox, BehindProxy: cfg.Web.InsecureHTTP && !cfg.Sandbox, Sandbox: cfg.Sandbox,
 		Metrics: metrics, Now: d.Now, Logger: d.Logger,
 	})
 }

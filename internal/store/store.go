@@ -202,7 +202,7 @@ func (s *Store) provider() (*goose.Provider, error) {
 // upgrades): a migration after it only adds what a newer binary uses, so this binary keeps
 // working while a newer one migrates during a rolling upgrade, and it accepts any newer schema.
 // Raise it only in a release that needs the new tables, after the release that added them.
-const MinSchemaVersion = 10
+const MinSchemaVersion = 20
 
 // ErrSchemaTooOld: the database's schema is older than MinSchemaVersion.
 var ErrSchemaTooOld = errors.New("store: schema older than this binary needs")
