@@ -201,7 +201,9 @@ func (s *Store) provider() (*goose.Provider, error) {
 // columns its code reads or writes. Migrations follow expand/contract (docs/deploy.md,
 // upgrades): a migration after it only adds what a newer binary uses, so this binary keeps
 // working while a newer one migrates during a rolling upgrade, and it accepts any newer schema.
-// Raise it only in a release that needs the new tables, after the release that added them.
+// A release raises it to its own migrations when its code needs them (the migration Job runs
+// before its pods start); what no migration may do is drop or change what the previous release
+// still uses.
 const MinSchemaVersion = 20
 
 // ErrSchemaTooOld: the database's schema is older than MinSchemaVersion.
