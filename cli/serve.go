@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/ofpdp/ofpdp/internal/config"
 	"github.com/ofpdp/ofpdp/internal/obs"
@@ -27,6 +28,17 @@ func serveServer(ctx context.Context, cfg *config.Config) error {
 	logger, err := obs.NewLogger(os.Stderr, cfg.Log.Format, cfg.Log.Level)
 	if err != nil {
 		return err
+	}
+	if cfg.Tracing.OTLPEndpoint != "" {
+		shutdown, err := obs.SetupTracing(ctx, cfg.Tracing.OTLPEndpoint, float64(cfg.Tracing.SamplePercent)/100)
+		if err != nil {
+			return fmt.Errorf("tracing.otlp_endpoint: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = shutdown(sctx) // flush the last spans
+		}()
 	}
 	srv, err := server.New(ctx, cfg, server.Deps{Logger: logger})
 	if err != nil {

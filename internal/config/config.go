@@ -36,6 +36,7 @@ type Config struct {
 	Expiry    Expiry    `yaml:"expiry" doc:"Local expiry of consents past their expiration_datetime (spec §7.3), one replica at a time (a lease in the database)."`
 	Retention Retention `yaml:"retention" doc:"How long stored rows are kept, and the background purge that removes older ones (docs/operations.md). One replica purges at a time (a lease in the database); durations use Go syntax, so 7 years is 61320h."`
 
+	Tracing  Tracing  `yaml:"tracing" doc:"OpenTelemetry traces over OTLP/HTTP (docs/operations.md, tracing). Off unless tracing.otlp_endpoint is set."`
 	Shutdown Shutdown `yaml:"shutdown" doc:"Graceful shutdown on SIGTERM or SIGINT (docs/deploy.md, upgrades)."`
 
 	DCs []DC `yaml:"dcs" doc:"Display names of data consumers, by dc_id, for the consent pages (file only). Each entry has id, name and an optional logo_url."`
@@ -47,6 +48,12 @@ const (
 	MigrateCheck = "check"
 	MigrateOff   = "off"
 )
+
+// Tracing configures OpenTelemetry tracing.
+type Tracing struct {
+	OTLPEndpoint  string `yaml:"otlp_endpoint" env:"OFPDP_TRACING_OTLP_ENDPOINT" example:"https://otel-collector.monitoring:4318/v1/traces" doc:"URL of an OTLP/HTTP traces endpoint (a collector). Empty = no tracing. Spans carry route patterns, operation names and x-fapi-interaction-id, never PII, tokens or bodies."`
+	SamplePercent int    `yaml:"sample_percent" env:"OFPDP_TRACING_SAMPLE_PERCENT" default:"100" doc:"Percentage (0–100) of the traces that start at ofpdp to record; a trace PayNet or a caller started follows its sampled flag."`
+}
 
 // Shutdown configures the graceful shutdown: first out of the load balancer, then closed.
 type Shutdown struct {

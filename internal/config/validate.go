@@ -107,6 +107,10 @@ func (c *Config) validate(now time.Time) error {
 
 	v.database()
 	v.atLeast("database.max_open_conns", int64(c.Database.MaxOpenConns), 1)
+	if c.Tracing.OTLPEndpoint != "" {
+		v.url("tracing.otlp_endpoint", c.Tracing.OTLPEndpoint, true)
+	}
+	v.between("tracing.sample_percent", int64(c.Tracing.SamplePercent), 0, 100)
 	if c.Database.Migrate != "" {
 		v.oneOf("database.migrate", c.Database.Migrate, []string{MigrateAuto, MigrateCheck, MigrateOff})
 	}

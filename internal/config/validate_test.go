@@ -210,6 +210,7 @@ func TestValidateRules(t *testing.T) {
 		{"purge interval below a minute", func(c *Config) { c.Retention.Interval = time.Second }, `OFPDP_RETENTION_INTERVAL (retention.interval): "1s" must be at least 1m; example: "1h"`, ErrInvalidValue},
 		{"purge interval above a day", func(c *Config) { c.Retention.Interval = 25 * time.Hour }, `OFPDP_RETENTION_INTERVAL (retention.interval): "25h0m0s" must be at most 24h; example: "1h"`, ErrInvalidValue},
 		{"purge batch zero", func(c *Config) { c.Retention.BatchSize = 0 }, `OFPDP_RETENTION_BATCH_SIZE (retention.batch_size): "0" must be between 1 and 100000; example: "1000"`, ErrInvalidValue},
+		{"tracing percentage", func(c *Config) { c.Tracing.SamplePercent = 101 }, `OFPDP_TRACING_SAMPLE_PERCENT (tracing.sample_percent): "101" must be between 0 and 100; example: "100"`, ErrInvalidValue},
 		{"migrate mode", func(c *Config) { c.Database.Migrate = "sometimes" }, `OFPDP_DATABASE_MIGRATE (database.migrate): "sometimes" is not one of auto, check, off; example: "check"`, ErrInvalidValue},
 		{"drain delay negative", func(c *Config) { c.Shutdown.DrainDelay = -time.Second }, `OFPDP_SHUTDOWN_DRAIN_DELAY (shutdown.drain_delay): "-1s" must be between 0s and 5m; example: "10s"`, ErrInvalidValue},
 		{"shutdown timeout too short", func(c *Config) { c.Shutdown.Timeout = time.Millisecond }, `OFPDP_SHUTDOWN_TIMEOUT (shutdown.timeout): "1ms" must be at least 1s; example: "15s"`, ErrInvalidValue},

@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if err != nil {
 		return nil, fmt.Errorf("mTLS client for PayNet: %w", err)
 	}
-	toPayNet.Transport = s.metrics.TimedTransport("paynet", toPayNet.Transport)
+	toPayNet.Transport = obs.TraceTransport(obs.SpanPayNetCall, s.metrics.TimedTransport("paynet", toPayNet.Transport))
 	var source paynet.KeySource
 	if cfg.PayNet.JWKSURL != "" {
 		source = paynet.HTTPSource(toPayNet, cfg.PayNet.JWKSURL)
@@ -339,8 +339,11 @@ func openHTTPBank(cfg *config.Config, logger *slog.Logger, m *obs.Metrics) (conn
 	}
 	c, err := httpbank.New(httpbank.Options{BaseURL: b.HTTPBaseURL, TLS: tlsConf, BearerToken: token,
 		DialTimeout: b.HTTPDialTimeout, MaxConns: b.HTTPMaxConns, MaxResponseBytes: b.HTTPMaxResponseBytes,
-		Logger:        logger.With("component", "bank"),
-		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { return m.TimedTransport("corebank", rt) }})
+		Logger: logger.With("component", "bank"),
+		// Each call is timed and traced; traceparent carries the trace on to the adapter.
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
+			return obs.TraceTransport(obs.SpanConnectorHTTP, m.TimedTransport("corebank", rt))
+		}})
 	if err != nil {
 		return nil, fmt.Errorf("bank.http_base_url: %w", err)
 	}
