@@ -33,6 +33,7 @@ func commands() []command {
 			{"pki csr --key URI …", "write a CSR for the bank's CA from a key in a file, an HSM or AWS KMS"},
 		}, run: runPKI},
 		{name: "migrate", help: migrateHelp(), run: runMigrate},
+		{name: "doctor", help: doctorHelp(), run: runDoctor},
 		{name: "sign", help: signHelp(), run: runSign},
 		{name: "version", help: [][2]string{{"version", "print the version, commit, build date and Go version"}}, run: runVersion},
 	}

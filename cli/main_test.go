@@ -60,6 +60,9 @@ func TestUsage(t *testing.T) {
 		{name: "serve --help", args: []string{"serve", "--help"}, code: 0, out: "-check-config"},
 		{name: "serve bad flag", args: []string{"serve", "--port", "1"}, code: 2, err: "flag provided but not defined: -port"},
 		{name: "serve extra", args: []string{"serve", "now"}, code: 2, err: `unexpected argument "now"`},
+		{name: "doctor --help", args: []string{"doctor", "--help"}, code: 0, out: "-dp-jwks"},
+		{name: "doctor on a broken configuration", args: []string{"doctor", "--config", "missing.yaml"}, code: 1,
+			out: "configuration  FAIL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,7 +85,7 @@ func TestUsage(t *testing.T) {
 func TestHelpListsOnlyWorkingCommands(t *testing.T) {
 	_, out, _ := ofpdp(t, nil, "--help")
 	for _, want := range []string{"serve --check-config", "run the server", "pki init", "pki inspect FILE",
-		"migrate up", "migrate status", "sign", "version", "sandbox", "conformance"} {
+		"migrate up", "migrate status", "doctor --config FILE", "sign", "version", "sandbox", "conformance"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help lacks %q:\n%s", want, out)
 		}
@@ -346,6 +349,8 @@ func TestServeCheckConfig(t *testing.T) {
 			stderr: []string{`OFPDP_API_ADDR (api.addr): "abc" is not a host:port address; example: ":8443"`, `OFPDP_BANK_TIMEOUT (bank.timeout): "5s" must be below`}},
 		{name: "unparsable env", env: map[string]string{"OFPDP_API_READ_TIMEOUT": "ten"}, args: []string{"--config", path, "--check-config"}, code: 1,
 			stderr: []string{`OFPDP_API_READ_TIMEOUT (api.read_timeout): "ten" is not a duration`}},
+		{name: "migrate flag checked", args: []string{"--config", path, "--migrate", "sometimes", "--check-config"}, code: 1,
+			stderr: []string{`(database.migrate): "sometimes" is not one of auto, check, off`}},
 		{name: "missing file", args: []string{"--config", path + ".missing", "--check-config"}, code: 1, stderr: []string{"no such file"}},
 		{name: "production refuses the development shortcuts", env: map[string]string{"OFPDP_ENVIRONMENT": "production"}, args: []string{"--config", path, "--check-config"}, code: 1,
 			stderr: []string{`OFPDP_BANK_CONNECTOR (bank.connector): "demo" is the demo connector`, `OFPDP_PAYNET_CONSENT_BASE_URL (paynet.consent_base_url): "https://localhost:8445" points at this machine`}},

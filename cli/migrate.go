@@ -21,7 +21,8 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	path := fs.String("config", defPath, "configuration `file`; only database.* is used; default $OFPDP_CONFIG")
 	if code, done := parseFlags(fs, args, stdout, stderr, "ofpdp migrate [--config FILE] up|status",
 		"Applies (up) or reports (status) the embedded database migrations of database.url.\n"+
-			"`ofpdp serve` also applies them at start; on PostgreSQL an advisory lock lets replicas start at once."); done {
+			"`ofpdp serve --migrate=auto` also applies them at start; on PostgreSQL an advisory lock lets replicas\n"+
+			"and the migration Job run at once. status exits 1 unless the schema is exactly this binary's."); done {
 		return code
 	}
 	if fs.NArg() != 1 || (fs.Arg(0) != "up" && fs.Arg(0) != "status") {
@@ -54,9 +55,10 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if cur < latest {
 		state = "behind: run `ofpdp migrate up`"
 	} else if cur > latest {
-		state = "ahead of this binary: upgrade ofpdp"
+		state = "newer than this binary, which runs on it (expand/contract) but should be upgraded"
 	}
-	fmt.Fprintf(stdout, "engine: %s\nschema version: %d\nexpected: %d (%s)\n", st.Engine(), cur, latest, state)
+	fmt.Fprintf(stdout, "engine: %s\nschema version: %d\nexpected: %d (%s)\nminimum this binary runs on: %d\n",
+		st.Engine(), cur, latest, state, store.MinSchemaVersion)
 	if cur != latest {
 		return 1
 	}

@@ -63,11 +63,14 @@ func TestHelmChart(t *testing.T) {
 		return run(t, root, goBin, append([]string{"run", "helm.sh/helm/v3/cmd/helm@" + helmVersion}, args...)...)
 	}
 	for _, tc := range []struct {
-		name       string
-		values     []string
-		wantKinds  []string
-		wantAdmin  bool
-		minReplica int32
+		name      string
+		values    []string
+		wantKinds []string
+		wantAdmin bool
+		// the ops listener serves HTTPS (secrets.opsTLS); the http connector's credentials are
+		// mounted (secrets.bank)
+		wantOpsTLS, wantBank bool
+		minReplica           int32
 		// the problems `ofpdp serve --check-config` reports with every Secret in place: the
 		// settings a bank must give (docs/deploy.md)
 		wantProblems []string
@@ -76,10 +79,10 @@ func TestHelmChart(t *testing.T) {
 			wantProblems: []string{"dp_id", "bank.connector", "paynet.consent_base_url", "paynet.dc_jwks_url_template",
 				"paynet.issuer", "paynet.client_cert_fingerprints", "authorize.redirect_uri_allowlist"},
 			wantKinds: []string{"ConfigMap", "ConfigMap", "Deployment", "Job", "NetworkPolicy", "PodDisruptionBudget", "Service", "Service", "Service"}},
-		// The production example still needs a production connector (bank.connector: http) and
-		// TLS on the ops listener for its admin API (the ops listener must bind the pod address).
-		{name: "production example", values: []string{"-f", "deploy/helm/production-values.yaml"}, wantAdmin: true, minReplica: 3,
-			wantProblems: []string{"bank.connector", "ops.addr"},
+		// The production example is a complete production configuration: the http connector
+		// with its credentials, and the admin API on an ops listener that serves HTTPS.
+		{name: "production example", values: []string{"-f", "deploy/helm/production-values.yaml"},
+			wantAdmin: true, wantOpsTLS: true, wantBank: true, minReplica: 3,
 			wantKinds: []string{"ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Job", "NetworkPolicy",
 				"PodDisruptionBudget", "Service", "Service", "Service", "ServiceMonitor"}},
 	} {
@@ -91,11 +94,11 @@ func TestHelmChart(t *testing.T) {
 			if !slices.Equal(r.kinds, tc.wantKinds) {
 				t.Errorf("rendered kinds %v, want %v", r.kinds, tc.wantKinds)
 			}
-			checkDeployment(t, r, tc.minReplica)
-			checkConfig(t, r, tc.wantAdmin)
+			checkDeployment(t, r, tc.minReplica, tc.wantOpsTLS)
+			checkConfig(t, r, tc.wantAdmin, tc.wantOpsTLS, tc.wantBank)
 			checkConfigWithBinary(t, bin, r, tc.wantProblems)
 			checkMigration(t, r)
-			checkExposure(t, r)
+			checkExposure(t, r, tc.wantOpsTLS)
 		})
 	}
 }
@@ -189,7 +192,7 @@ func stripComments(doc []byte) []byte {
 	return b.Bytes()
 }
 
-func checkDeployment(t *testing.T, r *rendered, minReplicas int32) {
+func checkDeployment(t *testing.T, r *rendered, minReplicas int32, opsTLS bool) {
 	t.Helper()
 	d := r.deployment
 	if r.hpa != nil {
@@ -220,6 +223,8 @@ func checkDeployment(t *testing.T, r *rendered, minReplicas int32) {
 	for name, p := range map[string]*corev1.Probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
 		if p == nil || p.HTTPGet == nil || p.HTTPGet.Port.String() != "ops" {
 			t.Errorf("%s probe %+v, want an HTTP GET on the ops port", name, p)
+		} else if want := map[bool]corev1.URIScheme{false: corev1.URISchemeHTTP, true: corev1.URISchemeHTTPS}[opsTLS]; p.HTTPGet.Scheme != want {
+			t.Errorf("%s probe scheme %q, want %q (ops TLS %v)", name, p.HTTPGet.Scheme, want, opsTLS)
 		}
 	}
 	if c.ReadinessProbe != nil && c.ReadinessProbe.HTTPGet != nil && c.ReadinessProbe.HTTPGet.Path != "/readyz" {
@@ -253,7 +258,7 @@ func checkDeployment(t *testing.T, r *rendered, minReplicas int32) {
 
 // checkConfig: the ConfigMap's ofpdp.yaml points every file key at a mounted Secret and the
 // listeners at the container ports; the database URL comes from a Secret.
-func checkConfig(t *testing.T, r *rendered, wantAdmin bool) {
+func checkConfig(t *testing.T, r *rendered, wantAdmin, wantOpsTLS, wantBank bool) {
 	t.Helper()
 	pod := r.deployment.Spec.Template.Spec
 	c := pod.Containers[0]
@@ -290,6 +295,18 @@ func checkConfig(t *testing.T, r *rendered, wantAdmin bool) {
 		files["ops.admin_token_file"] = "admin-token"
 	} else if _, ok := cfg["ops"]["admin_token_file"]; ok {
 		t.Error("ops.admin_token_file set without secrets.adminToken")
+	}
+	if wantOpsTLS {
+		files["ops.tls_cert_file"], files["ops.tls_key_file"] = "ops-tls", "ops-tls"
+	} else if _, ok := cfg["ops"]["tls_cert_file"]; ok {
+		t.Error("ops.tls_cert_file set without secrets.opsTLS")
+	}
+	if wantBank {
+		for _, k := range []string{"http_ca_file", "http_cert_file", "http_key_file", "http_bearer_token_file"} {
+			files["bank."+k] = "bank"
+		}
+	} else if _, ok := cfg["bank"]["http_cert_file"]; ok {
+		t.Error("bank.http_cert_file set without secrets.bank")
 	}
 	mounts := map[string]string{}
 	for _, m := range c.VolumeMounts {
@@ -373,7 +390,7 @@ func checkMigration(t *testing.T, r *rendered) {
 
 // checkExposure: one Service per listener, each on its own port; the NetworkPolicy admits each
 // listener only from its own callers.
-func checkExposure(t *testing.T, r *rendered) {
+func checkExposure(t *testing.T, r *rendered, opsTLS bool) {
 	t.Helper()
 	for _, name := range []string{"api", "web", "ops"} {
 		svc := r.services[r.deployment.Name+"-"+name]
@@ -390,8 +407,21 @@ func checkExposure(t *testing.T, r *rendered) {
 			t.Errorf("ingress rule %+v: want one listener port and its callers", rule)
 		}
 	}
-	if r.monitor != nil && (len(r.monitor.Spec.Endpoints) != 1 || r.monitor.Spec.Endpoints[0].Port != "ops") {
-		t.Errorf("ServiceMonitor endpoints %+v, want the ops port", r.monitor.Spec.Endpoints)
+	if r.monitor == nil {
+		return
+	}
+	if len(r.monitor.Spec.Endpoints) != 1 || r.monitor.Spec.Endpoints[0].Port != "ops" {
+		t.Fatalf("ServiceMonitor endpoints %+v, want the ops port", r.monitor.Spec.Endpoints)
+	}
+	ep := r.monitor.Spec.Endpoints[0]
+	if opsTLS {
+		wantName := r.deployment.Name + "-ops.openfinance.svc" // helm template --namespace openfinance
+		if ep.Scheme == nil || *ep.Scheme != "https" || ep.TLSConfig == nil || ep.TLSConfig.CA.Secret == nil ||
+			ep.TLSConfig.ServerName == nil || *ep.TLSConfig.ServerName != wantName {
+			t.Errorf("ServiceMonitor endpoint %+v: want https, verified against the ops Secret's CA as %s", ep, wantName)
+		}
+	} else if ep.Scheme != nil && *ep.Scheme != "http" {
+		t.Errorf("ServiceMonitor scheme %v on a plain HTTP ops listener", *ep.Scheme)
 	}
 }
 
@@ -414,6 +444,8 @@ var secretFiles = map[string]string{
 	"keys/signing.crt": "dp-sig.crt", "keys/signing.key": "dp-sig.key",
 	"keys/mtls.crt": "dp-mtls.crt", "keys/mtls.key": "dp-mtls.key",
 	"paynet/ca.crt": "ca.crt", "paynet/jwks.json": "paynet.jwks.json",
+	"ops-tls/tls.crt": "dp-server.crt", "ops-tls/tls.key": "dp-server.key",
+	"bank/ca.crt": "ca.crt", "bank/tls.crt": "dp-mtls.crt", "bank/tls.key": "dp-mtls.key",
 }
 
 // checkConfigWithBinary lays the Secrets out as the chart mounts them (under a temporary
@@ -444,6 +476,7 @@ func checkConfigWithBinary(t *testing.T, bin string, r *rendered, wantProblems [
 	}
 	place("server-secret/server.secret", bytes.Repeat([]byte{0x5a}, 32))
 	place("admin/admin.token", bytes.Repeat([]byte("t"), 40))
+	place("bank/token", bytes.Repeat([]byte("b"), 40))
 	cfg := strings.ReplaceAll(r.configMaps[r.deployment.Name].Data["ofpdp.yaml"], "/etc/ofpdp/", etc+"/")
 	cfgFile := filepath.Join(dir, "ofpdp.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {

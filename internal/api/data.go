@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/bank"
 	"github.com/ofpdp/ofpdp/internal/consent"
@@ -256,7 +258,9 @@ func (d *dataServer) resource(r *http.Request, res *resource) ([]byte, error) {
 			return nil, err
 		}
 	}
-	rec, ref, err := d.consents.ConsentAccount(ctx, consentID, accountID)
+	sctx, span := obs.StartSpan(ctx, obs.SpanStore, attribute.String(obs.AttrOperation, "consent_account"))
+	rec, ref, err := d.consents.ConsentAccount(sctx, consentID, accountID)
+	obs.EndSpan(span, err)
 	grant, err := d.admit(rec, err, rr.now)
 	if err != nil {
 		return nil, err
@@ -283,7 +287,9 @@ func (d *dataServer) resource(r *http.Request, res *resource) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, sealSpan := obs.StartSpan(ctx, obs.SpanSeal)
 	body, err := d.sealer.Seal(plaintext, encKey, []string{audiencePayNet, c.DCID})
+	obs.EndSpan(sealSpan, err)
 	if err != nil {
 		return nil, protoerr.Internal(fmt.Errorf("seal response: %w", err))
 	}
@@ -292,7 +298,9 @@ func (d *dataServer) resource(r *http.Request, res *resource) ([]byte, error) {
 
 // authorizedConsent loads the consent and admits the request (admit).
 func (d *dataServer) authorizedConsent(ctx context.Context, consentID string, now time.Time) (*store.ConsentRecord, error) {
-	rec, err := d.consents.GetConsent(ctx, consentID)
+	sctx, span := obs.StartSpan(ctx, obs.SpanStore, attribute.String(obs.AttrOperation, "get_consent"))
+	rec, err := d.consents.GetConsent(sctx, consentID)
+	obs.EndSpan(span, err)
 	if _, err := d.admit(rec, err, now); err != nil {
 		return nil, err
 	}
@@ -365,6 +373,8 @@ func marshalEnvelope(data, meta any) ([]byte, error) {
 func callBank[T any](ctx context.Context, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	ctx, span := obs.StartSpan(ctx, obs.SpanConnector)
+	defer span.End()
 	type result struct {
 		v   T
 		err error

@@ -80,7 +80,13 @@ func New(o Options) (*Handler, error) {
 	h.routes(mux)
 	// Chain (outermost first): access log → interaction id → client certificate → routes.
 	// Signature verification wraps each signed route, so 404/405 need no signature.
-	h.root = obs.AccessLog("api", h.logger, h.metrics, h.now, h.interactionID(h.clientCert(mux)))
+	gated := h.clientCert(mux)
+	top := http.NewServeMux()
+	// The mTLS diagnostics answer before the allow-list, so that a certificate it refuses can
+	// be seen; the handshake has already verified the chain to PayNet's CA (design §2).
+	top.HandleFunc("GET "+DiagnosticsMTLSPath, h.diagnosticsMTLS)
+	top.Handle("/", gated)
+	h.root = obs.AccessLog("api", h.logger, h.metrics, h.now, h.interactionID(top))
 	return h, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"regexp"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/ofpdp/ofpdp/internal/jose"
 	"github.com/ofpdp/ofpdp/internal/mtls"
 	"github.com/ofpdp/ofpdp/internal/obs"
@@ -23,7 +25,10 @@ type RequestVerifier interface {
 
 // CertGate admits only allowed PayNet client certificates. *mtls.Gate implements it.
 type CertGate interface {
+	// Check returns the verified client certificate when the allow-list admits it.
 	Check(r *http.Request) (*x509.Certificate, error)
+	// Peer returns the verified client certificate, allowed or not (diagnostics only).
+	Peer(r *http.Request) (*x509.Certificate, error)
 }
 
 // Header names (spec §3.0, §4.2, §4.3; design §3.2).
@@ -81,7 +86,15 @@ func (h *Handler) interactionID(next http.Handler) http.Handler {
 		}
 		w.Header().Set(HeaderInteractionID, id)
 		obs.Info(r.Context()).InteractionID = id
-		next.ServeHTTP(w, r)
+		// One span per inbound request; PayNet's interaction id ties it to their side.
+		ctx, span := obs.ServerSpan(r, obs.SpanAPIRequest, attribute.String(obs.AttrInteractionID, id))
+		traced := r.WithContext(ctx)
+		next.ServeHTTP(w, traced)
+		r.Pattern = traced.Pattern // the route the mux matched, for the access log too
+		if r.Pattern != "" {
+			span.SetAttributes(attribute.String(obs.AttrRoute, r.Pattern))
+		}
+		span.End()
 	})
 }
 
@@ -132,7 +145,9 @@ func (h *Handler) signature(next http.Handler) http.Handler {
 			fail(w, r, protoerr.InvalidSignature("x-fapi-signature is required", jose.ErrMissing))
 			return
 		}
-		hdr, err := h.verifier.VerifyRequest(r.Context(), sigs[0], r.Method, r.URL, body)
+		vctx, span := obs.StartSpan(r.Context(), obs.SpanVerify)
+		hdr, err := h.verifier.VerifyRequest(vctx, sigs[0], r.Method, r.URL, body)
+		obs.EndSpan(span, err)
 		if err != nil {
 			h.sigFailure(sigReason(err))
 			if jose.IsClaimError(err) {

@@ -37,7 +37,29 @@ type Config struct {
 	Expiry    Expiry    `yaml:"expiry" doc:"Local expiry of consents past their expiration_datetime (spec §7.3), one replica at a time (a lease in the database)."`
 	Retention Retention `yaml:"retention" doc:"How long stored rows are kept, and the background purge that removes older ones (docs/operations.md). One replica purges at a time (a lease in the database); durations use Go syntax, so 7 years is 61320h."`
 
+	Tracing  Tracing  `yaml:"tracing" doc:"OpenTelemetry traces over OTLP/HTTP (docs/operations.md, tracing). Off unless tracing.otlp_endpoint is set."`
+	Shutdown Shutdown `yaml:"shutdown" doc:"Graceful shutdown on SIGTERM or SIGINT (docs/deploy.md, upgrades)."`
+
 	DCs []DC `yaml:"dcs" doc:"Display names of data consumers, by dc_id, for the consent pages (file only). Each entry has id, name and an optional logo_url."`
+}
+
+// Migrate modes of database.migrate.
+const (
+	MigrateAuto  = "auto"
+	MigrateCheck = "check"
+	MigrateOff   = "off"
+)
+
+// Tracing configures OpenTelemetry tracing.
+type Tracing struct {
+	OTLPEndpoint  string `yaml:"otlp_endpoint" env:"OFPDP_TRACING_OTLP_ENDPOINT" example:"https://otel-collector.monitoring:4318/v1/traces" doc:"URL of an OTLP/HTTP traces endpoint (a collector). Empty = no tracing. Spans carry route patterns, operation names and x-fapi-interaction-id, never PII, tokens or bodies."`
+	SamplePercent int    `yaml:"sample_percent" env:"OFPDP_TRACING_SAMPLE_PERCENT" default:"100" doc:"Percentage (0–100) of the traces that start at ofpdp to record; a trace PayNet or a caller started follows its sampled flag."`
+}
+
+// Shutdown configures the graceful shutdown: first out of the load balancer, then closed.
+type Shutdown struct {
+	DrainDelay time.Duration `yaml:"drain_delay" env:"OFPDP_SHUTDOWN_DRAIN_DELAY" default:"10s" doc:"After SIGTERM, how long /readyz answers 503 while every listener keeps serving, so load balancers and Kubernetes endpoints stop sending new requests first (0–5m)."`
+	Timeout    time.Duration `yaml:"timeout" env:"OFPDP_SHUTDOWN_TIMEOUT" default:"15s" doc:"After the drain delay, how long in-flight requests may take to finish before connections are closed (1s–5m). Keep drain_delay + timeout below Kubernetes' terminationGracePeriodSeconds."`
 }
 
 // Log configures logging.
@@ -50,6 +72,18 @@ type Log struct {
 type Database struct {
 	URL          string `yaml:"url" env:"OFPDP_DATABASE_URL" default:"ofpdp.db" redact:"url" doc:"A file path or file: URI selects SQLite; a postgres:// (or postgresql://) URL selects PostgreSQL. A password in the URL is never printed."`
 	MaxOpenConns int    `yaml:"max_open_conns" env:"OFPDP_DATABASE_MAX_OPEN_CONNS" default:"10" doc:"Maximum open connections in the pool."`
+	Migrate      string `yaml:"migrate" env:"OFPDP_DATABASE_MIGRATE" example:"check" doc:"What serve does with the schema at start: auto (apply pending migrations; the database user needs DDL rights), check (refuse to start on a schema older than this binary's minimum; a newer one is fine) or off (neither). Empty = auto with environment: development, check otherwise. serve --migrate overrides it; ofpdp migrate up migrates."`
+}
+
+// MigrateMode is database.migrate, or its default for the environment when empty.
+func (d Database) MigrateMode(development bool) string {
+	switch {
+	case d.Migrate != "":
+		return d.Migrate
+	case development:
+		return MigrateAuto
+	}
+	return MigrateCheck
 }
 
 // API configures the api listener (design §2).
@@ -68,7 +102,7 @@ type API struct {
 type Web struct {
 	Addr                        string   `yaml:"addr" env:"OFPDP_WEB_ADDR" default:":8444" doc:"host:port the web listener binds."`
 	PublicURL                   string   `yaml:"public_url" env:"OFPDP_WEB_PUBLIC_URL" default:"https://localhost:8444" doc:"The external https URL of the web listener, as the customer's browser sees it."`
-	InsecureHTTP                bool     `yaml:"insecure_http" env:"OFPDP_WEB_INSECURE_HTTP" default:"false" doc:"Serve the web listener over plain HTTP. Allowed only in the sandbox."`
+	InsecureHTTP                bool     `yaml:"insecure_http" env:"OFPDP_WEB_INSECURE_HTTP" default:"false" doc:"Serve the web listener over plain HTTP. Allowed in the sandbox, or behind the bank's TLS-terminating load balancer or WAF: then web.trusted_proxies must name it, only requests from it that it received over HTTPS (X-Forwarded-Proto or Forwarded proto=https) are served, and cookies stay Secure and __Host-."`
 	TrustedProxies              []string `yaml:"trusted_proxies" env:"OFPDP_WEB_TRUSTED_PROXIES" example:"10.0.0.0/8,192.0.2.7" doc:"CIDRs (or single IPs) of the load balancers or WAFs in front of the web listener. Only from them is X-Forwarded-For believed (right-most untrusted entry) for the client address that rate limits and sign-in counters use; empty = the connection's address."`
 	RateLimitPerClientPerMinute int      `yaml:"rate_limit_per_client_per_minute" env:"OFPDP_WEB_RATE_LIMIT_PER_CLIENT_PER_MINUTE" default:"300" doc:"Requests a minute one client address may make to the web listener (a journey takes about ten; customers behind one carrier NAT share an address). Beyond it: 429 page with Retry-After."`
 	RateLimitGlobalPerSecond    int      `yaml:"rate_limit_global_per_second" env:"OFPDP_WEB_RATE_LIMIT_GLOBAL_PER_SECOND" default:"500" doc:"Requests a second the web listener of this process accepts in all. Beyond it: 429 page with Retry-After."`
@@ -135,7 +169,7 @@ type Keys struct {
 	PKCS11Module    string        `yaml:"pkcs11_module" env:"OFPDP_KEYS_PKCS11_MODULE" example:"/usr/lib/softhsm/libsofthsm2.so" doc:"The HSM vendor's PKCS#11 library, for pkcs11: key URIs without module-path."`
 	PKCS11Sessions  int           `yaml:"pkcs11_sessions" env:"OFPDP_KEYS_PKCS11_SESSIONS" default:"8" doc:"Sessions each PKCS#11 key keeps open in its pool (2–1024): signatures in parallel per key."`
 	SigningKeysFile string        `yaml:"signing_keys_file" env:"OFPDP_KEYS_SIGNING_KEYS_FILE" example:"/etc/ofpdp/signing-keys.yaml" doc:"Key ring for rotation: a YAML file listing keys (key URI, cert, optional kid, state active, next or retired; exactly one active). The active key signs; active and next are published in the DP JWKS. Re-read every keys.reload_interval, so a promotion needs no restart. When set, keys.signing_key, keys.signing_key_file, keys.signing_cert_file and keys.signing_kid are ignored."`
-	ReloadInterval  time.Duration `yaml:"reload_interval" env:"OFPDP_KEYS_RELOAD_INTERVAL" default:"30s" doc:"How often keys.signing_keys_file is checked for changes (1s–1h)."`
+	ReloadInterval  time.Duration `yaml:"reload_interval" env:"OFPDP_KEYS_RELOAD_INTERVAL" default:"30s" doc:"How often keys.signing_keys_file and the certificate files (tls.*, keys.mtls_*, paynet.ca_file, ops.tls_*) are checked for changes; a changed file is used from the next handshake, a broken one is logged and the previous kept (1s–1h)."`
 }
 
 // SigningKeyURI is the key URI of the single signing key: keys.signing_key, else keys.signing_key_file.

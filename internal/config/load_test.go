@@ -60,6 +60,8 @@ func TestDefaults(t *testing.T) {
 		Expiry:   Expiry{Interval: 5 * time.Minute, BatchSize: 500},
 		Retention: Retention{Audit: 7 * 8760 * time.Hour, ConsentHistory: 7 * 8760 * time.Hour, OutboundCalls: 8760 * time.Hour,
 			Outbox: 90 * 24 * time.Hour, Sessions: 24 * time.Hour, Interval: time.Hour, BatchSize: 1000},
+		Tracing:  Tracing{SamplePercent: 100},
+		Shutdown: Shutdown{DrainDelay: 10 * time.Second, Timeout: 15 * time.Second},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", cfg, want)
@@ -180,7 +182,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{
 			name: "unknown top-level key", file: "c.yaml", content: "dp_idd: x\n",
-			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, authn, id_token, bank, data, branding, expiry, retention, dcs)"},
+			want:     []string{"dp_idd: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, authn, id_token, bank, data, branding, expiry, retention, tracing, shutdown, dcs)"},
 			sentinel: ErrUnknownKey,
 		},
 		{
@@ -243,7 +245,7 @@ func TestLoadErrors(t *testing.T) {
 			name: "file and env problems together", file: "c.yaml", content: "bogus: 1\n",
 			env: map[string]string{"OFPDP_DATA_HISTORY_MONTHS": "twelve"},
 			want: []string{
-				"bogus: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, authn, id_token, bank, data, branding, expiry, retention, dcs)",
+				"bogus: unknown key (top-level keys: dp_id, profile, environment, log, database, api, web, ops, tls, paynet, keys, secrets, authorize, authn, id_token, bank, data, branding, expiry, retention, tracing, shutdown, dcs)",
 				`OFPDP_DATA_HISTORY_MONTHS (data.history_months): "twelve" is not an integer; example: "12"`,
 			},
 			sentinel: ErrUnknownKey,

@@ -57,6 +57,8 @@ const (
 	MinRetentionInterval = time.Minute
 	MaxRetentionInterval = 24 * time.Hour
 	MaxRetentionBatch    = 100000
+	// MaxShutdownStep bounds shutdown.drain_delay and shutdown.timeout.
+	MaxShutdownStep = 5 * time.Minute
 )
 
 // Profiles and connectors Validate accepts.
@@ -110,6 +112,19 @@ func (c *Config) validate(now time.Time) error {
 
 	v.database()
 	v.atLeast("database.max_open_conns", int64(c.Database.MaxOpenConns), 1)
+	if c.Tracing.OTLPEndpoint != "" {
+		v.url("tracing.otlp_endpoint", c.Tracing.OTLPEndpoint, true)
+	}
+	v.between("tracing.sample_percent", int64(c.Tracing.SamplePercent), 0, 100)
+	if c.Database.Migrate != "" {
+		v.oneOf("database.migrate", c.Database.Migrate, []string{MigrateAuto, MigrateCheck, MigrateOff})
+	}
+	if c.Shutdown.DrainDelay < 0 || c.Shutdown.DrainDelay > MaxShutdownStep {
+		v.bad("shutdown.drain_delay", "must be between 0s and "+formatDuration(MaxShutdownStep))
+	}
+	if v.positive("shutdown.timeout", c.Shutdown.Timeout, MaxShutdownStep) && c.Shutdown.Timeout < time.Second {
+		v.bad("shutdown.timeout", "must be at least 1s")
+	}
 
 	v.hostPort("api.addr", c.API.Addr)
 	v.atLeast("api.max_body_bytes", c.API.MaxBodyBytes, 1024)
@@ -131,8 +146,8 @@ func (c *Config) validate(now time.Time) error {
 
 	v.hostPort("web.addr", c.Web.Addr)
 	v.url("web.public_url", c.Web.PublicURL, c.Sandbox && c.Web.InsecureHTTP)
-	if c.Web.InsecureHTTP && !c.Sandbox {
-		v.bad("web.insecure_http", "is allowed only in the sandbox")
+	if c.Web.InsecureHTTP && !c.Sandbox && len(c.Web.TrustedProxies) == 0 {
+		v.bad("web.insecure_http", "is allowed only in the sandbox, or behind a TLS-terminating front end named in web.trusted_proxies")
 	}
 	for i, s := range c.Web.TrustedProxies {
 		if _, err := parsePrefix(s); err != nil {

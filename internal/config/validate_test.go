@@ -144,7 +144,7 @@ func TestValidateRules(t *testing.T) {
 		{"bad proxy", func(c *Config) { c.API.TrustedProxies = []string{"10.0.0.0/8", "proxy.internal"} }, `OFPDP_API_TRUSTED_PROXIES (api.trusted_proxies[1]): "proxy.internal" is neither a CIDR nor an IP address; example: "10.0.0.0/8,192.0.2.7"`, ErrInvalidValue},
 		{"web public url http", func(c *Config) { c.Web.PublicURL = "http://bank.example" }, `OFPDP_WEB_PUBLIC_URL (web.public_url): "http://bank.example" must use https (http only in the sandbox); example: "https://localhost:8444"`, ErrInvalidValue},
 		{"web public url relative", func(c *Config) { c.Web.PublicURL = "/login" }, `OFPDP_WEB_PUBLIC_URL (web.public_url): "/login" is not an absolute URL; example: "https://localhost:8444"`, ErrInvalidValue},
-		{"insecure http outside sandbox", func(c *Config) { c.Web.InsecureHTTP = true }, `OFPDP_WEB_INSECURE_HTTP (web.insecure_http): "true" is allowed only in the sandbox; example: "false"`, ErrInvalidValue},
+		{"insecure http outside sandbox", func(c *Config) { c.Web.InsecureHTTP = true }, `OFPDP_WEB_INSECURE_HTTP (web.insecure_http): "true" is allowed only in the sandbox, or behind a TLS-terminating front end named in web.trusted_proxies; example: "false"`, ErrInvalidValue},
 		{"hard lock below max failures", func(c *Config) { c.Authorize.LoginHardLockFailures = 3 }, `OFPDP_AUTHORIZE_LOGIN_HARD_LOCK_FAILURES (authorize.login_hard_lock_failures): "3" must be at least 5; example: "20"`, ErrInvalidValue},
 		{"login window a day", func(c *Config) { c.Authorize.LoginLockout = 24 * time.Hour }, `OFPDP_AUTHORIZE_LOGIN_LOCKOUT (authorize.login_lockout): "24h0m0s" must be at most 23h59m59s; example: "15m"`, ErrInvalidValue},
 		{"bad web proxy", func(c *Config) { c.Web.TrustedProxies = []string{"lb.internal"} }, `OFPDP_WEB_TRUSTED_PROXIES (web.trusted_proxies[0]): "lb.internal" is neither a CIDR nor an IP address; example: "10.0.0.0/8,192.0.2.7"`, ErrInvalidValue},
@@ -220,6 +220,10 @@ func TestValidateRules(t *testing.T) {
 		{"purge interval below a minute", func(c *Config) { c.Retention.Interval = time.Second }, `OFPDP_RETENTION_INTERVAL (retention.interval): "1s" must be at least 1m; example: "1h"`, ErrInvalidValue},
 		{"purge interval above a day", func(c *Config) { c.Retention.Interval = 25 * time.Hour }, `OFPDP_RETENTION_INTERVAL (retention.interval): "25h0m0s" must be at most 24h; example: "1h"`, ErrInvalidValue},
 		{"purge batch zero", func(c *Config) { c.Retention.BatchSize = 0 }, `OFPDP_RETENTION_BATCH_SIZE (retention.batch_size): "0" must be between 1 and 100000; example: "1000"`, ErrInvalidValue},
+		{"tracing percentage", func(c *Config) { c.Tracing.SamplePercent = 101 }, `OFPDP_TRACING_SAMPLE_PERCENT (tracing.sample_percent): "101" must be between 0 and 100; example: "100"`, ErrInvalidValue},
+		{"migrate mode", func(c *Config) { c.Database.Migrate = "sometimes" }, `OFPDP_DATABASE_MIGRATE (database.migrate): "sometimes" is not one of auto, check, off; example: "check"`, ErrInvalidValue},
+		{"drain delay negative", func(c *Config) { c.Shutdown.DrainDelay = -time.Second }, `OFPDP_SHUTDOWN_DRAIN_DELAY (shutdown.drain_delay): "-1s" must be between 0s and 5m; example: "10s"`, ErrInvalidValue},
+		{"shutdown timeout too short", func(c *Config) { c.Shutdown.Timeout = time.Millisecond }, `OFPDP_SHUTDOWN_TIMEOUT (shutdown.timeout): "1ms" must be at least 1s; example: "15s"`, ErrInvalidValue},
 		{"bank name", func(c *Config) { c.Branding.BankName = " " }, `OFPDP_BRANDING_BANK_NAME (branding.bank_name): must be set; example: "Demo Bank Berhad"`, ErrRequired},
 		{"logo type", func(c *Config) { c.Branding.LogoFile = p("ca.crt") }, `OFPDP_BRANDING_LOGO_FILE (branding.logo_file): "` + p("ca.crt") + `" is not an .svg, .png or .jpg image; example: "logo.svg"`, ErrInvalidValue},
 		{"colour", func(c *Config) { c.Branding.PrimaryColor = "blue" }, `OFPDP_BRANDING_PRIMARY_COLOR (branding.primary_color): "blue" is not a #rrggbb colour; example: "#0b5394"`, ErrInvalidValue},
@@ -570,5 +574,39 @@ func TestValidateRegisteredConnector(t *testing.T) {
 	cfg.Bank.Connector = "config-test-other"
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `"config-test-other" is not one of demo, http, config-test-bank`) {
 		t.Fatalf("unregistered connector: %v", err)
+	}
+}
+
+// TestMigrateMode: an empty database.migrate means auto in development and check otherwise,
+// so a production runtime user never needs DDL rights unless asked.
+func TestMigrateMode(t *testing.T) {
+	for _, c := range []struct {
+		set         string
+		development bool
+		want        string
+	}{
+		{"", false, MigrateCheck},
+		{"", true, MigrateAuto},
+		{MigrateOff, true, MigrateOff},
+		{MigrateAuto, false, MigrateAuto},
+	} {
+		if got := (Database{Migrate: c.set}).MigrateMode(c.development); got != c.want {
+			t.Errorf("MigrateMode(%q, development %v) = %q, want %q", c.set, c.development, got, c.want)
+		}
+	}
+}
+
+// TestInsecureHTTPBehindProxy: outside the sandbox a plain-HTTP web listener is accepted only
+// with the TLS-terminating front end named in web.trusted_proxies, and public_url stays https.
+func TestInsecureHTTPBehindProxy(t *testing.T) {
+	cfg := validConfig(t)
+	cfg.Web.InsecureHTTP = true
+	cfg.Web.TrustedProxies = []string{"10.42.0.0/16"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("insecure_http behind a trusted proxy refused:\n%v", err)
+	}
+	cfg.Web.PublicURL = "http://openfinance.bank.example"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "web.public_url") {
+		t.Errorf("http public_url behind a proxy: %v, want refused", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jws"
+
+	"github.com/ofpdp/ofpdp/internal/obs"
 )
 
 // KeyResolver finds verification keys by kid (consumer-owned: jose is the consumer).
@@ -320,7 +322,9 @@ func (v *Verifier) useOnce(ctx context.Context, jti string, iat time.Time) error
 	if end := iat.Add(v.skew()); end.After(until) {
 		until = end
 	}
+	ctx, span := obs.StartSpan(ctx, obs.SpanReplay)
 	fresh, err := v.Replay.UseOnce(ctx, jti, until)
+	obs.EndSpan(span, err)
 	if err != nil {
 		return fmt.Errorf("jose: replay cache: %w", err)
 	}

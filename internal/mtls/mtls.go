@@ -158,6 +158,10 @@ func (g *Gate) Check(r *http.Request) (*x509.Certificate, error) {
 	return nil, fmt.Errorf("%w: subject %q", ErrNotAllowed, cert.Subject.String())
 }
 
+// Peer returns r's verified client certificate (from the handshake, or from a trusted proxy's
+// header) without consulting the allow-list: what the caller presented, for diagnostics.
+func (g *Gate) Peer(r *http.Request) (*x509.Certificate, error) { return g.peer(r) }
+
 func (g *Gate) peer(r *http.Request) (*x509.Certificate, error) {
 	if g.header != "" && g.fromProxy(r) {
 		// Design §2 lets only the configured proxies name the client certificate, and a proxy

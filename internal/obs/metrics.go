@@ -43,6 +43,12 @@ type Metrics struct {
 	// CertificateExpiry is the notAfter (Unix seconds) of each certificate in use, by name (a fixed
 	// set: tls_server, mtls_client, signing, paynet_ca); for a chain or bundle, the earliest one.
 	CertificateExpiry *prometheus.GaugeVec
+	// JWKSFetchFailures counts failed fetches of a JWKS by source: paynet (PayNet's signing keys)
+	// or dc (a data consumer's keys at PayNet).
+	JWKSFetchFailures *prometheus.CounterVec
+	// OutboundLatency observes outbound HTTP calls in seconds by peer (paynet, corebank) and
+	// outcome (ok, server_error, network_error).
+	OutboundLatency *prometheus.HistogramVec
 }
 
 // NewMetrics creates the metrics on a fresh registry with the Go and process collectors.
@@ -96,10 +102,18 @@ func NewMetrics() *Metrics {
 			Name: "ofpdp_certificate_expiry_timestamp_seconds",
 			Help: "notAfter of each certificate in use, in Unix seconds (the earliest of a chain or bundle).",
 		}, []string{"name"}),
+		JWKSFetchFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ofpdp_jwks_fetch_failures_total", Help: "Failed JWKS fetches by source (paynet, dc).",
+		}, []string{"source"}),
+		OutboundLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ofpdp_outbound_request_duration_seconds",
+			Help:    "Outbound HTTP calls by peer (paynet, corebank) and outcome (ok, server_error, network_error), in seconds.",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8},
+		}, []string{"peer", "outcome"}),
 	}
 	bi := buildinfo.Get()
 	m.BuildInfo.WithLabelValues(bi.Version, bi.Commit, bi.BuildDate, bi.GoVersion).Set(1)
-	reg.MustRegister(m.BuildInfo, m.CertificateExpiry)
+	reg.MustRegister(m.BuildInfo, m.CertificateExpiry, m.JWKSFetchFailures, m.OutboundLatency)
 	reg.MustRegister(m.Requests, m.Latency, m.SignatureFailures, m.Events, m.ConsentUpdates, m.DataResponses, m.Journeys,
 		m.OutboxPending, m.OutboxOutcomes, m.PurgedRows, m.PurgeRuns, m.WebRefusals)
 	return m

@@ -70,6 +70,10 @@ type Options struct {
 	Metrics *obs.Metrics
 	// Checks are the readiness checks by name (e.g. "database", "keys", "migrations").
 	Checks map[string]Check
+	// Advisory checks are run and reported by /readyz like Checks, as "degraded" when they
+	// fail, but never make it answer 503: a dependency whose outage must not take the replica
+	// out of the load balancer.
+	Advisory map[string]Check
 	// AdminToken, when non-empty, is a single shared token (ops.admin_token_file): the operator
 	// "admin" with role operator. Operators, when set, is used instead.
 	AdminToken string
@@ -137,30 +141,38 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining"})
 		return
 	}
-	names := make([]string, 0, len(h.o.Checks))
-	for n := range h.o.Checks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	results := map[string]string{}
-	ok := true
-	for _, n := range names {
-		ctx, cancel := context.WithTimeout(r.Context(), h.o.CheckTimeout)
-		err := h.o.Checks[n](ctx)
-		cancel()
-		if err != nil {
-			ok = false
-			results[n] = "failed"
-			h.o.Logger.Warn("readiness check failed", "check", n, "cause", err.Error())
-			continue
-		}
-		results[n] = "ok"
-	}
+	ok := h.run(r.Context(), h.o.Checks, "failed", results)
+	h.run(r.Context(), h.o.Advisory, "degraded", results)
 	status, code := "ok", http.StatusOK
 	if !ok {
 		status, code = "unavailable", http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, map[string]any{"status": status, "checks": results})
+}
+
+// run runs checks in name order, each within CheckTimeout, recording "ok" or failed in results;
+// it reports whether all passed.
+func (h *Handler) run(ctx context.Context, checks map[string]Check, failed string, results map[string]string) bool {
+	names := make([]string, 0, len(checks))
+	for n := range checks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	ok := true
+	for _, n := range names {
+		cctx, cancel := context.WithTimeout(ctx, h.o.CheckTimeout)
+		err := checks[n](cctx)
+		cancel()
+		if err != nil {
+			ok = false
+			results[n] = failed
+			h.o.Logger.Warn("readiness check failed", "check", n, "outcome", failed, "cause", err.Error())
+			continue
+		}
+		results[n] = "ok"
+	}
+	return ok
 }
 
 // adminHandler serves an admin request on behalf of op.

@@ -150,6 +150,32 @@ func TestOps(t *testing.T) {
 	}
 }
 
+// TestReadyzAdvisory: a failing advisory check (PayNet's JWKS) is reported as degraded but
+// keeps /readyz at 200, so the replica stays in the load balancer; a failing check does not.
+func TestReadyzAdvisory(t *testing.T) {
+	fail := func(context.Context) error { return errors.New("jwks: 502 from 10.0.0.9") }
+	ok := func(context.Context) error { return nil }
+	for _, c := range []struct {
+		name     string
+		checks   map[string]Check
+		status   int
+		contains string
+	}{
+		{"advisory failing", map[string]Check{"database": ok}, 200, `"paynet_keys":"degraded"`},
+		{"check failing too", map[string]Check{"database": fail}, 503, `"database":"failed"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := New(Options{Checks: c.checks, Advisory: map[string]Check{"paynet_keys": fail},
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			w := get(h, "/readyz", "")
+			body := w.Body.String()
+			if w.Code != c.status || !strings.Contains(body, c.contains) || strings.Contains(body, "10.0.0.9") {
+				t.Fatalf("readyz: %d %s, want %d with %s", w.Code, body, c.status, c.contains)
+			}
+		})
+	}
+}
+
 func TestAdminDisabledWithoutToken(t *testing.T) {
 	h := New(Options{Admin: &fakeAdmin{}})
 	if w := get(h, "/admin/v1/consents/c1", "Bearer "); w.Code != 404 {

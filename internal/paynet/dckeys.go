@@ -36,6 +36,8 @@ type DCKeysOptions struct {
 	TTL, MinRefreshInterval time.Duration
 	Now                     func() time.Time
 	Logger                  *slog.Logger
+	// OnFetchFailure is KeysOptions.OnFetchFailure for every DC's set.
+	OnFetchFailure func()
 }
 
 // DCKeys holds one Keys cache per dc_id, each over the JWKS PayNet publishes for that DC
@@ -82,6 +84,7 @@ func (d *DCKeys) keys(dcID string) *Keys {
 			MinRefreshInterval: d.o.MinRefreshInterval,
 			Now:                d.o.Now,
 			Logger:             log.With("dc_id", dcID),
+			OnFetchFailure:     d.o.OnFetchFailure,
 		})
 		d.byDC[dcID] = k
 	}

@@ -101,6 +101,8 @@ type KeysOptions struct {
 	MinRefreshInterval time.Duration
 	Now                func() time.Time
 	Logger             *slog.Logger
+	// OnFetchFailure, when set, is called after every failed fetch (a metric).
+	OnFetchFailure func()
 }
 
 // Keys caches one JWKS (design.md §3.2; negative-tests O1, S7). It never fetches per request:
@@ -120,6 +122,7 @@ type Keys struct {
 	minRefresh time.Duration
 	now        func() time.Time
 	log        *slog.Logger
+	onFailure  func()
 
 	mu         sync.Mutex
 	set        *jose.KeySet
@@ -142,7 +145,7 @@ func NewKeys(o KeysOptions) *Keys {
 	if o.Source == nil {
 		panic("paynet: NewKeys without a Source")
 	}
-	k := &Keys{src: o.Source, ttl: o.TTL, minRefresh: o.MinRefreshInterval, now: o.Now, log: o.Logger}
+	k := &Keys{src: o.Source, ttl: o.TTL, minRefresh: o.MinRefreshInterval, now: o.Now, log: o.Logger, onFailure: o.OnFetchFailure}
 	if k.ttl <= 0 || k.ttl > MaxKeysTTL {
 		k.ttl = MaxKeysTTL
 	}
@@ -277,6 +280,9 @@ func (k *Keys) start(ctx context.Context, now time.Time) *fetchCall {
 		} else {
 			k.lastErr = err
 			k.log.Warn("paynet: JWKS fetch failed", "err", err, "cached_set", k.set != nil)
+			if k.onFailure != nil {
+				k.onFailure()
+			}
 		}
 		k.inflight = nil
 		k.mu.Unlock()

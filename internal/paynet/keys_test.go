@@ -102,6 +102,8 @@ type keysRig struct {
 	srv   *jwksServer
 	clock *fakeClock
 	logs  *bytes.Buffer
+	// failures counts OnFetchFailure calls.
+	failures atomic.Int64
 }
 
 func newKeysRig(t *testing.T, doc []byte, ttl, minRefresh time.Duration) *keysRig {
@@ -113,6 +115,7 @@ func newKeysRig(t *testing.T, doc []byte, ttl, minRefresh time.Duration) *keysRi
 		MinRefreshInterval: minRefresh,
 		Now:                r.clock.Now,
 		Logger:             slog.New(slog.NewTextHandler(&lockedWriter{w: r.logs}, nil)),
+		OnFetchFailure:     func() { r.failures.Add(1) },
 	})
 	return r
 }
@@ -216,6 +219,9 @@ func TestKeysDown(t *testing.T) {
 	r.wantRequests(t, 2)
 	if !strings.Contains(r.logs.String(), "JWKS fetch failed") {
 		t.Errorf("failed refresh not logged:\n%s", r.logs)
+	}
+	if n := r.failures.Load(); n != 1 {
+		t.Errorf("OnFetchFailure called %d times, want 1 (the metric)", n)
 	}
 
 	r.clock.Advance(DefaultMinRefreshInterval - time.Second) // too soon to try again

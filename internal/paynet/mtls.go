@@ -1,12 +1,16 @@
 package paynet
 
 import (
+	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/ofpdp/ofpdp/internal/mtls"
+	"net"
 	"net/http"
 	"time"
+
+	"github.com/ofpdp/ofpdp/internal/mtls"
 )
 
 // NewMTLSClient returns the HTTP client for calls to PayNet (spec §4.1, design.md §2): it presents
@@ -44,4 +48,34 @@ func NewMTLSClientCert(cert tls.Certificate, caFile string, timeout time.Duratio
 			return http.ErrUseLastResponse
 		},
 	}, nil
+}
+
+// NewReloadingMTLSClient is NewMTLSClientCert for material that rotates (mtls.Reloaded): every
+// new connection presents the current client certificate and trusts the current CA bundle;
+// connections already open keep theirs until they close (CloseIdleConnections after a reload
+// moves idle ones over at once).
+func NewReloadingMTLSClient(cert func() tls.Certificate, roots func() *x509.CertPool, timeout time.Duration) (*http.Client, *http.Transport, error) {
+	if timeout < 0 {
+		return nil, nil, errors.New("paynet: negative mTLS client timeout")
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ForceAttemptHTTP2 = true
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		c := mtls.ClientConfig(cert(), roots())
+		c.ServerName = host
+		c.NextProtos = []string{"h2", "http/1.1"}
+		return (&tls.Dialer{NetDialer: dialer, Config: c}).DialContext(ctx, network, addr)
+	}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}, tr, nil
 }

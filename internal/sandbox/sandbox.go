@@ -257,6 +257,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		return abort(err)
 	}
 	cfg.Ops.AdminTokensFile = filepath.Join(dir, AdminTokensFile)
+	cfg.Shutdown.DrainDelay = 0 // no load balancer to leave: stop at once
 	if cb.ln != nil {
 		bankLn := cb.ln
 		cb.ln = nil

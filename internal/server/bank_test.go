@@ -10,6 +10,7 @@ import (
 	"github.com/ofpdp/ofpdp/internal/bank/demo"
 	"github.com/ofpdp/ofpdp/internal/bank/httpbank"
 	"github.com/ofpdp/ofpdp/internal/config"
+	"github.com/ofpdp/ofpdp/internal/obs"
 )
 
 // openBank builds the configured connector: the built-in demo and http ones, and a Go connector
@@ -27,21 +28,21 @@ func TestOpenBank(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	cfg := &config.Config{}
 	cfg.Bank.Connector = "server-test-bank"
-	if got, err := openBank(t.Context(), cfg, logger); err != nil || got != connector.Connector(want) {
+	if got, err := openBank(t.Context(), cfg, logger, obs.NewMetrics()); err != nil || got != connector.Connector(want) {
 		t.Errorf("registered: %v %T", err, got)
 	}
 	cfg.Bank.Connector = "server-test-down"
-	if _, err := openBank(t.Context(), cfg, logger); err == nil || err.Error() != `bank.connector "server-test-down": core unreachable` {
+	if _, err := openBank(t.Context(), cfg, logger, obs.NewMetrics()); err == nil || err.Error() != `bank.connector "server-test-down": core unreachable` {
 		t.Errorf("failing Opener: %v", err)
 	}
 	cfg.Bank.Connector, cfg.Bank.HTTPBaseURL = "http", "https://corebank.internal/ofpdp"
-	if got, err := openBank(t.Context(), cfg, logger); err != nil {
+	if got, err := openBank(t.Context(), cfg, logger, obs.NewMetrics()); err != nil {
 		t.Errorf("http: %v", err)
 	} else if _, ok := got.(*httpbank.Client); !ok {
 		t.Errorf("http: %T", got)
 	}
 	cfg.Bank.Connector = "nope"
-	if _, err := openBank(t.Context(), cfg, logger); err == nil {
+	if _, err := openBank(t.Context(), cfg, logger, obs.NewMetrics()); err == nil {
 		t.Error("unknown connector opened")
 	}
 }

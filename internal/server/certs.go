@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"time"
 
@@ -33,4 +35,22 @@ func recordCertificateExpiry(m *obs.Metrics, cfg *config.Config) error {
 		m.CertificateExpiry.WithLabelValues(c.name).Set(float64(earliest.Unix()))
 	}
 	return nil
+}
+
+// recordChainExpiry sets ofpdp_certificate_expiry_timestamp_seconds{name} from a loaded
+// certificate chain (a reload moves it to the new certificate's expiry).
+func recordChainExpiry(m *obs.Metrics, name string, c tls.Certificate) {
+	var earliest time.Time
+	for _, der := range c.Certificate {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			continue
+		}
+		if earliest.IsZero() || cert.NotAfter.Before(earliest) {
+			earliest = cert.NotAfter
+		}
+	}
+	if !earliest.IsZero() {
+		m.CertificateExpiry.WithLabelValues(name).Set(float64(earliest.Unix()))
+	}
 }

@@ -53,6 +53,8 @@ type Server struct {
 
 	api, web, opsSrv       *http.Server
 	apiTLS, webTLS, opsTLS *tls.Config
+	// reloaders check the certificate and CA files for changes (reloadFiles).
+	reloaders []func()
 }
 
 // Listeners are optional pre-opened listeners (the sandbox and tests pick free ports); a nil one
@@ -93,12 +95,26 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 			_ = st.Close()
 		}
 	}()
-	if err := st.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("database migrations: %w", err)
+	switch cfg.Database.MigrateMode(cfg.Development()) {
+	case config.MigrateAuto:
+		if err := st.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("database migrations: %w", err)
+		}
+	case config.MigrateCheck:
+		if err := st.CheckSchema(ctx); err != nil {
+			return nil, fmt.Errorf("database schema: %w", err)
+		}
 	}
 	s.store = st
+	s.metrics.RegisterDBStats(st.Stats)
 
-	keys, err := openKeys(ctx, cfg, d.Logger)
+	var toPayNetTransport *http.Transport
+	keys, err := openKeys(ctx, cfg, d.Logger, func(c tls.Certificate) {
+		recordChainExpiry(s.metrics, "mtls_client", c)
+		if toPayNetTransport != nil {
+			toPayNetTransport.CloseIdleConnections() // the next call handshakes with the new certificate
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -110,22 +126,30 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	s.keys = keys
 	signer := &jose.Signer{Active: keys.ring, Issuer: cfg.DPID, Now: d.Now}
 
-	toPayNet, err := paynet.NewMTLSClientCert(keys.cert, cfg.PayNet.CAFile, 5*time.Second)
+	// PayNet's CA bundle verifies PayNet's client certificates on the api listener and its
+	// server certificates on our calls; a new bundle applies to the next handshake.
+	caPool, err := mtls.LoadCAPoolReloaded("paynet.ca_file", cfg.PayNet.CAFile, d.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("paynet.ca_file: %w", err)
+	}
+	toPayNet, toPayNetTransport, err := paynet.NewReloadingMTLSClient(keys.client.Get, caPool.Get, 5*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("mTLS client for PayNet: %w", err)
 	}
+	toPayNet.Transport = obs.TraceTransport(obs.SpanPayNetCall, s.metrics.TimedTransport("paynet", toPayNet.Transport))
 	var source paynet.KeySource
 	if cfg.PayNet.JWKSURL != "" {
 		source = paynet.HTTPSource(toPayNet, cfg.PayNet.JWKSURL)
 	} else {
 		source = paynet.FileSource(cfg.PayNet.JWKSFile)
 	}
-	paynetKeys := paynet.NewKeys(paynet.KeysOptions{Source: source, TTL: cfg.PayNet.JWKSCacheTTL, Now: d.Now, Logger: d.Logger})
+	paynetKeys := paynet.NewKeys(paynet.KeysOptions{Source: source, TTL: cfg.PayNet.JWKSCacheTTL, Now: d.Now, Logger: d.Logger,
+		OnFetchFailure: s.metrics.JWKSFetchFailures.WithLabelValues("paynet").Inc})
 	if _, err := paynetKeys.Set(ctx); err != nil {
 		return nil, fmt.Errorf("PayNet signing keys: %w", err)
 	}
 	dcKeys, err := paynet.NewDCKeys(paynet.DCKeysOptions{Client: toPayNet, URLTemplate: cfg.PayNet.DCJWKSURLTemplate,
-		TTL: cfg.Data.DCJWKSCacheTTL, Now: d.Now, Logger: d.Logger})
+		TTL: cfg.Data.DCJWKSCacheTTL, Now: d.Now, Logger: d.Logger, OnFetchFailure: s.metrics.JWKSFetchFailures.WithLabelValues("dc").Inc})
 	if err != nil {
 		return nil, fmt.Errorf("data consumer keys: %w", err)
 	}
@@ -144,7 +168,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 
 	raw := d.Bank
 	if raw == nil {
-		if raw, err = openBank(ctx, cfg, d.Logger); err != nil {
+		if raw, err = openBank(ctx, cfg, d.Logger, s.metrics); err != nil {
 			return nil, err
 		}
 	}
@@ -155,23 +179,25 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 		return nil, fmt.Errorf("bank.max_in_flight: %w", err)
 	}
 
-	caPool, err := mtls.LoadCAPool(cfg.PayNet.CAFile)
-	if err != nil {
-		return nil, fmt.Errorf("paynet.ca_file: %w", err)
-	}
-	serverCert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+	serverCert, err := mtls.LoadKeyPair("tls.cert_file", cfg.TLS.CertFile, cfg.TLS.KeyFile,
+		func(c tls.Certificate) { recordChainExpiry(s.metrics, "tls_server", c) }, d.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("tls certificate: %w", err)
 	}
 	if err := recordCertificateExpiry(s.metrics, cfg); err != nil {
 		return nil, err
 	}
+	s.reloaders = []func(){func() { serverCert.Check() }, func() { keys.client.Check() }, func() {
+		if caPool.Check() {
+			toPayNetTransport.CloseIdleConnections()
+		}
+	}}
 	proxies, err := cfg.API.TrustedProxyPrefixes()
 	if err != nil {
 		return nil, fmt.Errorf("api.trusted_proxies: %w", err)
 	}
 	gate, err := mtls.NewGate(mtls.GateOptions{Fingerprints: cfg.PayNet.ClientCertFingerprints,
-		Subjects: cfg.PayNet.ClientCertSubjects, Roots: caPool, Header: cfg.API.ClientCertHeader, Proxies: proxies, Now: d.Now})
+		Subjects: cfg.PayNet.ClientCertSubjects, Roots: caPool.Get(), Header: cfg.API.ClientCertHeader, Proxies: proxies, Now: d.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -193,17 +219,9 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 
 	checks := map[string]ops.Check{
 		"database": st.Ping,
-		"migrations": func(ctx context.Context) error {
-			cur, latest, err := st.MigrationStatus(ctx)
-			if err != nil {
-				return err
-			}
-			if cur != latest {
-				return fmt.Errorf("schema at version %d, binary expects %d", cur, latest)
-			}
-			return nil
-		},
-		"paynet_keys": func(ctx context.Context) error { _, err := paynetKeys.Set(ctx); return err },
+		// At or above the binary's minimum, so a rolling upgrade's migration to a newer
+		// schema leaves the old replicas ready (store.MinSchemaVersion).
+		"migrations":  st.CheckSchema,
 		"signing_key": keys.ring.Ready,
 		"mtls_key":    keys.mtls.Ready,
 	}
@@ -220,24 +238,32 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 			return nil, fmt.Errorf("ops.admin_tokens_file: %w", err)
 		}
 	}
-	s.ops = ops.New(ops.Options{Metrics: s.metrics, Checks: checks, AdminToken: adminToken, Operators: operators,
+	// PayNet's JWKS is advisory: while PayNet's key endpoint is down, PayNet's own calls fail
+	// verification anyway, and taking the replica out of the load balancer would only take the
+	// customer pages down with it.
+	advisory := map[string]ops.Check{
+		"paynet_keys": func(ctx context.Context) error { _, err := paynetKeys.Set(ctx); return err },
+	}
+	s.ops = ops.New(ops.Options{Metrics: s.metrics, Checks: checks, Advisory: advisory, AdminToken: adminToken, Operators: operators,
 		Admin: st, Logger: d.Logger, Now: d.Now})
 
-	s.apiTLS = mtls.ServerConfig(serverCert, caPool)
+	clientAuth := tls.RequireAndVerifyClientCert
 	if cfg.API.ClientCertHeader != "" {
 		// Behind a TLS-terminating proxy the proxy presents no PayNet certificate itself;
 		// the Gate reads the forwarded one, and only from the trusted proxies.
-		s.apiTLS.ClientAuth = tls.VerifyClientCertIfGiven
+		clientAuth = tls.VerifyClientCertIfGiven
 	}
+	s.apiTLS = mtls.ReloadingServerConfig(serverCert, caPool, clientAuth)
 	if !cfg.Web.InsecureHTTP {
-		s.webTLS = mtls.ServerConfig(serverCert, nil)
+		s.webTLS = mtls.ReloadingServerConfig(serverCert, nil, tls.NoClientCert)
 	}
 	if cfg.Ops.TLSCertFile != "" {
-		opsCert, err := tls.LoadX509KeyPair(cfg.Ops.TLSCertFile, cfg.Ops.TLSKeyFile)
+		opsCert, err := mtls.LoadKeyPair("ops.tls_cert_file", cfg.Ops.TLSCertFile, cfg.Ops.TLSKeyFile, nil, d.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("ops tls certificate: %w", err)
 		}
-		s.opsTLS = mtls.ServerConfig(opsCert, nil)
+		s.opsTLS = mtls.ReloadingServerConfig(opsCert, nil, tls.NoClientCert)
+		s.reloaders = append(s.reloaders, func() { opsCert.Check() })
 	}
 	errLog := slog.NewLogLogger(d.Logger.Handler(), slog.LevelWarn)
 	s.api = &http.Server{Handler: apiHandler, TLSConfig: s.apiTLS, ReadHeaderTimeout: cfg.API.ReadHeaderTimeout,
@@ -251,7 +277,12 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	return s, nil
 }
 
-func openBank(ctx context.Context, cfg *config.Config, logger *slog.Logger) (connector.Connector, error) {
+// OpenConnector opens the connector cfg names, as the server does (`ofpdp doctor`).
+func OpenConnector(ctx context.Context, cfg *config.Config, logger *slog.Logger) (connector.Connector, error) {
+	return openBank(ctx, cfg, logger, obs.NewMetrics())
+}
+
+func openBank(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *obs.Metrics) (connector.Connector, error) {
 	switch cfg.Bank.Connector {
 	case "demo":
 		if cfg.Bank.DataFile != "" {
@@ -263,7 +294,7 @@ func openBank(ctx context.Context, cfg *config.Config, logger *slog.Logger) (con
 		}
 		return demo.Embedded(demo.Options{})
 	case "http":
-		return openHTTPBank(cfg, logger)
+		return openHTTPBank(cfg, logger, m)
 	}
 	if open, ok := connector.Lookup(cfg.Bank.Connector); ok {
 		c, err := open(ctx, logger.With("component", "bank"))
@@ -279,7 +310,7 @@ func openBank(ctx context.Context, cfg *config.Config, logger *slog.Logger) (con
 }
 
 // openHTTPBank is the http connector (docs/connector-openapi.yaml) with the bank.http_* settings.
-func openHTTPBank(cfg *config.Config, logger *slog.Logger) (connector.Connector, error) {
+func openHTTPBank(cfg *config.Config, logger *slog.Logger, m *obs.Metrics) (connector.Connector, error) {
 	b := cfg.Bank
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if b.HTTPCAFile != "" {
@@ -308,7 +339,11 @@ func openHTTPBank(cfg *config.Config, logger *slog.Logger) (connector.Connector,
 	}
 	c, err := httpbank.New(httpbank.Options{BaseURL: b.HTTPBaseURL, TLS: tlsConf, BearerToken: token,
 		DialTimeout: b.HTTPDialTimeout, MaxConns: b.HTTPMaxConns, MaxResponseBytes: b.HTTPMaxResponseBytes,
-		Logger: logger.With("component", "bank")})
+		Logger: logger.With("component", "bank"),
+		// Each call is timed and traced; traceparent carries the trace on to the adapter.
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
+			return obs.TraceTransport(obs.SpanConnectorHTTP, m.TimedTransport("corebank", rt))
+		}})
 	if err != nil {
 		return nil, fmt.Errorf("bank.http_base_url: %w", err)
 	}
@@ -319,8 +354,8 @@ func openHTTPBank(cfg *config.Config, logger *slog.Logger) (connector.Connector,
 func (s *Server) Store() *store.Store { return s.store }
 
 // Run serves the three listeners until ctx ends or one fails, then shuts down gracefully:
-// readiness answers 503, the listeners stop accepting and finish in-flight requests (up to
-// 15 s), and the database closes.
+// readiness answers 503 for shutdown.drain_delay while the listeners keep serving, then they
+// stop accepting and finish in-flight requests (up to shutdown.timeout), and the database closes.
 func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	var err error
 	open := func(l net.Listener, addr string) net.Listener {
@@ -350,6 +385,8 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	go func() { defer close(expiryDone); s.expirer.run(purgeCtx) }()
 	ringDone := make(chan struct{})
 	go func() { defer close(ringDone); s.keys.ring.Run(purgeCtx, s.cfg.Keys.ReloadInterval) }()
+	certsDone := make(chan struct{})
+	go func() { defer close(certsDone); s.reloadFiles(purgeCtx, s.cfg.Keys.ReloadInterval) }()
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
@@ -382,9 +419,15 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	s.logger.Info("shutting down")
+	// Out of the load balancer first: /readyz answers 503 while every listener keeps serving for
+	// shutdown.drain_delay, then in-flight requests get shutdown.timeout to finish.
 	s.ops.SetDraining(true)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	if d := s.cfg.Shutdown.DrainDelay; d > 0 && runErr == nil {
+		s.logger.Info("draining", "delay", d.String())
+		time.Sleep(d)
+	}
+	s.logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown.Timeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, srv := range []*http.Server{s.api, s.web} {
@@ -398,6 +441,7 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	<-purgeDone
 	<-expiryDone
 	<-ringDone
+	<-certsDone
 	s.keys.close()
 	if err := s.store.Close(); err != nil && runErr == nil {
 		runErr = err
@@ -427,4 +471,22 @@ func (a attemptRecorder) RecordAttempt(ctx context.Context, at paynet.Attempt) e
 	return a.st.RecordOutboundCall(ctx, store.OutboundCall{ConsentID: at.ConsentID, Method: at.Method, URL: at.URL,
 		InteractionID: at.InteractionID, Outcome: at.Outcome, Error: at.Error, Attempt: at.Number,
 		HTTPStatus: at.HTTPStatus, StartedAt: at.StartedAt, Duration: at.Duration})
+}
+
+// reloadFiles checks the certificate and CA files every interval until ctx ends: a changed
+// file is read again and used from the next handshake on; a bad one is logged and the previous
+// version kept (mtls.Reloaded).
+func (s *Server) reloadFiles(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, check := range s.reloaders {
+				check()
+			}
+		}
+	}
 }

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"github.com/ofpdp/ofpdp/internal/storetest"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -115,6 +114,8 @@ func newInstall(t testing.TB, eng storetest.Engine, freePorts bool) *install {
 		},
 		"secrets":   map[string]any{"server_secret_file": filepath.Join(in.dir, "server.secret")},
 		"authorize": map[string]any{"redirect_uri_allowlist": []string{"https://localhost:8445/callback"}},
+		// No load balancer to leave; TestShutdownDrains covers the delay.
+		"shutdown": map[string]any{"drain_delay": "0s"},
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -404,25 +405,14 @@ func listen(t testing.TB) net.Listener {
 // start builds the server from the installation's configuration and runs it.
 func (in *install) start(t testing.TB) *running {
 	t.Helper()
-	cfg := in.config(t)
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	srv, err := server.New(context.Background(), cfg, server.Deps{Logger: logger})
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ls := server.Listeners{API: listen(t), Web: listen(t), Ops: listen(t)}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{srv: srv, apiAddr: ls.API.Addr().String(), webAddr: ls.Web.Addr().String(),
-		opsAddr: ls.Ops.Addr().String(), cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- srv.Run(ctx, ls) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-r.done:
-		case <-time.After(20 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
+	return startConfig(t, in.config(t))
+}
+
+// startConfig builds the server from cfg, runs it until the test ends, and waits until it is
+// ready.
+func startConfig(t testing.TB, cfg *config.Config) *running {
+	t.Helper()
+	r := startConfigUnready(t, cfg)
 	waitReady(t, r.opsAddr, 20*time.Second, nil)
 	return r
 }

@@ -53,7 +53,9 @@ func newWeb(cfg *config.Config, st *store.Store, conn connector.Connector, verif
 		FactorMaxResends:       cfg.Authn.SecondFactorMaxResends,
 		TrustedProxies:         proxies,
 		RatePerClientPerMinute: cfg.Web.RateLimitPerClientPerMinute, RateGlobalPerSecond: cfg.Web.RateLimitGlobalPerSecond,
-		InsecureHTTP: cfg.Web.InsecureHTTP, Sandbox: cfg.Sandbox,
+		// Outside the sandbox a plain-HTTP web listener sits behind the bank's TLS-terminating
+		// front end (web.trusted_proxies): the pages keep their Secure cookies and HSTS.
+		InsecureHTTP: cfg.Web.InsecureHTTP && cfg.Sandbox, BehindProxy: cfg.Web.InsecureHTTP && !cfg.Sandbox, Sandbox: cfg.Sandbox,
 		AppLinks: web.AppLinks{AppleAppIDs: cfg.Web.AppleAppIDs, AndroidPackage: cfg.Web.AndroidPackage,
 			AndroidCertFingerprints: cfg.Web.AndroidCertFingerprints},
 		Metrics: metrics, Now: d.Now, Logger: d.Logger,

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -64,7 +65,13 @@ func (s *Store) OutboundCalls(ctx context.Context, consentID string) ([]Outbound
 type AuditEntry struct {
 	At                                                       time.Time
 	Actor, Action, ConsentID, Outcome, InteractionID, Detail string
+	// ClientAddr and UserAgent are the customer's, for entries of the web listener (the address
+	// as web.trusted_proxies lets it be known; the user agent cut to MaxUserAgent bytes).
+	ClientAddr, UserAgent string
 }
+
+// MaxUserAgent bounds the user agent kept with an audit entry.
+const MaxUserAgent = 256
 
 // Audit appends an audit entry; a zero At means now.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
@@ -78,10 +85,13 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	if err != nil {
 		return fmt.Errorf("store: audit id: %w", err)
 	}
+	if len(e.UserAgent) > MaxUserAgent {
+		e.UserAgent = strings.ToValidUTF8(e.UserAgent[:MaxUserAgent], "")
+	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO audit
-		(id, occurred_at, actor, action, consent_id, outcome, interaction_id, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		id.String(), ns(e.At), e.Actor, e.Action, e.ConsentID, e.Outcome, e.InteractionID, e.Detail); err != nil {
+		(id, occurred_at, actor, action, consent_id, outcome, interaction_id, detail, client_addr, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		id.String(), ns(e.At), e.Actor, e.Action, e.ConsentID, e.Outcome, e.InteractionID, e.Detail, e.ClientAddr, e.UserAgent); err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	return nil
@@ -93,7 +103,7 @@ func (s *Store) AuditEntries(ctx context.Context, limit int) ([]AuditEntry, erro
 	if limit <= 0 || limit > MaxOutboxList {
 		return nil, fmt.Errorf("%w: audit list needs 1..%d entries", ErrInvalidArgument, MaxOutboxList)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT occurred_at, actor, action, consent_id, outcome, interaction_id, detail
+	rows, err := s.db.QueryContext(ctx, `SELECT occurred_at, actor, action, consent_id, outcome, interaction_id, detail, client_addr, user_agent
 		FROM audit ORDER BY occurred_at DESC, id DESC LIMIT $1`, int64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: read audit: %w", err)
@@ -103,7 +113,7 @@ func (s *Store) AuditEntries(ctx context.Context, limit int) ([]AuditEntry, erro
 	for rows.Next() {
 		var e AuditEntry
 		var at int64
-		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.ConsentID, &e.Outcome, &e.InteractionID, &e.Detail); err != nil {
+		if err := rows.Scan(&at, &e.Actor, &e.Action, &e.ConsentID, &e.Outcome, &e.InteractionID, &e.Detail, &e.ClientAddr, &e.UserAgent); err != nil {
 			return nil, fmt.Errorf("store: read audit: %w", err)
 		}
 		e.At = fromNS(at)

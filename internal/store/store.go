@@ -172,6 +172,9 @@ func (s *Store) Engine() string { return s.engine }
 // Ping checks that the database answers (readiness, design §2 ops listener).
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
+// Stats are the connection pool's statistics (metrics).
+func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
+
 // Close closes the connection pool.
 func (s *Store) Close() error { return s.db.Close() }
 
@@ -192,6 +195,32 @@ func (s *Store) provider() (*goose.Provider, error) {
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	return goose.NewProvider(dialect, s.db, sub, opts...)
+}
+
+// MinSchemaVersion is the oldest schema this binary runs on: the last migration whose tables or
+// columns its code reads or writes. Migrations follow expand/contract (docs/deploy.md,
+// upgrades): a migration after it only adds what a newer binary uses, so this binary keeps
+// working while a newer one migrates during a rolling upgrade, and it accepts any newer schema.
+// A release raises it to its own migrations when its code needs them (the migration Job runs
+// before its pods start); what no migration may do is drop or change what the previous release
+// still uses.
+const MinSchemaVersion = 20
+
+// ErrSchemaTooOld: the database's schema is older than MinSchemaVersion.
+var ErrSchemaTooOld = errors.New("store: schema older than this binary needs")
+
+// CheckSchema reports ErrSchemaTooOld, with the versions and the fix, unless the schema is at
+// MinSchemaVersion or newer.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	current, _, err := s.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if current < MinSchemaVersion {
+		return fmt.Errorf("%w: at version %d, this binary needs at least %d (run `ofpdp migrate up`)",
+			ErrSchemaTooOld, current, MinSchemaVersion)
+	}
+	return nil
 }
 
 // Migrate applies the embedded migrations that are not applied yet. Running it again, or from

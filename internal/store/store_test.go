@@ -988,8 +988,13 @@ func testOutboundAndAudit(t *testing.T, e engine) {
 	if err := s.Audit(ctx, AuditEntry{Actor: "paynet", Action: "consent_event", ConsentID: consentID, Outcome: "insert", InteractionID: "ia-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Audit(ctx, AuditEntry{At: now.Add(time.Second), Actor: "customer", Action: "authorize", ConsentID: consentID, Outcome: "authorized"}); err != nil {
+	if err := s.Audit(ctx, AuditEntry{At: now.Add(time.Second), Actor: "customer", Action: "authorize", ConsentID: consentID, Outcome: "authorized",
+		ClientAddr: "198.51.100.7", UserAgent: "Mozilla/5.0 (X11)"}); err != nil {
 		t.Fatal(err)
+	}
+	// The customer's address and user agent are kept with the entry (docs/security.md, audit).
+	if got, err := s.AuditEntries(ctx, 1); err != nil || len(got) != 1 || got[0].ClientAddr != "198.51.100.7" || got[0].UserAgent != "Mozilla/5.0 (X11)" {
+		t.Fatalf("newest audit entry %+v %v, want the client address and user agent", got, err)
 	}
 	if err := s.Audit(ctx, AuditEntry{}); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("empty audit entry: %v", err)

@@ -144,7 +144,7 @@ func New(o Options) (*Handler, error) {
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
-	h.root = h.headers(h.limit(cop.Handler(mux)))
+	h.root = h.headers(h.frontEnd(h.withClient(h.limit(cop.Handler(mux)))))
 	return h, nil
 }
 

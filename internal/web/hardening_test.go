@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -242,4 +243,69 @@ func refusals(t *testing.T, m *obs.Metrics, reason string) float64 {
 		t.Fatal(err)
 	}
 	return d.GetCounter().GetValue()
+}
+
+// TestBehindProxy (docs/deploy.md, TLS termination): with TLS terminated by the bank's front
+// end, only requests from a trusted proxy that it received over HTTPS are served; a request
+// straight to the plain-HTTP listener, or one the proxy got over http, is refused.
+func TestBehindProxy(t *testing.T) {
+	hs := newHarness(t, func(o *Options) {
+		o.BehindProxy = true
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	for _, c := range []struct {
+		name, remote string
+		hdr          []string
+		want         int
+	}{
+		{"trusted proxy, https", "10.1.2.3:1234", []string{"X-Forwarded-Proto", "https"}, http.StatusNotFound},
+		{"trusted proxy, Forwarded proto=https", "10.1.2.3:1234", []string{"Forwarded", `for=203.0.113.9;proto=https`}, http.StatusNotFound},
+		{"trusted proxy, nearest hop says http", "10.1.2.3:1234", []string{"X-Forwarded-Proto", "https, http"}, http.StatusForbidden},
+		{"trusted proxy, no scheme", "10.1.2.3:1234", nil, http.StatusForbidden},
+		{"trusted proxy, http", "10.1.2.3:1234", []string{"X-Forwarded-Proto", "http"}, http.StatusForbidden},
+		{"not a proxy, claiming https", "192.0.2.1:1234", []string{"X-Forwarded-Proto", "https"}, http.StatusForbidden},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "http://dp.bank.example/nowhere", nil)
+			r.RemoteAddr = c.remote
+			for i := 0; i+1 < len(c.hdr); i += 2 {
+				r.Header.Set(c.hdr[i], c.hdr[i+1])
+			}
+			w := httptest.NewRecorder()
+			hs.h.ServeHTTP(w, r)
+			if w.Code != c.want {
+				t.Errorf("%d, want %d", w.Code, c.want)
+			}
+		})
+	}
+}
+
+// TestClientAddrForwarded: without X-Forwarded-For, Forwarded's for= (RFC 7239) names the
+// client, by the same right-most-untrusted rule.
+func TestClientAddrForwarded(t *testing.T) {
+	hs := newHarness(t, func(o *Options) { o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
+	for _, c := range []struct{ remote, fwd, want string }{
+		{"10.1.2.3:1234", `for=203.0.113.9;proto=https`, "203.0.113.9"},
+		{"10.1.2.3:1234", `for=1.1.1.1, for="[2001:db8:cafe::17]:4711";proto=https, for=10.9.9.9`, "2001:db8:cafe::17"},
+		{"192.0.2.1:1234", `for=203.0.113.9`, "192.0.2.1"}, // untrusted peer: header ignored
+		{"10.1.2.3:1234", `for=unknown`, "10.1.2.3"},
+	} {
+		r := requestFrom(c.remote, "")
+		r.Header.Set("Forwarded", c.fwd)
+		if got := hs.h.clientAddr(r); got != c.want {
+			t.Errorf("%s + Forwarded %q: %s, want %s", c.remote, c.fwd, got, c.want)
+		}
+	}
+}
+
+// TestAuditClient: web audit entries carry the customer's address and user agent.
+func TestAuditClient(t *testing.T) {
+	hs := newHarness(t, nil)
+	hs.do(http.MethodGet, authorizeURL(testConsentID, testRedirect, testSig), nil, "User-Agent", "TestBrowser/1.0")
+	if len(hs.store.audits) == 0 {
+		t.Fatal("no audit entry")
+	}
+	if e := hs.store.audits[len(hs.store.audits)-1]; e.ClientAddr != "192.0.2.1" || e.UserAgent != "TestBrowser/1.0" {
+		t.Errorf("audit entry %+v, want client 192.0.2.1 and its user agent", e)
+	}
 }

@@ -101,6 +101,10 @@ type Options struct {
 	// InsecureHTTP is for the sandbox only: the cookie drops Secure and the __Host- prefix, no
 	// HSTS, and pages are labelled SANDBOX.
 	InsecureHTTP bool
+	// BehindProxy: the bank's load balancer or WAF terminates TLS and the listener serves plain
+	// HTTP (docs/deploy.md). Only requests from TrustedProxies that the proxy received over
+	// HTTPS (X-Forwarded-Proto or Forwarded proto=) are served; cookies stay Secure and __Host-.
+	BehindProxy bool
 	// Sandbox shows a visible "Sandbox" label.
 	Sandbox bool
 	// AppLinks are the bank's apps that open the authorize link; their association files are

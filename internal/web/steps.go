@@ -627,8 +627,10 @@ func (h *Handler) switchLang(w http.ResponseWriter, r *http.Request) {
 
 // audit appends to the audit trail; a failure is logged, never shown to the customer.
 func (h *Handler) audit(ctx context.Context, action, consentID, outcome, detail string) {
+	c := clientFrom(ctx)
 	err := h.o.Store.Audit(ctx, store.AuditEntry{
 		At: h.o.Now(), Actor: "customer", Action: "web." + action, ConsentID: consentID, Outcome: outcome, Detail: detail,
+		ClientAddr: c.addr, UserAgent: c.userAgent,
 	})
 	if err != nil {
 		h.o.Logger.WarnContext(ctx, "web: audit failed", "action", action, "consent_id", consentID, "error", err)

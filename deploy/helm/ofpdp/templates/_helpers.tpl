@@ -36,6 +36,10 @@ the paths where the Secrets are mounted).
 {{- if .Values.secrets.adminToken -}}
 {{- $_ := set $ops "admin_token_file" "/etc/ofpdp/admin/admin.token" -}}
 {{- end -}}
+{{- if .Values.secrets.opsTLS -}}
+{{- $_ := set $ops "tls_cert_file" "/etc/ofpdp/ops-tls/tls.crt" -}}
+{{- $_ := set $ops "tls_key_file" "/etc/ofpdp/ops-tls/tls.key" -}}
+{{- end -}}
 {{- $owned := dict
   "api" (dict "addr" (printf ":%v" .Values.ports.api))
   "web" (dict "addr" (printf ":%v" .Values.ports.web))
@@ -46,6 +50,22 @@ the paths where the Secrets are mounted).
   "paynet" (dict "ca_file" "/etc/ofpdp/paynet/ca.crt" "jwks_file" "/etc/ofpdp/paynet/jwks.json")
   "secrets" (dict "server_secret_file" "/etc/ofpdp/server-secret/server.secret")
 -}}
+{{- with .Values.secrets.bank -}}
+{{- if .name -}}
+{{- $bank := dict -}}
+{{- if .ca -}}
+{{- $_ := set $bank "http_ca_file" "/etc/ofpdp/bank/ca.crt" -}}
+{{- end -}}
+{{- if .clientCert -}}
+{{- $_ := set $bank "http_cert_file" "/etc/ofpdp/bank/tls.crt" -}}
+{{- $_ := set $bank "http_key_file" "/etc/ofpdp/bank/tls.key" -}}
+{{- end -}}
+{{- if .bearerToken -}}
+{{- $_ := set $bank "http_bearer_token_file" "/etc/ofpdp/bank/token" -}}
+{{- end -}}
+{{- $_ := set $owned "bank" $bank -}}
+{{- end -}}
+{{- end -}}
 {{- toYaml (mergeOverwrite (deepCopy (.Values.config | default dict)) $owned) -}}
 {{- end -}}
 
@@ -81,6 +101,16 @@ the paths where the Secrets are mounted).
   mountPath: /etc/ofpdp/admin
   readOnly: true
 {{- end }}
+{{- if .Values.secrets.opsTLS }}
+- name: ops-tls
+  mountPath: /etc/ofpdp/ops-tls
+  readOnly: true
+{{- end }}
+{{- if .Values.secrets.bank.name }}
+- name: bank
+  mountPath: /etc/ofpdp/bank
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "ofpdp.volumes" -}}
@@ -109,4 +139,38 @@ the paths where the Secrets are mounted).
     secretName: {{ .Values.secrets.adminToken }}
     defaultMode: 0440
 {{- end }}
+{{- if .Values.secrets.opsTLS }}
+- name: ops-tls
+  secret:
+    secretName: {{ .Values.secrets.opsTLS }}
+    defaultMode: 0440
+{{- end }}
+{{- with .Values.secrets.bank }}
+{{- if .name }}
+- name: bank
+  secret:
+    secretName: {{ .name }}
+    defaultMode: 0440
+    items:
+      {{- if .ca }}
+      - key: ca.crt
+        path: ca.crt
+      {{- end }}
+      {{- if .clientCert }}
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
+      {{- end }}
+      {{- if .bearerToken }}
+      - key: token
+        path: token
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The scheme of the ops listener: HTTPS once secrets.opsTLS is set. */}}
+{{- define "ofpdp.opsScheme" -}}
+{{- if .Values.secrets.opsTLS -}}HTTPS{{- else -}}HTTP{{- end -}}
 {{- end -}}
