@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // Customer is the --customer file: a test customer of the bank's adapter and the accounts the
@@ -25,6 +27,10 @@ type Customer struct {
 	Username    string `json:"username"`
 	Password    string `json:"password"`
 	CustomerRef string `json:"customer_ref,omitempty"`
+	// IDType and IDNumber, when given, are the customer's identity: the adapter's id_number, or its
+	// hashed_id_number, must be this number's (design §3.11).
+	IDType   string `json:"id_type,omitempty"`
+	IDNumber string `json:"id_number,omitempty"`
 	// Accounts names an account reference per status: active (required), dormant, blocked, closed.
 	// They may belong to other customers.
 	Accounts map[string]string `json:"accounts"`
@@ -52,6 +58,10 @@ func ParseCustomer(b []byte) (Customer, error) {
 		return c, errors.New("customer file: username and password are required")
 	case c.Accounts["active"] == "":
 		return c, errors.New("customer file: accounts.active is required")
+	case (c.IDType == "") != (c.IDNumber == ""):
+		return c, errors.New("customer file: id_type and id_number go together")
+	case c.IDType != "" && c.IDType != "nric" && c.IDType != "passport":
+		return c, errors.New("customer file: id_type: want nric or passport")
 	}
 	for k := range c.Accounts {
 		if !slices.Contains([]string{"active", "dormant", "blocked", "closed"}, k) {
@@ -286,6 +296,28 @@ func ok(fail func(string, ...any), what string, r response, err error, out any) 
 	return true
 }
 
+// kitIdentity is what the kit reads of a Customer answer.
+type kitIdentity struct {
+	CustomerRef    string `json:"customer_ref"`
+	IDType         string `json:"id_type"`
+	IDNumber       string `json:"id_number"`
+	HashedIDNumber string `json:"hashed_id_number"`
+	MaskedIDNumber string `json:"masked_id_number"`
+}
+
+// identity is an identity reduced to what ofpdp sends PayNet (spec §5.8); it never holds a raw number.
+type identity struct{ idType, hashed, masked string }
+
+func (k *kitIdentity) identity() identity {
+	cu := connector.Customer{IDType: k.IDType, IDNumber: k.IDNumber, HashedIDNumber: k.HashedIDNumber, MaskedIDNumber: k.MaskedIDNumber}
+	h, m := cu.Identity()
+	return identity{k.IDType, h, m}
+}
+
+func (i identity) describe() string {
+	return fmt.Sprintf("id_type %q hashed_id_number %q masked_id_number %q", i.idType, i.hashed, i.masked)
+}
+
 type kitAccount struct {
 	AccountRef  string `json:"account_ref"`
 	CustomerRef string `json:"customer_ref"`
@@ -399,12 +431,12 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		}
 		return ""
 	})
+	var authID, getID *kitIdentity
 	k.row("auth-ok", "authenticate with the right password returns the customer", func(fail func(string, ...any)) string {
-		var cu struct {
-			CustomerRef string `json:"customer_ref"`
-		}
+		var cu kitIdentity
 		r, err := k.call(ctx, http.MethodPost, "/v1/customers/authenticate", nil, map[string]string{"username": c.Username, "password": c.Password})
 		if ok(fail, "authenticate", r, err, &cu) {
+			authID = &cu
 			if customerRef != "" && cu.CustomerRef != customerRef {
 				fail("customer_ref %q, want %q", cu.CustomerRef, customerRef)
 			}
@@ -426,12 +458,29 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		if customerRef == "" {
 			return "no customer_ref (authentication failed)"
 		}
-		var cu struct {
-			CustomerRef string `json:"customer_ref"`
-		}
+		var cu kitIdentity
 		r, err := k.call(ctx, http.MethodGet, "/v1/customers/"+url.PathEscape(customerRef), nil, nil)
-		if ok(fail, "customer", r, err, &cu) && cu.CustomerRef != customerRef {
-			fail("customer_ref %q, want %q", cu.CustomerRef, customerRef)
+		if ok(fail, "customer", r, err, &cu) {
+			getID = &cu
+			if cu.CustomerRef != customerRef {
+				fail("customer_ref %q, want %q", cu.CustomerRef, customerRef)
+			}
+		}
+		return ""
+	})
+	k.row("customer-identity", "the identity (id_type, id_number or hashed_id_number with masked_id_number) is the same in authenticate and GET, and the customer file's", func(fail func(string, ...any)) string {
+		if authID == nil || getID == nil {
+			return "no customer answer to compare"
+		}
+		a, g := authID.identity(), getID.identity()
+		if a != g {
+			fail("authenticate gives %s, GET gives %s", a.describe(), g.describe())
+		}
+		if c.IDType != "" {
+			want := identity{c.IDType, connector.HashIDNumber(c.IDNumber), connector.MaskIDNumber(c.IDNumber)}
+			if a.idType != want.idType || a.hashed != want.hashed {
+				fail("the adapter gives %s, the customer file's id_type %s and id_number hash to %s", a.describe(), want.idType, want.hashed)
+			}
 		}
 		return ""
 	})

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/bank/demo"
 	"github.com/ofpdp/ofpdp/internal/bank/httpbank"
 	"github.com/ofpdp/ofpdp/internal/connectortest"
@@ -103,6 +104,17 @@ func broken(next http.Handler, f rewrite) http.Handler {
 	})
 }
 
+// hashForm replaces "id_number" in a Customer answer by the hash and masked form of id.
+func hashForm(body []byte, id string) []byte {
+	i := bytes.Index(body, []byte(`"id_number":"`))
+	if i < 0 {
+		return body
+	}
+	end := bytes.IndexByte(body[i+len(`"id_number":"`):], '"') + i + len(`"id_number":"`) + 1
+	repl := `"hashed_id_number":"` + connector.HashIDNumber(id) + `","masked_id_number":"` + connector.MaskIDNumber(id) + `"`
+	return append(append(append([]byte{}, body[:i]...), repl...), body[end:]...)
+}
+
 // Deliberately broken adapters fail exactly the rows that check what they break.
 func TestKitFailsBrokenAdapters(t *testing.T) {
 	mock := mockCoreBank(t)
@@ -126,6 +138,15 @@ func TestKitFailsBrokenAdapters(t *testing.T) {
 			}
 			return status, body
 		})), connectortest.Options{}, []string{"auth-wrong-password", "auth-unknown-user"}},
+		{"hash with masked form instead of the number", broken(mock, func(_ *http.Request, status int, body []byte) (int, []byte) {
+			return status, hashForm(body, "900101-14-5678")
+		}), connectortest.Options{}, nil},
+		{"GET gives another customer's identity", broken(mock, on("GET", "/customers/C1001", func(status int, body []byte) (int, []byte) {
+			return status, hashForm(body, "850505-10-1111")
+		})), connectortest.Options{}, []string{"customer-identity"}},
+		{"both the number and its hash", broken(mock, on("POST", "/authenticate", func(status int, body []byte) (int, []byte) {
+			return status, bytes.Replace(body, []byte(`"id_number"`), []byte(`"hashed_id_number":"`+connector.HashIDNumber("900101-14-5678")+`","id_number"`), 1)
+		})), connectortest.Options{}, []string{"auth-ok"}},
 		{"extra field in an account", broken(mock, on("GET", "/A1008", func(status int, body []byte) (int, []byte) {
 			return status, bytes.Replace(body, []byte(`{"account_ref"`), []byte(`{"pin":"1","account_ref"`), 1)
 		})), connectortest.Options{}, []string{"account-dormant"}},
