@@ -177,16 +177,22 @@ type TransactionQuery struct {
 	AccountRef string
 	From, To   time.Time // inclusive bounds
 	Limit      int
-	// After, when set, continues after this position (exclusive): the Date and ID of the last
-	// transaction of the previous page.
-	AfterDate time.Time
-	AfterID   string
+	// Cursor, when set, continues the walk: the NextCursor of the previous page, exactly as the
+	// connector gave it. It is the core's own (opaque to ofpdp, at most MaxCursorLen printable
+	// ASCII bytes); ofpdp keeps it inside its own signed cursor and asks with the same To and
+	// Limit, and a From that is the same or later (the consent's window start may advance).
+	Cursor string
 }
+
+// MaxCursorLen bounds TransactionPage.NextCursor.
+const MaxCursorLen = 512
 
 // TransactionPage is one page of transactions. More reports whether another page follows.
 type TransactionPage struct {
 	Transactions []Transaction
 	More         bool
+	// NextCursor continues after the last transaction of this page; set exactly when More is.
+	NextCursor string
 }
 
 // Connector is what ofpdp needs from the core bank (design.md §6). Implementations must honour

@@ -333,6 +333,7 @@ type kitTx struct {
 type kitPage struct {
 	Transactions []kitTx `json:"transactions"`
 	More         bool    `json:"more"`
+	NextCursor   string  `json:"next_cursor"`
 }
 
 // window is the walked window: whole Malaysian days, inclusive.
@@ -352,11 +353,10 @@ func (k *kit) window() (from, to time.Time) {
 	return from, to
 }
 
-func (k *kit) page(ctx context.Context, ref string, from, to time.Time, limit int, after *kitTx) (kitPage, response, error) {
+func (k *kit) page(ctx context.Context, ref string, from, to time.Time, limit int, cursor string) (kitPage, response, error) {
 	q := url.Values{"from": {from.Format(time.RFC3339Nano)}, "to": {to.Format(time.RFC3339Nano)}, "limit": {strconv.Itoa(limit)}}
-	if after != nil {
-		q.Set("after_date", after.Date)
-		q.Set("after_id", after.ID)
+	if cursor != "" {
+		q.Set("cursor", cursor)
 	}
 	var p kitPage
 	r, err := k.call(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(ref)+"/transactions", q, nil)
@@ -376,13 +376,13 @@ func (k *kit) page(ctx context.Context, ref string, from, to time.Time, limit in
 func (k *kit) walk(ctx context.Context, fail func(string, ...any), ref string, from, to time.Time, limit int) []kitTx {
 	var all []kitTx
 	seen := map[string]bool{}
-	var after *kitTx
+	cursor := ""
 	for pages := 0; ; pages++ {
 		if pages > 10000 {
 			fail("more than 10000 pages: the walk does not end")
 			return all
 		}
-		p, r, err := k.page(ctx, ref, from, to, limit, after)
+		p, r, err := k.page(ctx, ref, from, to, limit, cursor)
 		if !ok(fail, "transactions page "+strconv.Itoa(pages+1), r, err, nil) {
 			return all
 		}
@@ -410,12 +410,11 @@ func (k *kit) walk(ctx context.Context, fail func(string, ...any), ref string, f
 		if !p.More {
 			return all
 		}
-		if len(p.Transactions) == 0 {
-			fail("page %d is empty but says more: true", pages+1)
+		if p.NextCursor == "" {
+			fail("page %d says more: true without a next_cursor", pages+1)
 			return all
 		}
-		last := p.Transactions[len(p.Transactions)-1]
-		after = &last
+		cursor = p.NextCursor
 	}
 }
 
@@ -533,7 +532,7 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 			}
 			from, to := k.window()
 			br, berr := k.call(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(ref)+"/balance", nil, nil)
-			_, tr, terr := k.page(ctx, ref, from, to, 1, nil)
+			_, tr, terr := k.page(ctx, ref, from, to, 1, "")
 			switch state {
 			case "active":
 				ok(fail, "balance", br, berr, nil)
@@ -554,7 +553,7 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		r, err = k.call(ctx, http.MethodGet, "/v1/accounts/"+unknown+"/balance", nil, nil)
 		expect(fail, "balance", r, err, http.StatusNotFound, "not_found")
 		from, to := k.window()
-		_, r, err = k.page(ctx, unknown, from, to, 10, nil)
+		_, r, err = k.page(ctx, unknown, from, to, 10, "")
 		expect(fail, "transactions", r, err, http.StatusNotFound, "not_found")
 		return ""
 	})
@@ -604,7 +603,7 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 			return "no walk"
 		}
 		t := walked[len(walked)/2]
-		p, r, err := k.page(ctx, txRef, t.at, t.at, 1000, nil)
+		p, r, err := k.page(ctx, txRef, t.at, t.at, 1000, "")
 		if ok(fail, "from = to = an item's time", r, err, nil) && !slices.ContainsFunc(p.Transactions, func(x kitTx) bool { return x.ID == t.ID }) {
 			fail("from = to = %s does not return %s: a bound is exclusive", t.Date, t.ID)
 		}

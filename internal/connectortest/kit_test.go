@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,9 +169,12 @@ func TestKitFailsBrokenAdapters(t *testing.T) {
 			mock.ServeHTTP(w, r)
 		}), connectortest.Options{}, []string{"tx-window"}},
 		{"repeats the cursor item", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if q := r.URL.Query(); q.Get("after_id") != "" {
-				ad, _ := time.Parse(time.RFC3339Nano, q.Get("after_date"))
-				q.Set("after_date", ad.Add(time.Nanosecond).Format(time.RFC3339Nano))
+			// The mock core bank's cursor is "unixnano~id": one nanosecond later, the next page
+			// starts with the last item of the previous one.
+			if q := r.URL.Query(); q.Get("cursor") != "" {
+				n, id, _ := strings.Cut(q.Get("cursor"), "~")
+				ns, _ := strconv.ParseInt(n, 10, 64)
+				q.Set("cursor", strconv.FormatInt(ns+1, 10)+"~"+id)
 				r.URL.RawQuery = q.Encode()
 			}
 			mock.ServeHTTP(w, r)

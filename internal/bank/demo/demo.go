@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 var embedded []byte
 
 // ErrInvalidQuery: a transaction query the connector cannot answer (a non-positive Limit, or
-// an AfterID without an AfterDate). ofpdp validates page_size and cursors before calling, so
+// a Cursor this connector did not make). ofpdp validates page_size and cursors before calling, so
 // this is a caller bug.
 var ErrInvalidQuery = errors.New("demo: invalid transaction query")
 
@@ -368,8 +369,10 @@ func (c *Connector) Balance(ctx context.Context, accountRef string) (connector.B
 
 // Transactions returns one page of the account's transactions (spec §5.7): newest first by
 // Date then ID (both descending), Date within the inclusive bounds From..To (a zero bound is
-// open), continuing strictly after (AfterDate, AfterID) when AfterDate is set, at most Limit
-// rows; More reports whether rows remain within the bounds. It binary-searches the sorted
+// open), continuing strictly after the Cursor's position when set, at most Limit rows; More
+// reports whether rows remain within the bounds, and NextCursor is then the position (Date and
+// ID) of the page's last row. A position is stable under inserts: a row inserted later than it
+// is not returned by later pages, one inserted earlier is, and no row twice. It binary-searches the sorted
 // history and copies only the page.
 func (c *Connector) Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error) {
 	if err := c.wait(ctx); err != nil {
@@ -382,18 +385,19 @@ func (c *Connector) Transactions(ctx context.Context, q connector.TransactionQue
 	if q.Limit <= 0 {
 		return connector.TransactionPage{}, fmt.Errorf("%w: limit %d", ErrInvalidQuery, q.Limit)
 	}
-	if q.AfterDate.IsZero() && q.AfterID != "" {
-		return connector.TransactionPage{}, fmt.Errorf("%w: AfterID without AfterDate", ErrInvalidQuery)
+	afterDate, afterID, err := parseCursor(q.Cursor)
+	if err != nil {
+		return connector.TransactionPage{}, err
 	}
 	txs := a.txs
 	start, end := 0, len(txs)
 	if !q.To.IsZero() {
 		start = sort.Search(len(txs), func(i int) bool { return !txs[i].Date.After(q.To) })
 	}
-	if !q.AfterDate.IsZero() {
+	if afterID != "" {
 		after := sort.Search(len(txs), func(i int) bool {
 			t := &txs[i]
-			return t.Date.Before(q.AfterDate) || t.Date.Equal(q.AfterDate) && t.ID < q.AfterID
+			return t.Date.Before(afterDate) || t.Date.Equal(afterDate) && t.ID < afterID
 		})
 		start = max(start, after)
 	}
@@ -412,7 +416,26 @@ func (c *Connector) Transactions(ctx context.Context, q connector.TransactionQue
 			page[i].ForeignAmount = &v
 		}
 	}
-	return connector.TransactionPage{Transactions: page, More: stop < end}, nil
+	out := connector.TransactionPage{Transactions: page, More: stop < end}
+	if out.More {
+		last := &page[len(page)-1]
+		out.NextCursor = strconv.FormatInt(last.Date.UnixNano(), 10) + "~" + last.ID
+	}
+	return out, nil
+}
+
+// parseCursor reads a NextCursor of Transactions: Unix nanoseconds, "~", the transaction ID.
+// An empty cursor is the first page (zero position).
+func parseCursor(s string) (time.Time, string, error) {
+	if s == "" {
+		return time.Time{}, "", nil
+	}
+	n, id, ok := strings.Cut(s, "~")
+	ns, err := strconv.ParseInt(n, 10, 64)
+	if !ok || err != nil || id == "" || len(s) > connector.MaxCursorLen {
+		return time.Time{}, "", fmt.Errorf("%w: cursor not made by this connector", ErrInvalidQuery)
+	}
+	return time.Unix(0, ns), id, nil
 }
 
 // cloneAccount copies an account so that callers cannot change the bank's data.

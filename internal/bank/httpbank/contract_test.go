@@ -91,11 +91,10 @@ func TestContractDrift(t *testing.T) {
 					t.Fatalf("transactions %s: %v over HTTP, %v in process", a.Ref, gerr, werr)
 				}
 				same("transactions", gp, wp)
-				if !gp.More || len(gp.Transactions) == 0 {
+				if !gp.More {
 					break
 				}
-				last := gp.Transactions[len(gp.Transactions)-1]
-				q.AfterDate, q.AfterID = last.Date, last.ID
+				q.Cursor = gp.NextCursor
 			}
 		}
 	}

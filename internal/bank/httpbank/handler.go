@@ -176,17 +176,11 @@ func (h *Handler) transactions(w http.ResponseWriter, r *http.Request) {
 		bad("limit must be 1..1000")
 		return
 	}
-	ad, aid := q.Get("after_date"), q.Get("after_id")
-	if (ad == "") != (aid == "") {
-		bad("after_date and after_id go together")
-		return
-	}
-	if ad != "" {
-		if tq.AfterDate, err = time.Parse(time.RFC3339Nano, ad); err != nil || !txIDRE.MatchString(aid) {
-			bad("after_date must be an RFC 3339 date-time and after_id a transaction id")
+	if q.Has("cursor") {
+		if tq.Cursor = q.Get("cursor"); !cursorRE.MatchString(tq.Cursor) {
+			bad("cursor must be 1..512 printable ASCII characters")
 			return
 		}
-		tq.AfterID = aid
 	}
 	page, err := h.bank.Transactions(r.Context(), tq)
 	if err != nil {
@@ -198,5 +192,5 @@ func (h *Handler) transactions(w http.ResponseWriter, r *http.Request) {
 		list[i] = transactionToWire(&page.Transactions[i])
 	}
 	more := page.More
-	writeJSON(w, http.StatusOK, wireTransactionPage{Transactions: &list, More: &more})
+	writeJSON(w, http.StatusOK, wireTransactionPage{Transactions: &list, More: &more, NextCursor: page.NextCursor})
 }

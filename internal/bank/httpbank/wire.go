@@ -98,7 +98,11 @@ type wireTransaction struct {
 type wireTransactionPage struct {
 	Transactions *[]wireTransaction `json:"transactions"`
 	More         *bool              `json:"more"`
+	NextCursor   string             `json:"next_cursor,omitempty"`
 }
+
+// cursorRE is the core's cursor as the contract allows it (docs/connector-openapi.yaml, Cursor).
+var cursorRE = regexp.MustCompile(`^[\x21-\x7e]{1,512}$`)
 
 type wireHealth struct {
 	Status string `json:"status"`

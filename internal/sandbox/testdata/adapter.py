@@ -185,10 +185,12 @@ class Handler(BaseHTTPRequestHandler):
             limit = int(q["limit"][0])
             assert 1 <= limit <= 1000
             after = None
-            if "after_date" in q or "after_id" in q:
-                after = (parse_time(q["after_date"][0]), q["after_id"][0])
+            if "cursor" in q:  # this adapter's own cursor: the last item's date and id
+                date, tid = q["cursor"][0].split("~", 1)
+                assert tid
+                after = (parse_time(date), tid)
         except Exception:
-            return self.problem(400, "invalid_request", "from, to, limit (1..1000), after_date with after_id")
+            return self.problem(400, "invalid_request", "from, to, limit (1..1000), a cursor of this adapter")
         items = []
         more = False
         for t in self.bank.transactions[ref]:  # newest first: (date, id) descending
@@ -201,7 +203,10 @@ class Handler(BaseHTTPRequestHandler):
                 more = True
                 break
             items.append(t)
-        self.send(200, {"transactions": items, "more": more})
+        page = {"transactions": items, "more": more}
+        if more:
+            page["next_cursor"] = items[-1]["date"] + "~" + items[-1]["id"]
+        self.send(200, page)
 
 
 def main():
