@@ -423,11 +423,16 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 	customerRef := c.CustomerRef
 	unknown := "ofpdp-kit-unknown-" + strconv.FormatInt(k.o.Now().UnixNano()%1e9, 36)
 
+	testInserts := false
 	k.row("health", "GET /v1/health answers 200 {status: ok}", func(fail func(string, ...any)) string {
-		var h struct{ Status string }
+		var h struct {
+			Status      string `json:"status"`
+			TestInserts bool   `json:"test_inserts"`
+		}
 		if r, err := k.call(ctx, http.MethodGet, "/v1/health", nil, nil); ok(fail, "health", r, err, &h) && h.Status != "ok" {
 			fail("status %q", h.Status)
 		}
+		testInserts = h.TestInserts
 		return ""
 	})
 	var authID, getID *kitIdentity
@@ -638,6 +643,11 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		expect(fail, "limit=0", r, err, http.StatusBadRequest, "invalid_request")
 		return ""
 	})
+	if testInserts { // opt-in: only an adapter that offers the test-only insert operation
+		k.row("tx-inserts", "a walk while transactions are booked (test_inserts): every other item exactly once, in order", func(fail func(string, ...any)) string {
+			return k.walkWithInserts(ctx, fail, txRef, from, to)
+		})
+	}
 	k.row("deadline", fmt.Sprintf("every call answered within x-ofpdp-deadline-ms (%v)", k.o.Deadline), func(fail func(string, ...any)) string {
 		k.mu.Lock()
 		defer k.mu.Unlock()
@@ -649,7 +659,7 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 	k.row("operations", "every operation of the document was exercised", func(fail func(string, ...any)) string {
 		// The rows above call each operation; a document that grows an operation the kit does
 		// not know fails here until the kit checks it too.
-		known := []string{"authenticate", "getCustomer", "listAccounts", "getAccount", "getBalance", "listTransactions", "health"}
+		known := []string{"authenticate", "getCustomer", "listAccounts", "getAccount", "getBalance", "listTransactions", "health", "testInsertTransaction"}
 		for _, op := range contract.Operations() {
 			if !slices.Contains(known, op) {
 				fail("operation %s is not checked by this kit", op)
@@ -657,4 +667,62 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		}
 		return ""
 	})
+}
+
+// walkWithInserts walks the window in pages of 7 and, after each page, books two transactions
+// through the test-only insert operation: one at the newest instant of the window (before the
+// walk's position) and one just older than the last item served (after it). Every item that
+// existed before the walk must come back exactly once and in order; a booked one at most once.
+func (k *kit) walkWithInserts(ctx context.Context, fail func(string, ...any), ref string, from, to time.Time) string {
+	before := k.walk(ctx, fail, ref, from, to, 1000)
+	if len(before) < 2 {
+		return "fewer than 2 transactions in the window"
+	}
+	seen := map[string]int{}
+	var got []kitTx
+	cursor := ""
+	stamp := strconv.FormatInt(k.o.Now().UnixNano()%1e12, 36)
+	for pages := 0; pages < 10000; pages++ {
+		p, r, err := k.page(ctx, ref, from, to, 7, cursor)
+		if !ok(fail, "transactions page "+strconv.Itoa(pages+1), r, err, nil) {
+			return ""
+		}
+		for _, t := range p.Transactions {
+			if seen[t.ID]++; seen[t.ID] > 1 {
+				fail("transaction %s returned twice", t.ID)
+				return ""
+			}
+			if n := len(got); n > 0 && (t.at.After(got[n-1].at) || t.at.Equal(got[n-1].at) && t.ID >= got[n-1].ID) {
+				fail("transaction %s does not follow %s in (date, id) descending order", t.ID, got[n-1].ID)
+				return ""
+			}
+			got = append(got, t)
+		}
+		if !p.More || p.NextCursor == "" {
+			break
+		}
+		cursor = p.NextCursor
+		last := p.Transactions[len(p.Transactions)-1].at
+		for i, at := range []time.Time{to, last.Add(-time.Millisecond)} {
+			if at.Before(from) {
+				continue
+			}
+			body := map[string]any{"id": fmt.Sprintf("kit-%s-%d-%d", stamp, pages, i), "date": at.Format(time.RFC3339Nano),
+				"credit_debit": "credit", "amount": map[string]string{"amount": "1.00", "currency": "MYR"},
+				"transfer_method": "funds_transfer", "transfer_submethod": "duitnow_transfer",
+				"description": "connector-test insert", "settled": true}
+			r, err := k.call(ctx, http.MethodPost, "/v1/test/accounts/"+url.PathEscape(ref)+"/transactions", nil, body)
+			if err != nil || r.status != http.StatusNoContent {
+				fail("test insert: %v %d %q", err, r.status, r.problem())
+				return ""
+			}
+		}
+	}
+	for _, t := range before {
+		if seen[t.ID] != 1 {
+			fail("transaction %s, there before the walk, was returned %d times", t.ID, seen[t.ID])
+			return ""
+		}
+	}
+	return ""
 }

@@ -2,11 +2,13 @@ package connectortest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,6 +60,65 @@ func mockCoreBank(t *testing.T) http.Handler {
 		t.Fatal(err)
 	}
 	return httpbank.NewHandler(bank, "")
+}
+
+// offsetBank pages by offset, a cursor that is not stable under inserts.
+type offsetBank struct{ *demo.Connector }
+
+func (o offsetBank) Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error) {
+	off, _ := strconv.Atoi(q.Cursor)
+	all, err := o.Connector.Transactions(ctx, connector.TransactionQuery{AccountRef: q.AccountRef, From: q.From, To: q.To, Limit: off + q.Limit})
+	if err != nil || off >= len(all.Transactions) {
+		return connector.TransactionPage{Transactions: []connector.Transaction{}}, err
+	}
+	p := connector.TransactionPage{Transactions: all.Transactions[off:], More: all.More}
+	if p.More {
+		p.NextCursor = strconv.Itoa(off + len(p.Transactions))
+	}
+	return p, nil
+}
+
+// A walk under inserts is checked only when the adapter offers the test-only insert operation
+// (test_inserts in its health answer): the mock core bank's keyset cursor passes it, an offset
+// cursor, correct without inserts, repeats items when newer ones are booked.
+func TestKitWalkUnderInserts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		offset bool
+		want   string
+	}{{"keyset cursor", false, "pass"}, {"offset cursor", true, "fail"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			bank, err := demo.Embedded(demo.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c connector.Connector = bank
+			if tc.offset {
+				c = offsetBank{bank}
+			}
+			h := httpbank.NewHandler(c, "")
+			h.EnableTestInserts(bank)
+			rep := run(t, h, connectortest.Options{})
+			for _, r := range rep.Results {
+				want := "pass"
+				if r.ID == "tx-inserts" {
+					want = tc.want
+				}
+				if r.Status != want {
+					t.Errorf("row %s: %s (%s), want %s", r.ID, r.Status, r.Detail, want)
+				}
+			}
+			if !slices.ContainsFunc(rep.Results, func(r connectortest.Result) bool { return r.ID == "tx-inserts" }) {
+				t.Error("no tx-inserts row although the adapter offers test inserts")
+			}
+		})
+	}
+	// Without test_inserts the row is absent: a production adapter never exposes writes.
+	for _, r := range run(t, mockCoreBank(t), connectortest.Options{}).Results {
+		if r.ID == "tx-inserts" {
+			t.Error("tx-inserts ran against an adapter that does not offer test inserts")
+		}
+	}
 }
 
 // The mock core bank (the demo bank behind the contract) passes every row, and the reports are

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -56,6 +57,9 @@ type Connector struct {
 	customers map[string]*customer
 	logins    map[string]*customer
 	accounts  map[string]*account
+	// txMu guards the txs slices: InsertTransaction replaces a slice (never writes into one), so
+	// a page copies from the slice it loaded under the read lock.
+	txMu sync.RWMutex
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -389,7 +393,9 @@ func (c *Connector) Transactions(ctx context.Context, q connector.TransactionQue
 	if err != nil {
 		return connector.TransactionPage{}, err
 	}
+	c.txMu.RLock()
 	txs := a.txs
+	c.txMu.RUnlock()
 	start, end := 0, len(txs)
 	if !q.To.IsZero() {
 		start = sort.Search(len(txs), func(i int) bool { return !txs[i].Date.After(q.To) })
@@ -422,6 +428,29 @@ func (c *Connector) Transactions(ctx context.Context, q connector.TransactionQue
 		out.NextCursor = strconv.FormatInt(last.Date.UnixNano(), 10) + "~" + last.ID
 	}
 	return out, nil
+}
+
+// ErrDuplicateTransaction: InsertTransaction was given an ID the account already has.
+var ErrDuplicateTransaction = errors.New("demo: transaction id already used")
+
+// InsertTransaction books t on the account, in order, for the test-only insert operation of
+// docs/connector-openapi.yaml (connector-test's check that a walk is stable under inserts).
+func (c *Connector) InsertTransaction(_ context.Context, accountRef string, t connector.Transaction) error {
+	a, ok := c.accounts[accountRef]
+	if !ok {
+		return fmt.Errorf("demo: account %q: %w", accountRef, connector.ErrNotFound)
+	}
+	c.txMu.Lock()
+	defer c.txMu.Unlock()
+	if slices.ContainsFunc(a.txs, func(x connector.Transaction) bool { return x.ID == t.ID }) {
+		return fmt.Errorf("%w: %q", ErrDuplicateTransaction, t.ID)
+	}
+	i := sort.Search(len(a.txs), func(i int) bool {
+		x := &a.txs[i]
+		return x.Date.Before(t.Date) || x.Date.Equal(t.Date) && x.ID < t.ID
+	})
+	a.txs = slices.Insert(slices.Clone(a.txs), i, t)
+	return nil
 }
 
 // parseCursor reads a NextCursor of Transactions: Unix nanoseconds, "~", the transaction ID.

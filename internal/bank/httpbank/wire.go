@@ -105,7 +105,8 @@ type wireTransactionPage struct {
 var cursorRE = regexp.MustCompile(`^[\x21-\x7e]{1,512}$`)
 
 type wireHealth struct {
-	Status string `json:"status"`
+	Status      string `json:"status"`
+	TestInserts bool   `json:"test_inserts,omitempty"`
 }
 
 // Problem codes of docs/connector-openapi.yaml (components/schemas/Problem).
