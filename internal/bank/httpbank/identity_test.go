@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ofpdp/ofpdp/connector"
+	"github.com/ofpdp/ofpdp/internal/bank/demo"
 	"github.com/ofpdp/ofpdp/internal/bank/httpbank"
 	"github.com/ofpdp/ofpdp/internal/connectortest"
 )
@@ -87,5 +90,50 @@ func TestCustomerIdentityForms(t *testing.T) {
 				t.Errorf("Identity() = %q, %q; want %q, %q", h, m, tc.wantHashed, tc.wantMasked)
 			}
 		})
+	}
+}
+
+// The test-only insert operation answers only when enabled, refuses a body outside the contract
+// and an unknown account, and books a good transaction where a walk finds it.
+func TestHandlerTestInserts(t *testing.T) {
+	bank, err := demo.Embedded(demo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := `{"id":"INS-1","date":"2026-10-31T23:00:00+08:00","credit_debit":"credit","amount":{"amount":"1.00","currency":"MYR"},` +
+		`"transfer_method":"funds_transfer","transfer_submethod":"duitnow_transfer","description":"x","settled":true}`
+	post := func(h http.Handler, ref, body string) int {
+		req := httptest.NewRequest(http.MethodPost, "/v1/test/accounts/"+ref+"/transactions", strings.NewReader(body))
+		req.Header.Set(httpbank.HeaderInteractionID, "4f8a3c1e-2b7d-4e9a-8c6f-1a2b3c4d5e6f")
+		req.Header.Set(httpbank.HeaderTraceParent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+		req.Header.Set(httpbank.HeaderDeadline, "1000")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := post(httpbank.NewHandler(bank, ""), "A1001", good); code != http.StatusNotFound {
+		t.Errorf("not enabled: %d, want 404", code)
+	}
+	h := httpbank.NewHandler(bank, "")
+	h.EnableTestInserts(bank)
+	for _, tc := range []struct {
+		name, ref, body string
+		want            int
+	}{
+		{"unknown field", "A1001", strings.Replace(good, `"id"`, `"pin":"1","id"`, 1), http.StatusBadRequest},
+		{"amount as a number", "A1001", strings.Replace(good, `"1.00"`, `1`, 1), http.StatusBadRequest},
+		{"not JSON", "A1001", `{`, http.StatusBadRequest},
+		{"unknown account", "NOPE", good, http.StatusNotFound},
+		{"good", "A1001", good, http.StatusNoContent},
+		{"the same id again", "A1001", good, http.StatusServiceUnavailable},
+	} {
+		if code := post(h, tc.ref, tc.body); code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, code, tc.want)
+		}
+	}
+	at := time.Date(2026, 10, 31, 23, 0, 0, 0, time.FixedZone("MYT", 8*3600))
+	p, err := bank.Transactions(t.Context(), connector.TransactionQuery{AccountRef: "A1001", From: at, To: at, Limit: 5})
+	if err != nil || len(p.Transactions) != 1 || p.Transactions[0].ID != "INS-1" {
+		t.Errorf("the booked transaction is not found at its time: %d, %v", len(p.Transactions), err)
 	}
 }
