@@ -2,6 +2,8 @@ package connector
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"time"
@@ -24,12 +26,57 @@ var (
 // Customer is a bank customer as the connector knows them.
 type Customer struct {
 	// Ref is the bank's stable, opaque customer reference. It is never the ID number.
-	Ref          string
-	Name         string
-	IDType       string // "nric" or "passport"
-	IDNumber     string // the raw ID number: used only to hash and mask, never logged or stored in clear
-	MobileNumber string // E.164, optional
-	Email        string // optional
+	Ref    string
+	Name   string
+	IDType string // "nric" or "passport"
+	// IDNumber is the raw ID number: used only to hash and mask, never logged or stored in clear.
+	// A bank that does not hand the raw number out leaves it empty and gives HashedIDNumber and
+	// MaskedIDNumber instead (both, and only then).
+	IDNumber string
+	// HashedIDNumber is hashed_id_number as HashIDNumber computes it (design §3.11).
+	HashedIDNumber string
+	// MaskedIDNumber is masked_id_number (spec §5.8): stars, then at most the last four characters.
+	MaskedIDNumber string
+	MobileNumber   string // E.164, optional
+	Email          string // optional
+}
+
+// Identity returns hashed_id_number and masked_id_number for the consent update's
+// user_identity (spec §5.8) and the id_token: computed from IDNumber when the bank gave it,
+// otherwise as the bank gave them.
+func (c *Customer) Identity() (hashed, masked string) {
+	if c.IDNumber != "" {
+		return HashIDNumber(c.IDNumber), MaskIDNumber(c.IDNumber)
+	}
+	return c.HashedIDNumber, c.MaskedIDNumber
+}
+
+// NormalizeIDNumber prepares an ID number for hashing (design §3.11): upper-cased, spaces and
+// dashes removed. Nothing else is removed — not tabs, newlines or other white space — so the hash
+// is exactly the one PayNet's side computes from the same rule.
+func NormalizeIDNumber(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.ToUpper(id))
+}
+
+// HashIDNumber is hashed_id_number (design §3.11): standard padded base64 of SHA-256 of the
+// normalised ID. A bank that gives ofpdp only the hash computes it with this rule.
+func HashIDNumber(id string) string {
+	sum := sha256.Sum256([]byte(NormalizeIDNumber(id)))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// MaskIDNumber keeps the last four characters of a normalised ID number ("********1234").
+func MaskIDNumber(id string) string {
+	n := NormalizeIDNumber(id)
+	if len(n) <= 4 {
+		return strings.Repeat("*", len(n))
+	}
+	return strings.Repeat("*", len(n)-4) + n[len(n)-4:]
 }
 
 // Account types and subtypes (spec paynet-dp.md §5.4).
@@ -130,16 +177,22 @@ type TransactionQuery struct {
 	AccountRef string
 	From, To   time.Time // inclusive bounds
 	Limit      int
-	// After, when set, continues after this position (exclusive): the Date and ID of the last
-	// transaction of the previous page.
-	AfterDate time.Time
-	AfterID   string
+	// Cursor, when set, continues the walk: the NextCursor of the previous page, exactly as the
+	// connector gave it. It is the core's own (opaque to ofpdp, at most MaxCursorLen printable
+	// ASCII bytes); ofpdp keeps it inside its own signed cursor and asks with the same To and
+	// Limit, and a From that is the same or later (the consent's window start may advance).
+	Cursor string
 }
+
+// MaxCursorLen bounds TransactionPage.NextCursor.
+const MaxCursorLen = 512
 
 // TransactionPage is one page of transactions. More reports whether another page follows.
 type TransactionPage struct {
 	Transactions []Transaction
 	More         bool
+	// NextCursor continues after the last transaction of this page; set exactly when More is.
+	NextCursor string
 }
 
 // Connector is what ofpdp needs from the core bank (design.md §6). Implementations must honour

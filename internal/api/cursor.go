@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // This file is the opaque transactions cursor, next_page_params (spec paynet-dp.md §3.1.7,
@@ -28,11 +30,10 @@ var (
 )
 
 const (
-	cursorVersion   = 1
+	cursorVersion   = 2
 	cursorDomain    = "ofpdp/transactions-cursor/v1"
 	cursorMACSize   = sha256.Size
-	cursorMaxIDLen  = 255
-	cursorMaxLength = 1024 // characters of the encoded token; real ones are far shorter
+	cursorMaxLength = 1024 // characters of the encoded token; a 512-byte core cursor gives 798
 
 	cursorHasReqFrom = 1 << 0
 	cursorHasReqTo   = 1 << 1
@@ -46,10 +47,10 @@ type cursor struct {
 	// From and To are the effective bounds of the walk, after clamping at the first page.
 	From, To time.Time
 	PageSize int
-	// AfterDate and AfterID are the position of the last transaction served (exclusive).
-	AfterDate time.Time
-	AfterID   string
-	Expiry    time.Time
+	// CoreCursor is the connector's NextCursor for the next page: the core's own cursor, kept
+	// opaque inside this signed one (design.md §6).
+	CoreCursor string
+	Expiry     time.Time
 }
 
 // cursorCodec writes and reads cursors with one HMAC key.
@@ -106,15 +107,15 @@ func (cc cursorCodec) mac(consentID, accountID string, payload []byte) []byte {
 	return m.Sum(nil)
 }
 
-// marshalCursor is the payload layout, version 1:
+// marshalCursor is the payload layout, version 2:
 //
-//	version u8 | flags u8 | [reqFrom i64] | [reqTo i64] | from i64 | to i64 | afterDate i64 |
-//	expiry i64 | pageSize u16 | len(afterID) u8 | afterID
+//	version u8 | flags u8 | [reqFrom i64] | [reqTo i64] | from i64 | to i64 |
+//	expiry i64 | pageSize u16 | len(coreCursor) u16 | coreCursor
 //
 // Times are Unix nanoseconds (expiry: Unix seconds), big-endian.
 func marshalCursor(c cursor) ([]byte, error) {
-	if c.AfterID == "" || len(c.AfterID) > cursorMaxIDLen {
-		return nil, fmt.Errorf("cursor: transaction id must have 1 to %d bytes", cursorMaxIDLen)
+	if c.CoreCursor == "" || len(c.CoreCursor) > connector.MaxCursorLen {
+		return nil, fmt.Errorf("cursor: the core's cursor must have 1 to %d bytes", connector.MaxCursorLen)
 	}
 	if c.PageSize <= 0 || c.PageSize > 0xffff {
 		return nil, errors.New("cursor: page size out of range")
@@ -126,7 +127,7 @@ func marshalCursor(c cursor) ([]byte, error) {
 	if !c.ReqTo.IsZero() {
 		flags |= cursorHasReqTo
 	}
-	b := make([]byte, 0, 2+6*8+2+1+len(c.AfterID))
+	b := make([]byte, 0, 2+5*8+2+2+len(c.CoreCursor))
 	b = append(b, cursorVersion, flags)
 	if flags&cursorHasReqFrom != 0 {
 		b = binary.BigEndian.AppendUint64(b, uint64(c.ReqFrom.UnixNano()))
@@ -136,11 +137,10 @@ func marshalCursor(c cursor) ([]byte, error) {
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(c.From.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(c.To.UnixNano()))
-	b = binary.BigEndian.AppendUint64(b, uint64(c.AfterDate.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(c.Expiry.Unix()))
 	b = binary.BigEndian.AppendUint16(b, uint16(c.PageSize))
-	b = append(b, byte(len(c.AfterID)))
-	b = append(b, c.AfterID...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(c.CoreCursor)))
+	b = append(b, c.CoreCursor...)
 	return b, nil
 }
 
@@ -174,20 +174,20 @@ func unmarshalCursor(p []byte) (cursor, error) {
 	if flags&cursorHasReqTo != 0 && !nano(&c.ReqTo) {
 		return cursor{}, ErrCursorMalformed
 	}
-	if !nano(&c.From) || !nano(&c.To) || !nano(&c.AfterDate) {
+	if !nano(&c.From) || !nano(&c.To) {
 		return cursor{}, ErrCursorMalformed
 	}
 	exp, ok := next()
-	if !ok || len(p) < 3 {
+	if !ok || len(p) < 4 {
 		return cursor{}, ErrCursorMalformed
 	}
 	c.Expiry = time.Unix(exp, 0)
 	c.PageSize = int(binary.BigEndian.Uint16(p))
-	n := int(p[2])
-	p = p[3:]
-	if len(p) != n || n == 0 || c.PageSize == 0 {
+	n := int(binary.BigEndian.Uint16(p[2:]))
+	p = p[4:]
+	if len(p) != n || n == 0 || n > connector.MaxCursorLen || c.PageSize == 0 {
 		return cursor{}, ErrCursorMalformed
 	}
-	c.AfterID = string(p)
+	c.CoreCursor = string(p)
 	return c, nil
 }

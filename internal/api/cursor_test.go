@@ -3,8 +3,11 @@ package api
 import (
 	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 var (
@@ -14,23 +17,26 @@ var (
 
 func sampleCursor() cursor {
 	return cursor{
-		ReqFrom:   time.Date(2026, 1, 1, 0, 0, 0, 0, myt),
-		From:      time.Date(2026, 1, 1, 0, 0, 0, 0, myt),
-		To:        cursorNow,
-		PageSize:  100,
-		AfterDate: time.Date(2026, 5, 3, 14, 2, 1, 500, myt),
-		AfterID:   "txn-000123",
-		Expiry:    cursorNow.Add(15 * time.Minute),
+		ReqFrom:    time.Date(2026, 1, 1, 0, 0, 0, 0, myt),
+		From:       time.Date(2026, 1, 1, 0, 0, 0, 0, myt),
+		To:         cursorNow,
+		PageSize:   100,
+		CoreCursor: "1777777777000000500~txn-000123",
+		Expiry:     cursorNow.Add(15 * time.Minute),
 	}
 }
 
 func TestCursorRoundTrip(t *testing.T) {
 	cc := cursorCodec{key: testCursorKey}
 	for name, c := range map[string]cursor{
-		"requested from":    sampleCursor(),
-		"nothing asked":     func() cursor { c := sampleCursor(); c.ReqFrom = time.Time{}; return c }(),
-		"both asked":        func() cursor { c := sampleCursor(); c.ReqTo = cursorNow.Add(48 * time.Hour); return c }(),
-		"max page, long id": func() cursor { c := sampleCursor(); c.PageSize = 500; c.AfterID = string(make([]byte, 255)); return c }(),
+		"requested from": sampleCursor(),
+		"nothing asked":  func() cursor { c := sampleCursor(); c.ReqFrom = time.Time{}; return c }(),
+		"both asked":     func() cursor { c := sampleCursor(); c.ReqTo = cursorNow.Add(48 * time.Hour); return c }(),
+		"max page, longest core cursor": func() cursor {
+			c := sampleCursor()
+			c.PageSize, c.CoreCursor = 500, strings.Repeat("~", connector.MaxCursorLen)
+			return c
+		}(),
 	} {
 		tok, err := cc.encode("c-1", "acc-1", c)
 		if err != nil {
@@ -41,8 +47,8 @@ func TestCursorRoundTrip(t *testing.T) {
 			t.Fatalf("%s: decode: %v", name, err)
 		}
 		if !got.ReqFrom.Equal(c.ReqFrom) || !got.ReqTo.Equal(c.ReqTo) || !got.From.Equal(c.From) ||
-			!got.To.Equal(c.To) || got.PageSize != c.PageSize || !got.AfterDate.Equal(c.AfterDate) ||
-			got.AfterID != c.AfterID || !got.Expiry.Equal(c.Expiry) {
+			!got.To.Equal(c.To) || got.PageSize != c.PageSize ||
+			got.CoreCursor != c.CoreCursor || !got.Expiry.Equal(c.Expiry) {
 			t.Errorf("%s: round trip = %+v, want %+v", name, got, c)
 		}
 	}
@@ -107,8 +113,8 @@ func TestCursorPayloadStrict(t *testing.T) {
 	}
 	for name, b := range map[string][]byte{
 		"empty":         {},
-		"version":       append([]byte{2}, p[1:]...),
-		"unknown flag":  append([]byte{1, 0x80}, p[2:]...),
+		"version":       append([]byte{1}, p[1:]...),
+		"unknown flag":  append([]byte{cursorVersion, 0x80}, p[2:]...),
 		"trailing byte": append(append([]byte(nil), p...), 0),
 		"short":         p[:len(p)-1],
 		"no fields":     p[:2],
@@ -118,9 +124,13 @@ func TestCursorPayloadStrict(t *testing.T) {
 		}
 	}
 	bad := sampleCursor()
-	bad.AfterID = ""
+	bad.CoreCursor = ""
 	if _, err := marshalCursor(bad); err == nil {
 		t.Error("a cursor without a position was written")
+	}
+	bad.CoreCursor = strings.Repeat("x", connector.MaxCursorLen+1)
+	if _, err := marshalCursor(bad); err == nil {
+		t.Error("a cursor with an oversized core cursor was written")
 	}
 	bad = sampleCursor()
 	bad.PageSize = 0

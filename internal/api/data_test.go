@@ -24,6 +24,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -293,7 +294,7 @@ func (s *fakeStore) ConsentAccount(ctx context.Context, consentID, accountID str
 // ---- fake connector ----------------------------------------------------------------------------
 
 // fakeBank is an in-memory core bank. Transactions are served newest first with ties broken by
-// descending ID, continuing strictly after (AfterDate, AfterID).
+// descending ID, continuing strictly after the position its NextCursor names ("unixnano~id").
 type fakeBank struct {
 	mu        sync.Mutex
 	customers map[string]connector.Customer
@@ -419,16 +420,26 @@ func (b *fakeBank) Transactions(ctx context.Context, q connector.TransactionQuer
 		}
 		return 1
 	})
+	var afterDate time.Time
+	n, afterID, _ := strings.Cut(q.Cursor, "~")
+	if q.Cursor != "" {
+		ns, err := strconv.ParseInt(n, 10, 64)
+		if err != nil || afterID == "" {
+			return connector.TransactionPage{}, fmt.Errorf("fake bank: cursor %q", q.Cursor)
+		}
+		afterDate = time.Unix(0, ns)
+	}
 	var page connector.TransactionPage
 	for _, t := range all {
 		if t.Date.Before(q.From) || t.Date.After(q.To) {
 			continue
 		}
-		if q.AfterID != "" && !txBefore(q.AfterDate, q.AfterID, t.Date, t.ID) {
+		if afterID != "" && !txBefore(afterDate, afterID, t.Date, t.ID) {
 			continue
 		}
 		if len(page.Transactions) == q.Limit {
-			page.More = true
+			last := page.Transactions[len(page.Transactions)-1]
+			page.More, page.NextCursor = true, strconv.FormatInt(last.Date.UnixNano(), 10)+"~"+last.ID
 			break
 		}
 		page.Transactions = append(page.Transactions, t)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -170,14 +171,16 @@ func (d *dataServer) fetchTransactions(ctx context.Context, rr *resourceRequest)
 	if !from.After(walk.To) {
 		page, err := d.bank.Transactions(ctx, connector.TransactionQuery{
 			AccountRef: rr.accountRef, From: from, To: walk.To, Limit: walk.PageSize,
-			AfterDate: walk.AfterDate, AfterID: walk.AfterID,
+			Cursor: walk.CoreCursor,
 		})
 		if err != nil {
 			return nil, bankError("transactions", err)
 		}
-		txs, more := page.Transactions, page.More
-		if len(txs) > walk.PageSize {
-			txs, more = txs[:walk.PageSize], true
+		txs := page.Transactions
+		if len(txs) > walk.PageSize || page.More != (page.NextCursor != "") || len(page.NextCursor) > connector.MaxCursorLen {
+			// The core's cursor continues after its page: a longer page cannot be cut.
+			return nil, bankError("transactions", fmt.Errorf("%w: page of %d for limit %d, more %v with a %d-byte cursor",
+				connector.ErrUnavailable, len(txs), walk.PageSize, page.More, len(page.NextCursor)))
 		}
 		for i := range txs {
 			t := &txs[i]
@@ -190,9 +193,8 @@ func (d *dataServer) fetchTransactions(ctx context.Context, rr *resourceRequest)
 			}
 			data = append(data, tj)
 		}
-		if more && len(txs) > 0 {
-			last := &txs[len(txs)-1]
-			walk.AfterDate, walk.AfterID = last.Date, last.ID
+		if page.More {
+			walk.CoreCursor = page.NextCursor
 			walk.Expiry = now.Add(d.cursorTTL)
 			tok, err := d.cursors.encode(rr.consentID, rr.accountID, walk)
 			if err != nil {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -252,11 +253,21 @@ func flipChar(s string) string {
 	return string(b)
 }
 
-// A connector that strays outside the clamped window or returns more than asked is not trusted:
-// only in-window transactions of one page are served.
+// A connector that strays outside the clamped window is not trusted with it: only in-window
+// transactions are served. One that returns more than asked, or more without a cursor, gets no
+// partial answer (its cursor continues after its own page, which cannot be cut): 503.
 func TestTransactionsDistrustConnector(t *testing.T) {
 	e := newEnv(t)
 	e.txPage()
+	for _, b := range []*strayBank{{fakeBank: e.bank, extra: true}, {fakeBank: e.bank, noCursor: true}} {
+		ds := e.dataServerWith(b)
+		rr := &resourceRequest{now: e.clock.Now(), consentID: testConsentID, accountID: e.accounts[refSavings], accountRef: refSavings}
+		rr.record, _ = e.store.GetConsent(t.Context(), testConsentID)
+		rr.tx.pageSize = 10
+		if _, err := ds.fetchTransactions(t.Context(), rr); !errors.Is(err, connector.ErrUnavailable) {
+			t.Errorf("%+v: %v, want ErrUnavailable", *b, err)
+		}
+	}
 	b := &strayBank{fakeBank: e.bank}
 	ds := e.dataServerWith(b)
 	rr := &resourceRequest{now: e.clock.Now(), consentID: testConsentID, accountID: e.accounts[refSavings], accountRef: refSavings}
@@ -280,8 +291,12 @@ func TestTransactionsDistrustConnector(t *testing.T) {
 	}
 }
 
-// strayBank answers with one transaction from before the window and one more than the limit.
-type strayBank struct{ *fakeBank }
+// strayBank answers with one transaction from before the window, and with extra one more than
+// the limit; with noCursor, more without a next cursor.
+type strayBank struct {
+	*fakeBank
+	extra, noCursor bool
+}
 
 func (s *strayBank) Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error) {
 	p, err := s.fakeBank.Transactions(ctx, q)
@@ -292,8 +307,13 @@ func (s *strayBank) Transactions(ctx context.Context, q connector.TransactionQue
 	old.ID, old.Date = "stray-old", q.From.Add(-time.Hour)
 	extra := p.Transactions[0]
 	extra.ID, extra.Date = "stray-extra", p.Transactions[len(p.Transactions)-1].Date.Add(-time.Minute)
-	p.Transactions = append(append([]connector.Transaction{old}, p.Transactions[:q.Limit-1]...), extra)
-	p.More = false
+	p.Transactions = append([]connector.Transaction{old}, p.Transactions[:q.Limit-1]...)
+	if s.extra {
+		p.Transactions = append(p.Transactions, extra)
+	}
+	if s.noCursor {
+		p.NextCursor = ""
+	}
 	return p, nil
 }
 

@@ -68,9 +68,9 @@ func (d *dataServer) userinfoClaims(r *http.Request) (*userinfoJSON, error) {
 		return nil, err
 	}
 	out := &userinfoJSON{Sub: consent.SubjectID(d.subjectKey, auth.CustomerRef), Name: cust.Name, Email: cust.Email}
-	if cust.IDNumber != "" {
+	if hashed, _ := cust.Identity(); hashed != "" {
 		out.IDType = cust.IDType
-		out.HashedIDNumber = consent.HashIDNumber(cust.IDNumber)
+		out.HashedIDNumber = hashed
 	}
 	if h := rec.Consent.HashedIDNumber; h != "" && h != out.HashedIDNumber {
 		return nil, protoerr.ConsentInvalid("the customer does not match the consent",

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // Customer is the --customer file: a test customer of the bank's adapter and the accounts the
@@ -25,6 +27,10 @@ type Customer struct {
 	Username    string `json:"username"`
 	Password    string `json:"password"`
 	CustomerRef string `json:"customer_ref,omitempty"`
+	// IDType and IDNumber, when given, are the customer's identity: the adapter's id_number, or its
+	// hashed_id_number, must be this number's (design §3.11).
+	IDType   string `json:"id_type,omitempty"`
+	IDNumber string `json:"id_number,omitempty"`
 	// Accounts names an account reference per status: active (required), dormant, blocked, closed.
 	// They may belong to other customers.
 	Accounts map[string]string `json:"accounts"`
@@ -52,6 +58,10 @@ func ParseCustomer(b []byte) (Customer, error) {
 		return c, errors.New("customer file: username and password are required")
 	case c.Accounts["active"] == "":
 		return c, errors.New("customer file: accounts.active is required")
+	case (c.IDType == "") != (c.IDNumber == ""):
+		return c, errors.New("customer file: id_type and id_number go together")
+	case c.IDType != "" && c.IDType != "nric" && c.IDType != "passport":
+		return c, errors.New("customer file: id_type: want nric or passport")
 	}
 	for k := range c.Accounts {
 		if !slices.Contains([]string{"active", "dormant", "blocked", "closed"}, k) {
@@ -286,6 +296,28 @@ func ok(fail func(string, ...any), what string, r response, err error, out any) 
 	return true
 }
 
+// kitIdentity is what the kit reads of a Customer answer.
+type kitIdentity struct {
+	CustomerRef    string `json:"customer_ref"`
+	IDType         string `json:"id_type"`
+	IDNumber       string `json:"id_number"`
+	HashedIDNumber string `json:"hashed_id_number"`
+	MaskedIDNumber string `json:"masked_id_number"`
+}
+
+// identity is an identity reduced to what ofpdp sends PayNet (spec §5.8); it never holds a raw number.
+type identity struct{ idType, hashed, masked string }
+
+func (k *kitIdentity) identity() identity {
+	cu := connector.Customer{IDType: k.IDType, IDNumber: k.IDNumber, HashedIDNumber: k.HashedIDNumber, MaskedIDNumber: k.MaskedIDNumber}
+	h, m := cu.Identity()
+	return identity{k.IDType, h, m}
+}
+
+func (i identity) describe() string {
+	return fmt.Sprintf("id_type %q hashed_id_number %q masked_id_number %q", i.idType, i.hashed, i.masked)
+}
+
 type kitAccount struct {
 	AccountRef  string `json:"account_ref"`
 	CustomerRef string `json:"customer_ref"`
@@ -301,6 +333,7 @@ type kitTx struct {
 type kitPage struct {
 	Transactions []kitTx `json:"transactions"`
 	More         bool    `json:"more"`
+	NextCursor   string  `json:"next_cursor"`
 }
 
 // window is the walked window: whole Malaysian days, inclusive.
@@ -320,11 +353,10 @@ func (k *kit) window() (from, to time.Time) {
 	return from, to
 }
 
-func (k *kit) page(ctx context.Context, ref string, from, to time.Time, limit int, after *kitTx) (kitPage, response, error) {
+func (k *kit) page(ctx context.Context, ref string, from, to time.Time, limit int, cursor string) (kitPage, response, error) {
 	q := url.Values{"from": {from.Format(time.RFC3339Nano)}, "to": {to.Format(time.RFC3339Nano)}, "limit": {strconv.Itoa(limit)}}
-	if after != nil {
-		q.Set("after_date", after.Date)
-		q.Set("after_id", after.ID)
+	if cursor != "" {
+		q.Set("cursor", cursor)
 	}
 	var p kitPage
 	r, err := k.call(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(ref)+"/transactions", q, nil)
@@ -344,13 +376,13 @@ func (k *kit) page(ctx context.Context, ref string, from, to time.Time, limit in
 func (k *kit) walk(ctx context.Context, fail func(string, ...any), ref string, from, to time.Time, limit int) []kitTx {
 	var all []kitTx
 	seen := map[string]bool{}
-	var after *kitTx
+	cursor := ""
 	for pages := 0; ; pages++ {
 		if pages > 10000 {
 			fail("more than 10000 pages: the walk does not end")
 			return all
 		}
-		p, r, err := k.page(ctx, ref, from, to, limit, after)
+		p, r, err := k.page(ctx, ref, from, to, limit, cursor)
 		if !ok(fail, "transactions page "+strconv.Itoa(pages+1), r, err, nil) {
 			return all
 		}
@@ -378,12 +410,11 @@ func (k *kit) walk(ctx context.Context, fail func(string, ...any), ref string, f
 		if !p.More {
 			return all
 		}
-		if len(p.Transactions) == 0 {
-			fail("page %d is empty but says more: true", pages+1)
+		if p.NextCursor == "" {
+			fail("page %d says more: true without a next_cursor", pages+1)
 			return all
 		}
-		last := p.Transactions[len(p.Transactions)-1]
-		after = &last
+		cursor = p.NextCursor
 	}
 }
 
@@ -392,19 +423,24 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 	customerRef := c.CustomerRef
 	unknown := "ofpdp-kit-unknown-" + strconv.FormatInt(k.o.Now().UnixNano()%1e9, 36)
 
+	testInserts := false
 	k.row("health", "GET /v1/health answers 200 {status: ok}", func(fail func(string, ...any)) string {
-		var h struct{ Status string }
+		var h struct {
+			Status      string `json:"status"`
+			TestInserts bool   `json:"test_inserts"`
+		}
 		if r, err := k.call(ctx, http.MethodGet, "/v1/health", nil, nil); ok(fail, "health", r, err, &h) && h.Status != "ok" {
 			fail("status %q", h.Status)
 		}
+		testInserts = h.TestInserts
 		return ""
 	})
+	var authID, getID *kitIdentity
 	k.row("auth-ok", "authenticate with the right password returns the customer", func(fail func(string, ...any)) string {
-		var cu struct {
-			CustomerRef string `json:"customer_ref"`
-		}
+		var cu kitIdentity
 		r, err := k.call(ctx, http.MethodPost, "/v1/customers/authenticate", nil, map[string]string{"username": c.Username, "password": c.Password})
 		if ok(fail, "authenticate", r, err, &cu) {
+			authID = &cu
 			if customerRef != "" && cu.CustomerRef != customerRef {
 				fail("customer_ref %q, want %q", cu.CustomerRef, customerRef)
 			}
@@ -426,12 +462,29 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		if customerRef == "" {
 			return "no customer_ref (authentication failed)"
 		}
-		var cu struct {
-			CustomerRef string `json:"customer_ref"`
-		}
+		var cu kitIdentity
 		r, err := k.call(ctx, http.MethodGet, "/v1/customers/"+url.PathEscape(customerRef), nil, nil)
-		if ok(fail, "customer", r, err, &cu) && cu.CustomerRef != customerRef {
-			fail("customer_ref %q, want %q", cu.CustomerRef, customerRef)
+		if ok(fail, "customer", r, err, &cu) {
+			getID = &cu
+			if cu.CustomerRef != customerRef {
+				fail("customer_ref %q, want %q", cu.CustomerRef, customerRef)
+			}
+		}
+		return ""
+	})
+	k.row("customer-identity", "the identity (id_type, id_number or hashed_id_number with masked_id_number) is the same in authenticate and GET, and the customer file's", func(fail func(string, ...any)) string {
+		if authID == nil || getID == nil {
+			return "no customer answer to compare"
+		}
+		a, g := authID.identity(), getID.identity()
+		if a != g {
+			fail("authenticate gives %s, GET gives %s", a.describe(), g.describe())
+		}
+		if c.IDType != "" {
+			want := identity{c.IDType, connector.HashIDNumber(c.IDNumber), connector.MaskIDNumber(c.IDNumber)}
+			if a.idType != want.idType || a.hashed != want.hashed {
+				fail("the adapter gives %s, the customer file's id_type %s and id_number hash to %s", a.describe(), want.idType, want.hashed)
+			}
 		}
 		return ""
 	})
@@ -484,7 +537,7 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 			}
 			from, to := k.window()
 			br, berr := k.call(ctx, http.MethodGet, "/v1/accounts/"+url.PathEscape(ref)+"/balance", nil, nil)
-			_, tr, terr := k.page(ctx, ref, from, to, 1, nil)
+			_, tr, terr := k.page(ctx, ref, from, to, 1, "")
 			switch state {
 			case "active":
 				ok(fail, "balance", br, berr, nil)
@@ -505,7 +558,7 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		r, err = k.call(ctx, http.MethodGet, "/v1/accounts/"+unknown+"/balance", nil, nil)
 		expect(fail, "balance", r, err, http.StatusNotFound, "not_found")
 		from, to := k.window()
-		_, r, err = k.page(ctx, unknown, from, to, 10, nil)
+		_, r, err = k.page(ctx, unknown, from, to, 10, "")
 		expect(fail, "transactions", r, err, http.StatusNotFound, "not_found")
 		return ""
 	})
@@ -555,7 +608,7 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 			return "no walk"
 		}
 		t := walked[len(walked)/2]
-		p, r, err := k.page(ctx, txRef, t.at, t.at, 1000, nil)
+		p, r, err := k.page(ctx, txRef, t.at, t.at, 1000, "")
 		if ok(fail, "from = to = an item's time", r, err, nil) && !slices.ContainsFunc(p.Transactions, func(x kitTx) bool { return x.ID == t.ID }) {
 			fail("from = to = %s does not return %s: a bound is exclusive", t.Date, t.ID)
 		}
@@ -597,6 +650,11 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		}[method]+", an unknown challenge is 410 challenge_expired; skipped when the adapter has no second factor (404)",
 			func(fail func(string, ...any)) string { return k.secondFactor(ctx, fail, customerRef, method) })
 	}
+	if testInserts { // opt-in: only an adapter that offers the test-only insert operation
+		k.row("tx-inserts", "a walk while transactions are booked (test_inserts): every other item exactly once, in order", func(fail func(string, ...any)) string {
+			return k.walkWithInserts(ctx, fail, txRef, from, to)
+		})
+	}
 	k.row("deadline", fmt.Sprintf("every call answered within x-ofpdp-deadline-ms (%v)", k.o.Deadline), func(fail func(string, ...any)) string {
 		k.mu.Lock()
 		defer k.mu.Unlock()
@@ -609,7 +667,7 @@ func (k *kit) runAll(ctx context.Context, contract *Contract) {
 		// The rows above call each operation; a document that grows an operation the kit does
 		// not know fails here until the kit checks it too.
 		known := []string{"authenticate", "getCustomer", "listAccounts", "getAccount", "getBalance", "listTransactions", "health",
-			"startChallenge", "verifyOTP", "getChallenge"}
+			"startChallenge", "verifyOTP", "getChallenge", "testInsertTransaction"}
 		for _, op := range contract.Operations() {
 			if !slices.Contains(known, op) {
 				fail("operation %s is not checked by this kit", op)
@@ -658,5 +716,63 @@ func (k *kit) secondFactor(ctx context.Context, fail func(string, ...any), custo
 	}
 	r, err = k.call(ctx, http.MethodGet, "/v1/customers/authenticate/challenge/kit-unknown-challenge", nil, nil)
 	expect(fail, "unknown challenge", r, err, http.StatusGone, "challenge_expired")
+	return ""
+}
+
+// walkWithInserts walks the window in pages of 7 and, after each page, books two transactions
+// through the test-only insert operation: one at the newest instant of the window (before the
+// walk's position) and one just older than the last item served (after it). Every item that
+// existed before the walk must come back exactly once and in order; a booked one at most once.
+func (k *kit) walkWithInserts(ctx context.Context, fail func(string, ...any), ref string, from, to time.Time) string {
+	before := k.walk(ctx, fail, ref, from, to, 1000)
+	if len(before) < 2 {
+		return "fewer than 2 transactions in the window"
+	}
+	seen := map[string]int{}
+	var got []kitTx
+	cursor := ""
+	stamp := strconv.FormatInt(k.o.Now().UnixNano()%1e12, 36)
+	for pages := 0; pages < 10000; pages++ {
+		p, r, err := k.page(ctx, ref, from, to, 7, cursor)
+		if !ok(fail, "transactions page "+strconv.Itoa(pages+1), r, err, nil) {
+			return ""
+		}
+		for _, t := range p.Transactions {
+			if seen[t.ID]++; seen[t.ID] > 1 {
+				fail("transaction %s returned twice", t.ID)
+				return ""
+			}
+			if n := len(got); n > 0 && (t.at.After(got[n-1].at) || t.at.Equal(got[n-1].at) && t.ID >= got[n-1].ID) {
+				fail("transaction %s does not follow %s in (date, id) descending order", t.ID, got[n-1].ID)
+				return ""
+			}
+			got = append(got, t)
+		}
+		if !p.More || p.NextCursor == "" {
+			break
+		}
+		cursor = p.NextCursor
+		last := p.Transactions[len(p.Transactions)-1].at
+		for i, at := range []time.Time{to, last.Add(-time.Millisecond)} {
+			if at.Before(from) {
+				continue
+			}
+			body := map[string]any{"id": fmt.Sprintf("kit-%s-%d-%d", stamp, pages, i), "date": at.Format(time.RFC3339Nano),
+				"credit_debit": "credit", "amount": map[string]string{"amount": "1.00", "currency": "MYR"},
+				"transfer_method": "funds_transfer", "transfer_submethod": "duitnow_transfer",
+				"description": "connector-test insert", "settled": true}
+			r, err := k.call(ctx, http.MethodPost, "/v1/test/accounts/"+url.PathEscape(ref)+"/transactions", nil, body)
+			if err != nil || r.status != http.StatusNoContent {
+				fail("test insert: %v %d %q", err, r.status, r.problem())
+				return ""
+			}
+		}
+	}
+	for _, t := range before {
+		if seen[t.ID] != 1 {
+			fail("transaction %s, there before the walk, was returned %d times", t.ID, seen[t.ID])
+			return ""
+		}
+	}
 	return ""
 }

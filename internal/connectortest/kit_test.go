@@ -2,15 +2,19 @@ package connectortest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ofpdp/ofpdp/connector"
 	"github.com/ofpdp/ofpdp/internal/bank/demo"
 	"github.com/ofpdp/ofpdp/internal/bank/httpbank"
 	"github.com/ofpdp/ofpdp/internal/connectortest"
@@ -58,6 +62,65 @@ func mockCoreBank(t *testing.T) http.Handler {
 	return httpbank.NewHandler(bank, "")
 }
 
+// offsetBank pages by offset, a cursor that is not stable under inserts.
+type offsetBank struct{ *demo.Connector }
+
+func (o offsetBank) Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error) {
+	off, _ := strconv.Atoi(q.Cursor)
+	all, err := o.Connector.Transactions(ctx, connector.TransactionQuery{AccountRef: q.AccountRef, From: q.From, To: q.To, Limit: off + q.Limit})
+	if err != nil || off >= len(all.Transactions) {
+		return connector.TransactionPage{Transactions: []connector.Transaction{}}, err
+	}
+	p := connector.TransactionPage{Transactions: all.Transactions[off:], More: all.More}
+	if p.More {
+		p.NextCursor = strconv.Itoa(off + len(p.Transactions))
+	}
+	return p, nil
+}
+
+// A walk under inserts is checked only when the adapter offers the test-only insert operation
+// (test_inserts in its health answer): the mock core bank's keyset cursor passes it, an offset
+// cursor, correct without inserts, repeats items when newer ones are booked.
+func TestKitWalkUnderInserts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		offset bool
+		want   string
+	}{{"keyset cursor", false, "pass"}, {"offset cursor", true, "fail"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			bank, err := demo.Embedded(demo.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c connector.Connector = bank
+			if tc.offset {
+				c = offsetBank{bank}
+			}
+			h := httpbank.NewHandler(c, "")
+			h.EnableTestInserts(bank)
+			rep := run(t, h, connectortest.Options{})
+			for _, r := range rep.Results {
+				want := "pass"
+				if r.ID == "tx-inserts" {
+					want = tc.want
+				}
+				if r.Status != want {
+					t.Errorf("row %s: %s (%s), want %s", r.ID, r.Status, r.Detail, want)
+				}
+			}
+			if !slices.ContainsFunc(rep.Results, func(r connectortest.Result) bool { return r.ID == "tx-inserts" }) {
+				t.Error("no tx-inserts row although the adapter offers test inserts")
+			}
+		})
+	}
+	// Without test_inserts the row is absent: a production adapter never exposes writes.
+	for _, r := range run(t, mockCoreBank(t), connectortest.Options{}).Results {
+		if r.ID == "tx-inserts" {
+			t.Error("tx-inserts ran against an adapter that does not offer test inserts")
+		}
+	}
+}
+
 // The mock core bank (the demo bank behind the contract) passes every row, and the reports are
 // well-formed JSON and JUnit.
 func TestKitPassesMockCoreBank(t *testing.T) {
@@ -103,6 +166,17 @@ func broken(next http.Handler, f rewrite) http.Handler {
 	})
 }
 
+// hashForm replaces "id_number" in a Customer answer by the hash and masked form of id.
+func hashForm(body []byte, id string) []byte {
+	i := bytes.Index(body, []byte(`"id_number":"`))
+	if i < 0 {
+		return body
+	}
+	end := bytes.IndexByte(body[i+len(`"id_number":"`):], '"') + i + len(`"id_number":"`) + 1
+	repl := `"hashed_id_number":"` + connector.HashIDNumber(id) + `","masked_id_number":"` + connector.MaskIDNumber(id) + `"`
+	return append(append(append([]byte{}, body[:i]...), repl...), body[end:]...)
+}
+
 // Deliberately broken adapters fail exactly the rows that check what they break.
 func TestKitFailsBrokenAdapters(t *testing.T) {
 	mock := mockCoreBank(t)
@@ -126,6 +200,15 @@ func TestKitFailsBrokenAdapters(t *testing.T) {
 			}
 			return status, body
 		})), connectortest.Options{}, []string{"auth-wrong-password", "auth-unknown-user"}},
+		{"hash with masked form instead of the number", broken(mock, func(_ *http.Request, status int, body []byte) (int, []byte) {
+			return status, hashForm(body, "900101-14-5678")
+		}), connectortest.Options{}, nil},
+		{"GET gives another customer's identity", broken(mock, on("GET", "/customers/C1001", func(status int, body []byte) (int, []byte) {
+			return status, hashForm(body, "850505-10-1111")
+		})), connectortest.Options{}, []string{"customer-identity"}},
+		{"both the number and its hash", broken(mock, on("POST", "/authenticate", func(status int, body []byte) (int, []byte) {
+			return status, bytes.Replace(body, []byte(`"id_number"`), []byte(`"hashed_id_number":"`+connector.HashIDNumber("900101-14-5678")+`","id_number"`), 1)
+		})), connectortest.Options{}, []string{"auth-ok"}},
 		{"extra field in an account", broken(mock, on("GET", "/A1008", func(status int, body []byte) (int, []byte) {
 			return status, bytes.Replace(body, []byte(`{"account_ref"`), []byte(`{"pin":"1","account_ref"`), 1)
 		})), connectortest.Options{}, []string{"account-dormant"}},
@@ -147,9 +230,12 @@ func TestKitFailsBrokenAdapters(t *testing.T) {
 			mock.ServeHTTP(w, r)
 		}), connectortest.Options{}, []string{"tx-window"}},
 		{"repeats the cursor item", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if q := r.URL.Query(); q.Get("after_id") != "" {
-				ad, _ := time.Parse(time.RFC3339Nano, q.Get("after_date"))
-				q.Set("after_date", ad.Add(time.Nanosecond).Format(time.RFC3339Nano))
+			// The mock core bank's cursor is "unixnano~id": one nanosecond later, the next page
+			// starts with the last item of the previous one.
+			if q := r.URL.Query(); q.Get("cursor") != "" {
+				n, id, _ := strings.Cut(q.Get("cursor"), "~")
+				ns, _ := strconv.ParseInt(n, 10, 64)
+				q.Set("cursor", strconv.FormatInt(ns+1, 10)+"~"+id)
 				r.URL.RawQuery = q.Encode()
 			}
 			mock.ServeHTTP(w, r)

@@ -1,11 +1,10 @@
 package consent
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/ofpdp/ofpdp/connector"
 )
 
 // Status is a consent status (spec §5.1, lifecycle §5.2). Statuses are lowercase on the wire (design §3.9).
@@ -174,29 +173,11 @@ const AuthorizationWindow = 5 * time.Minute
 // AuthorizationDeadline is the end of the consent's authorization window.
 func (c *Consent) AuthorizationDeadline() time.Time { return c.CreatedAt.Add(AuthorizationWindow) }
 
-// NormalizeIDNumber prepares an ID number for hashing (design §3.11): upper-cased, spaces and
-// dashes removed. Nothing else is removed — not tabs, newlines or other white space — so the hash
-// is exactly the one PayNet's side computes from the same rule.
-func NormalizeIDNumber(id string) string {
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return -1
-		}
-		return r
-	}, strings.ToUpper(id))
-}
+// NormalizeIDNumber prepares an ID number for hashing (design §3.11); see connector.NormalizeIDNumber.
+func NormalizeIDNumber(id string) string { return connector.NormalizeIDNumber(id) }
 
-// HashIDNumber is hashed_id_number (design §3.11): standard padded base64 of SHA-256 of the normalised ID.
-func HashIDNumber(id string) string {
-	sum := sha256.Sum256([]byte(NormalizeIDNumber(id)))
-	return base64.StdEncoding.EncodeToString(sum[:])
-}
+// HashIDNumber is hashed_id_number (design §3.11); see connector.HashIDNumber.
+func HashIDNumber(id string) string { return connector.HashIDNumber(id) }
 
 // MaskIDNumber keeps the last four characters of a normalised ID number ("********1234").
-func MaskIDNumber(id string) string {
-	n := NormalizeIDNumber(id)
-	if len(n) <= 4 {
-		return strings.Repeat("*", len(n))
-	}
-	return strings.Repeat("*", len(n)-4) + n[len(n)-4:]
-}
+func MaskIDNumber(id string) string { return connector.MaskIDNumber(id) }

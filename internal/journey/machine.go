@@ -157,14 +157,15 @@ func (s *State) SignIn(cust connector.Customer, c *consent.Consent, requireBindi
 	if s.Outcome != OutcomeNone || s.Step != StepLogin || s.Locked {
 		return State{}, redirect(s.Step), ErrIllegalStep
 	}
-	hashed := consent.HashIDNumber(cust.IDNumber)
+	// The bank gives the id number, or its hash with the masked form (docs/connector-openapi.yaml).
+	hashed, masked := cust.Identity()
 	if reason := IdentityProblem(c, requireBinding, cust.IDType, hashed); reason != "" {
 		return State{}, conclude(consent.StatusFailed, reason), nil
 	}
 	next := *s
 	next.Step, next.Failures, next.Notice, next.LoginStarted = StepAccounts, 0, "", time.Time{}
 	next.CustomerRef, next.AuthTime = cust.Ref, now
-	next.IDType, next.HashedIDNumber, next.MaskedIDNumber = cust.IDType, hashed, consent.MaskIDNumber(cust.IDNumber)
+	next.IDType, next.HashedIDNumber, next.MaskedIDNumber = cust.IDType, hashed, masked
 	next.MaskedMobileNumber, next.HashedMobileNumber = "", ""
 	if cust.MobileNumber != "" {
 		next.MaskedMobileNumber = consent.MaskIDNumber(cust.MobileNumber)

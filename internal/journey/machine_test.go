@@ -427,3 +427,23 @@ func TestSecondFactor(t *testing.T) {
 		t.Fatalf("a second approval: %+v", a)
 	}
 }
+
+// TestSignInHashOnlyIdentity: a core bank that gives only the hash and the masked form of the id
+// number (docs/connector-openapi.yaml) signs in the customer the consent names, and the state
+// keeps the bank's masked form.
+func TestSignInHashOnlyIdentity(t *testing.T) {
+	hashed := consent.HashIDNumber(cust.IDNumber)
+	hashOnly := cust
+	hashOnly.IDNumber, hashOnly.HashedIDNumber, hashOnly.MaskedIDNumber = "", hashed, "********5678"
+	c := consent.Consent{IDType: consent.IDTypeNRIC, HashedIDNumber: hashed}
+	s := states()["login"]
+	next, a, err := s.SignIn(hashOnly, &c, true, "", t0)
+	if err != nil || a != toAccounts() || next.HashedIDNumber != hashed || next.MaskedIDNumber != "********5678" {
+		t.Fatalf("got %+v %v, next %+v", a, err, next)
+	}
+	other := c
+	other.HashedIDNumber = consent.HashIDNumber("850615-10-5123")
+	if _, a, _ := s.SignIn(hashOnly, &other, true, "", t0); a != conclude(consent.StatusFailed, ReasonIdentity) {
+		t.Fatalf("another customer's consent: %+v", a)
+	}
+}

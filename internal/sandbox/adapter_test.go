@@ -15,7 +15,7 @@ import (
 
 // startPythonAdapter runs testdata/adapter.py, a core-bank adapter written from
 // docs/connector-openapi.yaml alone with Python's standard library, and returns its URL.
-func startPythonAdapter(t *testing.T) string {
+func startPythonAdapter(t *testing.T, args ...string) string {
 	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
@@ -24,7 +24,7 @@ func startPythonAdapter(t *testing.T) string {
 		}
 		t.Skip("python3 is not installed: the Python core-bank adapter cannot run (apt-get install python3)")
 	}
-	cmd := exec.Command(py, "testdata/adapter.py", "testdata/adapter-data.json")
+	cmd := exec.Command(py, append([]string{"testdata/adapter.py", "testdata/adapter-data.json"}, args...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -55,13 +55,10 @@ func startPythonAdapter(t *testing.T) string {
 	return ""
 }
 
-// An adapter written in another language from the OpenAPI document alone passes connector-test
-// and serves the sandbox: the whole conformance run passes with the DP calling it.
-func TestPythonAdapterServesTheSandbox(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the whole sandbox")
-	}
-	url := startPythonAdapter(t)
+// kitPython runs connector-test against the Python adapter at url and returns its table; every
+// row must pass.
+func kitPython(ctx context.Context, t *testing.T, url string) string {
+	t.Helper()
 	raw, err := os.ReadFile("testdata/adapter-customer.json")
 	if err != nil {
 		t.Fatal(err)
@@ -70,8 +67,6 @@ func TestPythonAdapterServesTheSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	kit, err := connectortest.Run(ctx, connectortest.Options{URL: url, Customer: customer})
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +82,29 @@ func TestPythonAdapterServesTheSandbox(t *testing.T) {
 		if r.Status == "skip" && !strings.HasPrefix(r.ID, "factor-") {
 			t.Errorf("connector-test row %s skipped: %s", r.ID, r.Detail)
 		}
+	}
+	return table.String()
+}
+
+// The Python adapter with its test-only insert operation on: connector-test adds the tx-inserts
+// row (a walk while transactions are booked) and its keyset cursor passes it.
+func TestPythonAdapterStableUnderInserts(t *testing.T) {
+	if table := kitPython(t.Context(), t, startPythonAdapter(t, "--test-inserts")); !strings.Contains(table, "tx-inserts") {
+		t.Error("no tx-inserts row although the adapter offers test inserts")
+	}
+}
+
+// An adapter written in another language from the OpenAPI document alone passes connector-test
+// and serves the sandbox: the whole conformance run passes with the DP calling it.
+func TestPythonAdapterServesTheSandbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole sandbox")
+	}
+	url := startPythonAdapter(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if table := kitPython(ctx, t, url); strings.Contains(table, "tx-inserts") {
+		t.Error("tx-inserts ran although the adapter does not offer test inserts")
 	}
 
 	conformStarted(ctx, t, sandbox.Options{Dir: t.TempDir(), Ephemeral: true, BankURL: url,

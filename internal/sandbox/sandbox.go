@@ -95,6 +95,15 @@ type Options struct {
 	// SecondFactor is authn.second_factor of the sandbox DP: "otp" or "app" (empty: none). It
 	// needs the demo bank (not --bank-url); its codes and approvals are on the phone page.
 	SecondFactor string
+	// KeysReloadInterval is the DP's keys.reload_interval (default 30 s): how soon a changed
+	// SigningKeysFile is picked up without a restart.
+	KeysReloadInterval time.Duration
+	// DPKeysTTL is how long the simulator trusts its copy of dp.jwks.json before reading it
+	// again (default and maximum 15 min, PayNet's cache of a participant's keys, spec §4.2).
+	DPKeysTTL time.Duration
+	// DPKeysRefreshGap rate-limits the simulator's extra read of dp.jwks.json on an unknown
+	// kid (default 30 s).
+	DPKeysRefreshGap time.Duration
 }
 
 // ErrPKI is wrapped when DIR/pki exists but cannot be used.
@@ -208,7 +217,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 
 	simulator, err := sim.New(sim.Options{PKIDir: pkiDir, DPID: DPID, DCID: DCID, DCName: mockdc.DefaultAppName,
 		DPAPIURL: urls.api, DPWebURL: urls.web, PublicURL: urls.simPublic, PayNetIssuer: PayNetIssuer,
-		IDTokenIssuer: urls.web, Now: o.Now, Logger: o.Logger.With("component", "paynet-sim")})
+		IDTokenIssuer: urls.web, DPKeysTTL: o.DPKeysTTL, DPKeysRefreshGap: o.DPKeysRefreshGap, Now: o.Now, Logger: o.Logger.With("component", "paynet-sim")})
 	if err != nil {
 		closeAll()
 		return nil, err
@@ -437,6 +446,9 @@ func buildConfig(o Options, dir, pkiDir string, secretFile string, ls *listeners
 	cfg.Keys.SigningKeyFile, cfg.Keys.SigningCertFile = p("dp-sig.key"), p("dp-sig.crt")
 	cfg.Keys.MTLSCertFile, cfg.Keys.MTLSKeyFile = p("dp-mtls.crt"), p("dp-mtls.key")
 	cfg.Keys.SigningKeysFile = o.SigningKeysFile
+	if o.KeysReloadInterval > 0 {
+		cfg.Keys.ReloadInterval = o.KeysReloadInterval
+	}
 	if hsm != nil {
 		cfg.Keys.SigningKey, cfg.Keys.MTLSKey, cfg.Keys.PKCS11Module = hsm.signingKey, hsm.mtlsKey, hsm.module
 	}

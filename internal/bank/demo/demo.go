@@ -10,7 +10,9 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -22,7 +24,7 @@ import (
 var embedded []byte
 
 // ErrInvalidQuery: a transaction query the connector cannot answer (a non-positive Limit, or
-// an AfterID without an AfterDate). ofpdp validates page_size and cursors before calling, so
+// a Cursor this connector did not make). ofpdp validates page_size and cursors before calling, so
 // this is a caller bug.
 var ErrInvalidQuery = errors.New("demo: invalid transaction query")
 
@@ -60,6 +62,9 @@ type Connector struct {
 	accounts  map[string]*account
 	// challenges is the second factor's only mutable state (secondfactor.go).
 	challenges *challenges
+	// txMu guards the txs slices: InsertTransaction replaces a slice (never writes into one), so
+	// a page copies from the slice it loaded under the read lock.
+	txMu sync.RWMutex
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -374,8 +379,10 @@ func (c *Connector) Balance(ctx context.Context, accountRef string) (connector.B
 
 // Transactions returns one page of the account's transactions (spec §5.7): newest first by
 // Date then ID (both descending), Date within the inclusive bounds From..To (a zero bound is
-// open), continuing strictly after (AfterDate, AfterID) when AfterDate is set, at most Limit
-// rows; More reports whether rows remain within the bounds. It binary-searches the sorted
+// open), continuing strictly after the Cursor's position when set, at most Limit rows; More
+// reports whether rows remain within the bounds, and NextCursor is then the position (Date and
+// ID) of the page's last row. A position is stable under inserts: a row inserted later than it
+// is not returned by later pages, one inserted earlier is, and no row twice. It binary-searches the sorted
 // history and copies only the page.
 func (c *Connector) Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error) {
 	if err := c.wait(ctx); err != nil {
@@ -388,18 +395,21 @@ func (c *Connector) Transactions(ctx context.Context, q connector.TransactionQue
 	if q.Limit <= 0 {
 		return connector.TransactionPage{}, fmt.Errorf("%w: limit %d", ErrInvalidQuery, q.Limit)
 	}
-	if q.AfterDate.IsZero() && q.AfterID != "" {
-		return connector.TransactionPage{}, fmt.Errorf("%w: AfterID without AfterDate", ErrInvalidQuery)
+	afterDate, afterID, err := parseCursor(q.Cursor)
+	if err != nil {
+		return connector.TransactionPage{}, err
 	}
+	c.txMu.RLock()
 	txs := a.txs
+	c.txMu.RUnlock()
 	start, end := 0, len(txs)
 	if !q.To.IsZero() {
 		start = sort.Search(len(txs), func(i int) bool { return !txs[i].Date.After(q.To) })
 	}
-	if !q.AfterDate.IsZero() {
+	if afterID != "" {
 		after := sort.Search(len(txs), func(i int) bool {
 			t := &txs[i]
-			return t.Date.Before(q.AfterDate) || t.Date.Equal(q.AfterDate) && t.ID < q.AfterID
+			return t.Date.Before(afterDate) || t.Date.Equal(afterDate) && t.ID < afterID
 		})
 		start = max(start, after)
 	}
@@ -418,7 +428,49 @@ func (c *Connector) Transactions(ctx context.Context, q connector.TransactionQue
 			page[i].ForeignAmount = &v
 		}
 	}
-	return connector.TransactionPage{Transactions: page, More: stop < end}, nil
+	out := connector.TransactionPage{Transactions: page, More: stop < end}
+	if out.More {
+		last := &page[len(page)-1]
+		out.NextCursor = strconv.FormatInt(last.Date.UnixNano(), 10) + "~" + last.ID
+	}
+	return out, nil
+}
+
+// ErrDuplicateTransaction: InsertTransaction was given an ID the account already has.
+var ErrDuplicateTransaction = errors.New("demo: transaction id already used")
+
+// InsertTransaction books t on the account, in order, for the test-only insert operation of
+// docs/connector-openapi.yaml (connector-test's check that a walk is stable under inserts).
+func (c *Connector) InsertTransaction(_ context.Context, accountRef string, t connector.Transaction) error {
+	a, ok := c.accounts[accountRef]
+	if !ok {
+		return fmt.Errorf("demo: account %q: %w", accountRef, connector.ErrNotFound)
+	}
+	c.txMu.Lock()
+	defer c.txMu.Unlock()
+	if slices.ContainsFunc(a.txs, func(x connector.Transaction) bool { return x.ID == t.ID }) {
+		return fmt.Errorf("%w: %q", ErrDuplicateTransaction, t.ID)
+	}
+	i := sort.Search(len(a.txs), func(i int) bool {
+		x := &a.txs[i]
+		return x.Date.Before(t.Date) || x.Date.Equal(t.Date) && x.ID < t.ID
+	})
+	a.txs = slices.Insert(slices.Clone(a.txs), i, t)
+	return nil
+}
+
+// parseCursor reads a NextCursor of Transactions: Unix nanoseconds, "~", the transaction ID.
+// An empty cursor is the first page (zero position).
+func parseCursor(s string) (time.Time, string, error) {
+	if s == "" {
+		return time.Time{}, "", nil
+	}
+	n, id, ok := strings.Cut(s, "~")
+	ns, err := strconv.ParseInt(n, 10, 64)
+	if !ok || err != nil || id == "" || len(s) > connector.MaxCursorLen {
+		return time.Time{}, "", fmt.Errorf("%w: cursor not made by this connector", ErrInvalidQuery)
+	}
+	return time.Unix(0, ns), id, nil
 }
 
 // cloneAccount copies an account so that callers cannot change the bank's data.

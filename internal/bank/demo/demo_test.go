@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -97,8 +98,10 @@ func walk(t testing.TB, c *Connector, q connector.TransactionQuery) []connector.
 		if len(p.Transactions) == 0 {
 			t.Fatal("empty page with More")
 		}
-		last := p.Transactions[len(p.Transactions)-1]
-		q.AfterDate, q.AfterID = last.Date, last.ID
+		if p.NextCursor == "" {
+			t.Fatal("More without NextCursor")
+		}
+		q.Cursor = p.NextCursor
 	}
 }
 
@@ -570,7 +573,7 @@ func TestCursorTies(t *testing.T) {
 			t.Fatalf("limit %d: %v", limit, ids(got))
 		}
 	}
-	p, err := c.Transactions(context.Background(), connector.TransactionQuery{AccountRef: "X", AfterDate: at, Limit: 20})
+	p, err := c.Transactions(context.Background(), connector.TransactionQuery{AccountRef: "X", Cursor: strconv.FormatInt(at.UnixNano(), 10) + "~T-", Limit: 20})
 	if err != nil || len(p.Transactions) != 3 {
 		t.Fatalf("after every row at %v: %v %v", at, ids(p.Transactions), err)
 	}
@@ -639,7 +642,8 @@ func TestStatusAndLookupErrors(t *testing.T) {
 	for _, q := range []connector.TransactionQuery{
 		{AccountRef: "A1001", Limit: 0},
 		{AccountRef: "A1001", Limit: -5},
-		{AccountRef: "A1001", Limit: 10, AfterID: "A1001-20260101-001"},
+		{AccountRef: "A1001", Limit: 10, Cursor: "A1001-20260101-001"},
+		{AccountRef: "A1001", Limit: 10, Cursor: "1777~"},
 	} {
 		if _, err := c.Transactions(ctx, q); !errors.Is(err, ErrInvalidQuery) {
 			t.Errorf("Transactions(%+v) = %v, want ErrInvalidQuery", q, err)
@@ -803,7 +807,7 @@ func BenchmarkTransactionsPage(b *testing.B) {
 	all := history(b, c, heavyRef)
 	cursor := all[len(all)/2]
 	q := connector.TransactionQuery{AccountRef: heavyRef, From: fileAnchor.AddDate(-1, 0, 0), To: fileAnchor,
-		AfterDate: cursor.Date, AfterID: cursor.ID, Limit: 500}
+		Cursor: strconv.FormatInt(cursor.Date.UnixNano(), 10) + "~" + cursor.ID, Limit: 500}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

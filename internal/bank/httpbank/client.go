@@ -347,16 +347,16 @@ func (c *Client) Balance(ctx context.Context, accountRef string) (connector.Bala
 }
 
 // Transactions implements connector.Connector (GET /v1/accounts/{accountRef}/transactions). A
-// page that breaks the order, strays outside the window, repeats the cursor position or is longer
-// than the limit is out of contract: ofpdp serves no partial answer.
+// page that breaks the order, strays outside the window, is longer than the limit, or says more
+// without a next_cursor (or a next_cursor without more) is out of contract: ofpdp serves no
+// partial answer.
 func (c *Client) Transactions(ctx context.Context, q connector.TransactionQuery) (connector.TransactionPage, error) {
 	v := url.Values{}
 	v.Set("from", q.From.In(myt).Format(time.RFC3339Nano))
 	v.Set("to", q.To.In(myt).Format(time.RFC3339Nano))
 	v.Set("limit", strconv.Itoa(q.Limit))
-	if !q.AfterDate.IsZero() {
-		v.Set("after_date", q.AfterDate.In(myt).Format(time.RFC3339Nano))
-		v.Set("after_id", q.AfterID)
+	if q.Cursor != "" {
+		v.Set("cursor", q.Cursor)
 	}
 	var w wireTransactionPage
 	if err := c.call(ctx, "transactions", http.MethodGet, "/v1/accounts/"+url.PathEscape(q.AccountRef)+"/transactions", v, nil, &w); err != nil {
@@ -373,8 +373,16 @@ func pageFromWire(w *wireTransactionPage, q connector.TransactionQuery) (connect
 	if len(*w.Transactions) > q.Limit {
 		return connector.TransactionPage{}, contractErr("transactions", "has more items than limit")
 	}
-	page := connector.TransactionPage{Transactions: make([]connector.Transaction, 0, len(*w.Transactions)), More: *w.More}
-	prevDate, prevID := q.AfterDate, q.AfterID
+	if *w.More != (w.NextCursor != "") {
+		return connector.TransactionPage{}, contractErr("next_cursor", "must be given exactly when more is true")
+	}
+	if w.NextCursor != "" && !cursorRE.MatchString(w.NextCursor) {
+		return connector.TransactionPage{}, contractErr("next_cursor", "is not 1..512 printable ASCII characters")
+	}
+	page := connector.TransactionPage{Transactions: make([]connector.Transaction, 0, len(*w.Transactions)),
+		More: *w.More, NextCursor: w.NextCursor}
+	var prevDate time.Time
+	var prevID string
 	for i := range *w.Transactions {
 		t, err := transactionFromWire(i, &(*w.Transactions)[i])
 		if err != nil {
@@ -384,7 +392,7 @@ func pageFromWire(w *wireTransactionPage, q connector.TransactionQuery) (connect
 			return connector.TransactionPage{}, contractErr(fmt.Sprintf("transactions[%d].date", i), "is outside from..to")
 		}
 		if !prevDate.IsZero() && (t.Date.After(prevDate) || t.Date.Equal(prevDate) && t.ID >= prevID) {
-			return connector.TransactionPage{}, contractErr(fmt.Sprintf("transactions[%d]", i), "is not strictly after the previous position (date, then id, descending)")
+			return connector.TransactionPage{}, contractErr(fmt.Sprintf("transactions[%d]", i), "is not strictly after the previous item (date, then id, descending)")
 		}
 		prevDate, prevID = t.Date, t.ID
 		page.Transactions = append(page.Transactions, t)

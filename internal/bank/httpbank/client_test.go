@@ -56,6 +56,10 @@ func TestClientAnswers(t *testing.T) {
 		{"invalid credentials outside authenticate", 401, "application/problem+json", `{"code":"invalid_credentials"}`, "", connector.ErrUnavailable},
 		{"good page", 200, "", `{"transactions":[` + goodTx + `],"more":false}`, "transactions", nil},
 		{"page without more", 200, "", `{"transactions":[]}`, "transactions", connector.ErrUnavailable},
+		{"page with more and a cursor", 200, "", `{"transactions":[` + goodTx + `],"more":true,"next_cursor":"p2"}`, "transactions", nil},
+		{"more without a cursor", 200, "", `{"transactions":[` + goodTx + `],"more":true}`, "transactions", connector.ErrUnavailable},
+		{"a cursor without more", 200, "", `{"transactions":[` + goodTx + `],"more":false,"next_cursor":"p2"}`, "transactions", connector.ErrUnavailable},
+		{"a cursor with a space", 200, "", `{"transactions":[` + goodTx + `],"more":true,"next_cursor":"p 2"}`, "transactions", connector.ErrUnavailable},
 		{"page over the limit", 200, "", `{"transactions":[` + goodTx + `,` + strings.Replace(goodTx, "T2", "T1", 1) + `,` +
 			strings.Replace(goodTx, "T2", "T0", 1) + `],"more":false}`, "transactions", connector.ErrUnavailable},
 		{"page out of order", 200, "", `{"transactions":[` + strings.Replace(goodTx, "T2", "T1", 1) + `,` + goodTx + `],"more":false}`, "transactions", connector.ErrUnavailable},

@@ -16,6 +16,7 @@ func FuzzAnswer(f *testing.F) {
 	f.Add([]byte(`{"current":{"amount":"1.00","currency":"MYR","indicator":"credit"},"credit_lines_included":false}`))
 	f.Add([]byte(`{"customer_ref":"C1","name":"N","id_type":"nric","id_number":"900101145678"}`))
 	f.Add([]byte(`{"transactions":[],"more":true}`))
+	f.Add([]byte(`{"transactions":[],"more":true,"next_cursor":"c2"}`))
 	f.Add([]byte(`{"accounts":[` + goodAccount + `]}`))
 	q := connector.TransactionQuery{AccountRef: "A1", From: time.Date(2026, 10, 1, 0, 0, 0, 0, myt),
 		To: time.Date(2026, 10, 31, 23, 59, 59, 0, myt), Limit: 3}

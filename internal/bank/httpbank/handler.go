@@ -20,9 +20,42 @@ import (
 // connector-test and the drift test check. Requests without the contract's headers are refused
 // with 400 invalid_request, so a client that forgets them is caught in tests.
 type Handler struct {
-	bank  connector.Connector
-	token string
-	mux   *http.ServeMux
+	bank        connector.Connector
+	token       string
+	mux         *http.ServeMux
+	testInserts bool
+}
+
+// TestInserter books a transaction: the test-only insert operation of the contract.
+type TestInserter interface {
+	InsertTransaction(ctx context.Context, accountRef string, t connector.Transaction) error
+}
+
+// EnableTestInserts serves the test-only POST /v1/test/accounts/{accountRef}/transactions with
+// ins and says so in the health answer (test_inserts), so that connector-test checks that a
+// transactions walk is stable under concurrent inserts. Never for a bank's real data; call it
+// before serving.
+func (h *Handler) EnableTestInserts(ins TestInserter) {
+	h.testInserts = true
+	h.mux.HandleFunc("POST /v1/test/accounts/{ref}/transactions", func(w http.ResponseWriter, r *http.Request) {
+		ref := r.PathValue("ref")
+		var wt wireTransaction
+		raw, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		if err != nil || !refRE.MatchString(ref) || decodeStrict(raw, &wt) != nil {
+			writeProblem(w, http.StatusBadRequest, CodeInvalidRequest, "a Transaction of the contract")
+			return
+		}
+		t, err := transactionFromWire(0, &wt)
+		if err != nil {
+			writeProblem(w, http.StatusBadRequest, CodeInvalidRequest, "a Transaction of the contract")
+			return
+		}
+		if err := ins.InsertTransaction(r.Context(), ref, t); err != nil {
+			writeError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 var (
@@ -47,7 +80,7 @@ func NewHandler(bank connector.Connector, bearerToken string) *Handler {
 		h.mux.HandleFunc("GET /v1/customers/authenticate/challenge/{ref}", h.challengeStatus(sf))
 	}
 	h.mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, wireHealth{Status: "ok"})
+		writeJSON(w, http.StatusOK, wireHealth{Status: "ok", TestInserts: h.testInserts})
 	})
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, CodeInvalidRequest, "no such operation")
@@ -185,17 +218,11 @@ func (h *Handler) transactions(w http.ResponseWriter, r *http.Request) {
 		bad("limit must be 1..1000")
 		return
 	}
-	ad, aid := q.Get("after_date"), q.Get("after_id")
-	if (ad == "") != (aid == "") {
-		bad("after_date and after_id go together")
-		return
-	}
-	if ad != "" {
-		if tq.AfterDate, err = time.Parse(time.RFC3339Nano, ad); err != nil || !txIDRE.MatchString(aid) {
-			bad("after_date must be an RFC 3339 date-time and after_id a transaction id")
+	if q.Has("cursor") {
+		if tq.Cursor = q.Get("cursor"); !cursorRE.MatchString(tq.Cursor) {
+			bad("cursor must be 1..512 printable ASCII characters")
 			return
 		}
-		tq.AfterID = aid
 	}
 	page, err := h.bank.Transactions(r.Context(), tq)
 	if err != nil {
@@ -207,7 +234,7 @@ func (h *Handler) transactions(w http.ResponseWriter, r *http.Request) {
 		list[i] = transactionToWire(&page.Transactions[i])
 	}
 	more := page.More
-	writeJSON(w, http.StatusOK, wireTransactionPage{Transactions: &list, More: &more})
+	writeJSON(w, http.StatusOK, wireTransactionPage{Transactions: &list, More: &more, NextCursor: page.NextCursor})
 }
 
 // readBody decodes a small JSON request body strictly; ok is false when it answered 400.

@@ -3,6 +3,7 @@ package httpbank
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -53,12 +54,14 @@ type wireChallengeState struct {
 }
 
 type wireCustomer struct {
-	CustomerRef  string `json:"customer_ref"`
-	Name         string `json:"name"`
-	IDType       string `json:"id_type"`
-	IDNumber     string `json:"id_number"`
-	MobileNumber string `json:"mobile_number,omitempty"`
-	Email        string `json:"email,omitempty"`
+	CustomerRef    string `json:"customer_ref"`
+	Name           string `json:"name"`
+	IDType         string `json:"id_type"`
+	IDNumber       string `json:"id_number,omitempty"`
+	HashedIDNumber string `json:"hashed_id_number,omitempty"`
+	MaskedIDNumber string `json:"masked_id_number,omitempty"`
+	MobileNumber   string `json:"mobile_number,omitempty"`
+	Email          string `json:"email,omitempty"`
 }
 
 type wireLoan struct {
@@ -118,10 +121,15 @@ type wireTransaction struct {
 type wireTransactionPage struct {
 	Transactions *[]wireTransaction `json:"transactions"`
 	More         *bool              `json:"more"`
+	NextCursor   string             `json:"next_cursor,omitempty"`
 }
 
+// cursorRE is the core's cursor as the contract allows it (docs/connector-openapi.yaml, Cursor).
+var cursorRE = regexp.MustCompile(`^[\x21-\x7e]{1,512}$`)
+
 type wireHealth struct {
-	Status string `json:"status"`
+	Status      string `json:"status"`
+	TestInserts bool   `json:"test_inserts,omitempty"`
 }
 
 // Problem codes of docs/connector-openapi.yaml (components/schemas/Problem).
@@ -258,14 +266,38 @@ func optDateFromWire(field, s string) (*time.Time, error) {
 
 func customerToWire(c connector.Customer) wireCustomer {
 	return wireCustomer{CustomerRef: c.Ref, Name: c.Name, IDType: c.IDType, IDNumber: c.IDNumber,
-		MobileNumber: c.MobileNumber, Email: c.Email}
+		HashedIDNumber: c.HashedIDNumber, MaskedIDNumber: c.MaskedIDNumber, MobileNumber: c.MobileNumber, Email: c.Email}
 }
 
 func customerFromWire(w *wireCustomer) (connector.Customer, error) {
 	err := errors.Join(required("customer_ref", w.CustomerRef), required("name", w.Name),
-		oneOf("id_type", w.IDType, "nric", "passport"), required("id_number", w.IDNumber))
+		oneOf("id_type", w.IDType, "nric", "passport"), idNumberOrHash(w))
 	return connector.Customer{Ref: w.CustomerRef, Name: w.Name, IDType: w.IDType, IDNumber: w.IDNumber,
-		MobileNumber: w.MobileNumber, Email: w.Email}, err
+		HashedIDNumber: w.HashedIDNumber, MaskedIDNumber: w.MaskedIDNumber, MobileNumber: w.MobileNumber, Email: w.Email}, err
+}
+
+var (
+	hashedIDPattern = regexp.MustCompile(`^[A-Za-z0-9+/]{43}=$`)
+	maskedIDPattern = regexp.MustCompile(`^\*{2,20}[A-Z0-9]{0,4}$`)
+)
+
+// idNumberOrHash checks the customer's identity (docs/connector-openapi.yaml, Customer): either
+// id_number alone, or hashed_id_number (SHA-256, design §3.11) with masked_id_number (stars and
+// at most the last four characters, so no clear ID number reaches PayNet as "masked").
+func idNumberOrHash(w *wireCustomer) error {
+	switch {
+	case w.IDNumber != "" && (w.HashedIDNumber != "" || w.MaskedIDNumber != ""):
+		return contractErr("id_number", "comes with hashed_id_number or masked_id_number; give one form")
+	case w.IDNumber != "":
+		return nil
+	case w.HashedIDNumber == "" || w.MaskedIDNumber == "":
+		return contractErr("id_number", "is missing, and hashed_id_number with masked_id_number are not both given")
+	case !hashedIDPattern.MatchString(w.HashedIDNumber):
+		return contractErr("hashed_id_number", "is not base64 of a SHA-256")
+	case !maskedIDPattern.MatchString(w.MaskedIDNumber):
+		return contractErr("masked_id_number", "is not stars followed by at most four characters")
+	}
+	return nil
 }
 
 func accountToWire(a *connector.Account) wireAccount {

@@ -72,6 +72,12 @@ type Options struct {
 	HTTPTimeout time.Duration
 	// MaxConsents bounds the consents held in memory (oldest dropped first). Default 10,000.
 	MaxConsents int
+	// DPKeysTTL is how long the DP's keys (dp.jwks.json) are trusted before the file is read
+	// again, as PayNet caches a participant's JWKS (spec §4.2). Default and maximum 15 min.
+	DPKeysTTL time.Duration
+	// DPKeysRefreshGap rate-limits reading dp.jwks.json again: on a kid the cache does not know
+	// (one refresh, then the kid is refused) and after a failed read. Default 30 s.
+	DPKeysRefreshGap time.Duration
 	// Now is the clock (default time.Now); NewID makes consent, interaction and jti ids (default uuid).
 	Now    func() time.Time
 	NewID  func() string
@@ -102,7 +108,7 @@ type Sim struct {
 	logger *slog.Logger
 
 	signer      *stdjose.Signer   // PayNet's signing key (events, authorize signature, RS requests)
-	dpKeys      *stdjose.KeySet   // dp.jwks.json
+	dpKeys      *dpKeyCache       // dp.jwks.json, re-read after DPKeysTTL or on an unknown kid
 	patchVerify *stdjose.Verifier // PATCH x-fapi-signature: iss = dp_id, replay-protected
 	tokenVerify *stdjose.Verifier // id_token: attached, no header iss
 	dpMTLSSum   [32]byte          // SHA-256 of dp-mtls.crt
@@ -161,6 +167,15 @@ func New(o Options) (*Sim, error) {
 	}
 	if o.MaxConsents <= 0 {
 		o.MaxConsents = DefaultMaxConsents
+	}
+	if o.DPKeysTTL > DefaultDPKeysTTL {
+		return nil, fmt.Errorf("sim: DPKeysTTL %s exceeds PayNet's %s cache of a participant's keys", o.DPKeysTTL, DefaultDPKeysTTL)
+	}
+	if o.DPKeysTTL <= 0 {
+		o.DPKeysTTL = DefaultDPKeysTTL
+	}
+	if o.DPKeysRefreshGap <= 0 {
+		o.DPKeysRefreshGap = DefaultDPKeysRefreshGap
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -224,7 +239,7 @@ func (s *Sim) loadPKI() error {
 		return fmt.Errorf("sim: DC encryption key: %w", err)
 	}
 
-	if s.dpKeys, err = readJWKS(s.path(fileDPJWKS)); err != nil {
+	if s.dpKeys, err = newDPKeyCache(s.path(fileDPJWKS), s.opt.DPKeysTTL, s.opt.DPKeysRefreshGap, s.now, s.logger); err != nil {
 		return err
 	}
 	if _, err := readJWKS(s.path(filePayNetJWKS)); err != nil {

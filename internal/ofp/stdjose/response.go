@@ -35,7 +35,7 @@ type Opened struct {
 // naming a "sig" key, no crit or b64, typ JWT when present, exp and nbf against now) and
 // decrypts its JWE with decKey (design.md §3.5; negative-tests D12, D13). The caller checks
 // iss and aud. On a decryption error Opened still carries the verified claims.
-func OpenResponse(body []byte, dpKeys *KeySet, decKey crypto.PrivateKey, now time.Time) (*Opened, error) {
+func OpenResponse(body []byte, dpKeys KeyLookup, decKey crypto.PrivateKey, now time.Time) (*Opened, error) {
 	p, err := Parse(string(bytes.TrimSpace(body)))
 	if err != nil {
 		return nil, err

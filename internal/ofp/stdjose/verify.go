@@ -13,7 +13,7 @@ import (
 // request signature iat within ±Skew, jti never seen within ReplayTTL, iss equal to Issuer
 // when set, and crit naming exactly understood, present members. Safe for concurrent use.
 type Verifier struct {
-	Keys      *KeySet
+	Keys      KeyLookup
 	Now       func() time.Time
 	Issuer    string
 	Skew      time.Duration // default 300 s
@@ -21,6 +21,12 @@ type Verifier struct {
 
 	mu   sync.Mutex
 	seen map[string]time.Time
+}
+
+// KeyLookup finds a verification key by kid: a fixed *KeySet, or a cache that refreshes it
+// (the simulator's copy of the DP's JWKS, spec §4.2).
+type KeyLookup interface {
+	ByKid(kid string) (PublicKey, bool)
 }
 
 // understood are the header parameters a crit may name (design.md §3.2).

@@ -3,7 +3,10 @@
 library only. It proves that a bank's integration team can serve ofpdp in any language: the
 sandbox tests point the DP at it (--bank-url) and run connector-test and conformance against it.
 
-Usage: adapter.py DATA.json   (prints "listening on http://127.0.0.1:PORT" once ready)
+Usage: adapter.py DATA.json [--test-inserts]   (prints "listening on http://127.0.0.1:PORT" once ready)
+
+--test-inserts offers the contract's test-only insert operation (and says test_inserts in the
+health answer), so that connector-test checks a walk under concurrent inserts. Never in production.
 
 DATA.json holds customers (with a PBKDF2 password hash) and accounts; transactions are generated
 at start, one or two a day over the last 400 Malaysian days, so the history always looks recent.
@@ -14,12 +17,14 @@ import hmac
 import json
 import re
 import sys
+import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
 
 MYT = dt.timezone(dt.timedelta(hours=8))
 REF = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+TXID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 TRACE = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 FRACTION = re.compile(r"\.(\d{6})\d+")
 
@@ -98,11 +103,17 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    test_inserts = False  # the test-only insert operation; on only with --test-inserts
+    insert_lock = threading.Lock()
+
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(min(length, 4096))
         if not self.headers_ok():
             return
+        parts = [unquote(p) for p in urlparse(self.path).path.split("/")[1:]]
+        if self.test_inserts and len(parts) == 5 and parts[:3] == ["v1", "test", "accounts"] and parts[4] == "transactions":
+            return self.insert(parts[3], raw)
         if urlparse(self.path).path != "/v1/customers/authenticate":
             return self.problem(404, "invalid_request", "no such operation")
         try:
@@ -122,6 +133,22 @@ class Handler(BaseHTTPRequestHandler):
             return self.problem(401, "invalid_credentials")
         self.send(200, self.customer(found))
 
+    def insert(self, ref, raw):
+        if ref not in self.bank.transactions:
+            return self.problem(404, "not_found")
+        try:
+            t = json.loads(raw)
+            at = parse_time(t["date"])
+            assert TXID.match(t["id"]) and t["credit_debit"] in ("credit", "debit")
+        except Exception:
+            return self.problem(400, "invalid_request", "a Transaction of the contract")
+        with self.insert_lock:  # copy on write: a page in progress keeps the list it started with
+            txs = [x for x in self.bank.transactions[ref] if x["id"] != t["id"]] + [t]
+            txs.sort(key=lambda x: (parse_time(x["date"]), x["id"]), reverse=True)
+            self.bank.transactions[ref] = txs
+        self.send_response(204)
+        self.end_headers()
+
     @staticmethod
     def customer(c):
         out = {k: c[k] for k in ("customer_ref", "name", "id_type", "id_number")}
@@ -140,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
         parts = [unquote(p) for p in url.path.split("/")[1:]]
         bank = self.bank
         if parts == ["v1", "health"]:
-            return self.send(200, {"status": "ok"})
+            return self.send(200, {"status": "ok", "test_inserts": True} if self.test_inserts else {"status": "ok"})
         if len(parts) < 3 or parts[0] != "v1" or not REF.match(parts[2]):
             return self.problem(404, "not_found")
         kind, ref, rest = parts[1], parts[2], parts[3:]
@@ -185,10 +212,12 @@ class Handler(BaseHTTPRequestHandler):
             limit = int(q["limit"][0])
             assert 1 <= limit <= 1000
             after = None
-            if "after_date" in q or "after_id" in q:
-                after = (parse_time(q["after_date"][0]), q["after_id"][0])
+            if "cursor" in q:  # this adapter's own cursor: the last item's date and id
+                date, tid = q["cursor"][0].split("~", 1)
+                assert tid
+                after = (parse_time(date), tid)
         except Exception:
-            return self.problem(400, "invalid_request", "from, to, limit (1..1000), after_date with after_id")
+            return self.problem(400, "invalid_request", "from, to, limit (1..1000), a cursor of this adapter")
         items = []
         more = False
         for t in self.bank.transactions[ref]:  # newest first: (date, id) descending
@@ -201,13 +230,17 @@ class Handler(BaseHTTPRequestHandler):
                 more = True
                 break
             items.append(t)
-        self.send(200, {"transactions": items, "more": more})
+        page = {"transactions": items, "more": more}
+        if more:
+            page["next_cursor"] = items[-1]["date"] + "~" + items[-1]["id"]
+        self.send(200, page)
 
 
 def main():
     with open(sys.argv[1]) as f:
         data = json.load(f)
     Handler.bank = Bank(data)
+    Handler.test_inserts = "--test-inserts" in sys.argv[2:]
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print("listening on http://127.0.0.1:%d" % server.server_address[1], flush=True)
     server.serve_forever()
