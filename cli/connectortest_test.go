@@ -36,7 +36,7 @@ func TestConnectorTestCommand(t *testing.T) {
 	jsonOut, junitOut := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml")
 
 	code, out, errOut := ofpdp(t, nil, "connector-test", "--url", good.URL, "--customer", customer, "--json", jsonOut, "--junit", junitOut)
-	if code != 0 || !strings.Contains(out, "PASS: 21 passed, 0 failed") {
+	if code != 0 || !strings.Contains(out, "PASS: 22 passed, 0 failed") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	raw, err := os.ReadFile(jsonOut)

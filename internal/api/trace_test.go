@@ -35,7 +35,7 @@ func TestBalancesTrace(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range root.Attributes {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	if attrs[obs.AttrInteractionID] != resp.Header.Get(HeaderInteractionID) || attrs[obs.AttrRoute] != "GET /v1/accounts/{account_id}/balances" {
 		t.Errorf("root attributes %v, want the interaction id %s and the route", attrs, resp.Header.Get(HeaderInteractionID))

@@ -50,7 +50,7 @@ func TestTraceTransport(t *testing.T) {
 		t.Errorf("call span parent %v status %v, want the caller and Error (502)", call.Parent.SpanID(), call.Status)
 	}
 	for _, a := range call.Attributes {
-		if v := a.Value.Emit(); v == srv.URL+"/v1/accounts/123" || v == "/v1/accounts/123" {
+		if v := a.Value.String(); v == srv.URL+"/v1/accounts/123" || v == "/v1/accounts/123" {
 			t.Errorf("the URL (an account id) is an attribute: %s", a.Key)
 		}
 	}

@@ -60,7 +60,6 @@ func (h *Handler) EnableTestInserts(ins TestInserter) {
 
 var (
 	refRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-	txIDRE  = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 	traceRE = regexp.MustCompile(`^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
 	uuidRE  = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
