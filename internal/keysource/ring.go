@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -230,22 +229,14 @@ func (r *Ring) load(ctx context.Context, e RingEntry) (*jose.SigningKey, error) 
 	return sk, nil
 }
 
-// Run reloads the ring file every interval until ctx ends; failures are logged and kept for Ready.
-func (r *Ring) Run(ctx context.Context, interval time.Duration) {
-	if r.o.File == "" || interval <= 0 {
+// Check reloads the ring file once (the server calls it every keys.reload_interval, with its
+// certificate files); a failure is logged, kept for Ready, and the previous keys stay in use.
+func (r *Ring) Check(ctx context.Context) {
+	if r.o.File == "" {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := r.Reload(ctx); err != nil {
-				r.o.Logger.Error("signing key ring not reloaded; the previous keys stay in use", "file", r.o.File, "err", err)
-			}
-		}
+	if _, err := r.Reload(ctx); err != nil {
+		r.o.Logger.Error("signing key ring not reloaded; the previous keys stay in use", "file", r.o.File, "err", err)
 	}
 }
 

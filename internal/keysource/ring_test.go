@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -151,22 +150,23 @@ func TestRingReload(t *testing.T) {
 	}
 }
 
-// TestRingRunPicksUpChanges: Run reloads a changed file without restart.
-func TestRingRunPicksUpChanges(t *testing.T) {
+// TestRingCheckPicksUpChanges: Check reloads a changed file without restart, and keeps the
+// previous keys when the new file is bad.
+func TestRingCheckPicksUpChanges(t *testing.T) {
 	d := newRingDir(t)
 	file := d.write(t, "A=active")
 	r := openRing(t, file)
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	wg.Go(func() { r.Run(ctx, 5*time.Millisecond) })
-	defer func() { cancel(); wg.Wait() }()
 	d.write(t, "A=next", "B=active")
-	deadline := time.Now().Add(5 * time.Second)
-	for r.Active().Kid != d.kid["B"] {
-		if time.Now().After(deadline) {
-			t.Fatal("Run did not pick up the promotion")
-		}
-		time.Sleep(5 * time.Millisecond)
+	r.Check(t.Context())
+	if r.Active().Kid != d.kid["B"] {
+		t.Fatalf("Check did not pick up the promotion: %s", r.Active().Kid)
+	}
+	if err := os.WriteFile(file, []byte("not a ring"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.Check(t.Context())
+	if r.Active().Kid != d.kid["B"] {
+		t.Fatalf("a bad file replaced the keys: %s", r.Active().Kid)
 	}
 }
 

@@ -53,8 +53,8 @@ type Server struct {
 
 	api, web, opsSrv       *http.Server
 	apiTLS, webTLS, opsTLS *tls.Config
-	// reloaders check the certificate and CA files for changes (reloadFiles).
-	reloaders []func()
+	// reloaders check the certificate, CA and key ring files for changes (reloadFiles).
+	reloaders []func(context.Context)
 }
 
 // Listeners are optional pre-opened listeners (the sandbox and tests pick free ports); a nil one
@@ -187,11 +187,15 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 	if err := recordCertificateExpiry(s.metrics, cfg); err != nil {
 		return nil, err
 	}
-	s.reloaders = []func(){func() { serverCert.Check() }, func() { keys.client.Check() }, func() {
-		if caPool.Check() {
-			toPayNetTransport.CloseIdleConnections()
-		}
-	}}
+	s.reloaders = []func(context.Context){
+		func(context.Context) { serverCert.Check() }, func(context.Context) { keys.client.Check() },
+		func(context.Context) {
+			if caPool.Check() {
+				toPayNetTransport.CloseIdleConnections()
+			}
+		},
+		keys.ring.Check,
+	}
 	proxies, err := cfg.API.TrustedProxyPrefixes()
 	if err != nil {
 		return nil, fmt.Errorf("api.trusted_proxies: %w", err)
@@ -263,7 +267,7 @@ func New(ctx context.Context, cfg *config.Config, d Deps) (s *Server, err error)
 			return nil, fmt.Errorf("ops tls certificate: %w", err)
 		}
 		s.opsTLS = mtls.ReloadingServerConfig(opsCert, nil, tls.NoClientCert)
-		s.reloaders = append(s.reloaders, func() { opsCert.Check() })
+		s.reloaders = append(s.reloaders, func(context.Context) { opsCert.Check() })
 	}
 	errLog := slog.NewLogLogger(d.Logger.Handler(), slog.LevelWarn)
 	s.api = &http.Server{Handler: apiHandler, TLSConfig: s.apiTLS, ReadHeaderTimeout: cfg.API.ReadHeaderTimeout,
@@ -383,8 +387,6 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	go func() { defer close(purgeDone); s.purger.run(purgeCtx) }()
 	expiryDone := make(chan struct{})
 	go func() { defer close(expiryDone); s.expirer.run(purgeCtx) }()
-	ringDone := make(chan struct{})
-	go func() { defer close(ringDone); s.keys.ring.Run(purgeCtx, s.cfg.Keys.ReloadInterval) }()
 	certsDone := make(chan struct{})
 	go func() { defer close(certsDone); s.reloadFiles(purgeCtx, s.cfg.Keys.ReloadInterval) }()
 	outboxDone := make(chan struct{})
@@ -440,7 +442,6 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	<-outboxDone // its last writes land before the database closes
 	<-purgeDone
 	<-expiryDone
-	<-ringDone
 	<-certsDone
 	s.keys.close()
 	if err := s.store.Close(); err != nil && runErr == nil {
@@ -473,9 +474,9 @@ func (a attemptRecorder) RecordAttempt(ctx context.Context, at paynet.Attempt) e
 		HTTPStatus: at.HTTPStatus, StartedAt: at.StartedAt, Duration: at.Duration})
 }
 
-// reloadFiles checks the certificate and CA files every interval until ctx ends: a changed
-// file is read again and used from the next handshake on; a bad one is logged and the previous
-// version kept (mtls.Reloaded).
+// reloadFiles checks the certificate, CA and signing key ring files every interval until ctx
+// ends: a changed file is read again and used from the next handshake or signature on; a bad one
+// is logged and the previous version kept (mtls.Reloaded, keysource.Ring.Check).
 func (s *Server) reloadFiles(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -485,7 +486,7 @@ func (s *Server) reloadFiles(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			for _, check := range s.reloaders {
-				check()
+				check(ctx)
 			}
 		}
 	}
